@@ -1,0 +1,374 @@
+"""The lineage record: who made whom, by which operator, and what each achieved."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections import deque
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+
+from lineage.arrays import FloatArray, LineageArrays, clade_max, clade_sum
+from lineage.errors import AttributeTypeError, DuplicateAgentError, UnknownAgentError
+from lineage.paths import path_key, sort_ids
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+__all__ = ["RESERVED_ATTRIBUTES", "AttributeValue", "LineageGraph"]
+
+AttributeValue = str | int | float | bool
+
+#: Attribute names that the file formats use for themselves.
+RESERVED_ATTRIBUTES = frozenset({"id", "ancestor_list"})
+
+
+def _clean_value(agent_id: str, name: str, value: Any) -> AttributeValue | None:
+    """Validate one attribute value; ``None`` means "missing, leave it out"."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    raise AttributeTypeError(
+        f"agent {agent_id!r}: attribute {name!r} has a value of type {type(value).__name__} "
+        f"({value!r}); accepted are str, int, float and bool"
+    )
+
+
+def _clean_attributes(agent_id: str, attributes: Mapping[str, Any]) -> dict[str, AttributeValue]:
+    clean: dict[str, AttributeValue] = {}
+    for name, value in attributes.items():
+        if name in RESERVED_ATTRIBUTES:
+            raise AttributeTypeError(
+                f"agent {agent_id!r}: attribute name {name!r} is reserved "
+                f"(reserved: {', '.join(sorted(RESERVED_ATTRIBUTES))})"
+            )
+        v = _clean_value(agent_id, name, value)
+        if v is not None:
+            clean[name] = v
+    return clean
+
+
+def _numeric(attributes: Mapping[str, AttributeValue]) -> dict[str, float]:
+    return {k: float(v) for k, v in attributes.items() if isinstance(v, numbers.Real)}
+
+
+class LineageGraph:
+    """Ancestry of a population of agents: a networkx ``DiGraph`` (parent → child) and its only writer.
+
+    Nodes are agent ids (strings; lineage paths such as ``0.1.0`` by convention), node attributes
+    are what each agent achieved (str, int, float or bool), and the edge attribute ``operator``
+    says how the parent made the child. Alongside the graph, :attr:`arrays` keeps the same lineage
+    as growing numpy columns for vectorised work.
+
+    Parameters
+    ----------
+    **metadata
+        The graph's own attributes (a run's seed, its config name, ...), kept in :attr:`metadata`.
+
+    Examples
+    --------
+    >>> g = LineageGraph(name="demo")
+    >>> g.add_agent("0", value=0.2)
+    >>> g.add_agent("0.0", parent="0", operator="finetune", value=0.5)
+    >>> g.add_agent("0.1", parent="0", operator="mutate", value=0.9)
+    >>> g.children("0"), g.depth("0.1"), g.operator("0.1")
+    (['0.0', '0.1'], 1, 'mutate')
+    >>> g.clade_sum("value", gamma=0.5)["0"]
+    0.9
+    """
+
+    def __init__(self, **metadata: Any) -> None:
+        self._g: nx.DiGraph = nx.DiGraph()
+        self._g.graph.update(_clean_attributes("<graph>", metadata))
+        self._index: dict[str, int] = {}
+        self._ids: list[str] = []
+        self._parents: list[str | None] = []
+        self._arrays = LineageArrays()
+
+    # ------------------------------------------------------------------ writing
+    def add_agent(
+        self, agent_id: str, parent: str | None = None, operator: str | None = None, **attributes: Any
+    ) -> None:
+        """Record the birth of ``agent_id``, made from ``parent`` by ``operator``.
+
+        Attributes whose value is ``None`` (or a float NaN) are missing metrics and are left out.
+
+        Raises
+        ------
+        DuplicateAgentError
+            If ``agent_id`` is already recorded.
+        UnknownAgentError
+            If ``parent`` is given but not recorded.
+        AttributeTypeError
+            If an attribute value is not str, int, float or bool, or its name is reserved.
+        """
+        if not isinstance(agent_id, str):
+            raise AttributeTypeError(f"agent ids are strings, got {agent_id!r} ({type(agent_id).__name__})")
+        if agent_id in self._index:
+            raise DuplicateAgentError(f"agent {agent_id!r} is already in the lineage")
+        if parent is not None and parent not in self._index:
+            raise UnknownAgentError(f"parent {parent!r} of agent {agent_id!r} is not in the lineage")
+        if operator is not None and not isinstance(operator, str):
+            raise AttributeTypeError(f"agent {agent_id!r}: operator must be a string, got {operator!r}")
+        clean = _clean_attributes(agent_id, attributes)
+        self._g.add_node(agent_id, **clean)
+        if parent is not None:
+            if operator is None:
+                self._g.add_edge(parent, agent_id)
+            else:
+                self._g.add_edge(parent, agent_id, operator=operator)
+        self._index[agent_id] = len(self._ids)
+        self._ids.append(agent_id)
+        self._parents.append(parent)
+        self._arrays.append(-1 if parent is None else self._index[parent], _numeric(clean))
+
+    def update(self, agent_id: str, **attributes: Any) -> None:
+        """Set (or, with ``None``, remove) attributes of an agent that is already recorded."""
+        i = self._row(agent_id)
+        data = self._g.nodes[agent_id]
+        for name, value in attributes.items():
+            if name in RESERVED_ATTRIBUTES:
+                _clean_attributes(agent_id, {name: value})  # raises with the message
+            v = _clean_value(agent_id, name, value)
+            if v is None:
+                data.pop(name, None)
+                self._arrays.set(i, name, math.nan)
+            else:
+                data[name] = v
+                self._arrays.set(i, name, float(v) if isinstance(v, numbers.Real) else math.nan)
+
+    # ------------------------------------------------------------------ basics
+    def _row(self, agent_id: str) -> int:
+        try:
+            return self._index[agent_id]
+        except (KeyError, TypeError):
+            raise UnknownAgentError(f"agent {agent_id!r} is not in the lineage") from None
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __repr__(self) -> str:
+        return f"LineageGraph({len(self)} agents, {len(self.roots())} roots)"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LineageGraph):
+            return NotImplemented
+        return (
+            dict(self._g.graph) == dict(other._g.graph)
+            and dict(self._g.nodes(data=True)) == dict(other._g.nodes(data=True))
+            and {(u, v): d for u, v, d in self._g.edges(data=True)}
+            == {(u, v): d for u, v, d in other._g.edges(data=True)}
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    @property
+    def ids(self) -> list[str]:
+        """Agent ids in insertion order (which is topological)."""
+        return list(self._ids)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """A read-only view of the underlying ``DiGraph``, for any networkx algorithm."""
+        view: nx.DiGraph = self._g.copy(as_view=True)
+        return view
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The graph's own attributes (read-only)."""
+        return MappingProxyType(self._g.graph)
+
+    @property
+    def arrays(self) -> LineageArrays:
+        """The columnar view: row ``i`` is ``ids[i]``; see :class:`~lineage.arrays.LineageArrays`."""
+        return self._arrays
+
+    def index(self, agent_id: str) -> int:
+        """Row of ``agent_id`` in :attr:`arrays`."""
+        return self._row(agent_id)
+
+    def attributes(self, agent_id: str) -> dict[str, AttributeValue]:
+        """A copy of the attributes of ``agent_id``."""
+        self._row(agent_id)
+        return dict(self._g.nodes[agent_id])
+
+    def operator(self, agent_id: str) -> str | None:
+        """The operator that made ``agent_id`` (``None`` for a root or when not recorded)."""
+        p = self._parents[self._row(agent_id)]
+        return None if p is None else self._g.edges[p, agent_id].get("operator")
+
+    def column(self, attribute: str) -> FloatArray:
+        """A numeric attribute for every agent, in insertion order, NaN where missing."""
+        return self._arrays.column(attribute)
+
+    # ------------------------------------------------------------------ queries
+    def parent(self, agent_id: str) -> str | None:
+        """The parent of ``agent_id``, or ``None`` for a root."""
+        return self._parents[self._row(agent_id)]
+
+    def children(self, agent_id: str) -> list[str]:
+        """Children of ``agent_id`` in lineage-path order."""
+        self._row(agent_id)
+        return sort_ids(self._g.successors(agent_id))
+
+    def ancestors(self, agent_id: str) -> list[str]:
+        """Ancestors of ``agent_id`` from its parent up to its root."""
+        out: list[str] = []
+        p = self.parent(agent_id)
+        while p is not None:
+            out.append(p)
+            p = self._parents[self._index[p]]
+        return out
+
+    def descendants(self, agent_id: str) -> list[str]:
+        """Every descendant of ``agent_id`` (not itself), in lineage-path order."""
+        self._row(agent_id)
+        return sort_ids(nx.descendants(self._g, agent_id))
+
+    def clade(self, agent_id: str) -> list[str]:
+        """``agent_id`` and all its descendants, in lineage-path order."""
+        return sort_ids([agent_id, *self.descendants(agent_id)])
+
+    def depth(self, agent_id: str) -> int:
+        """Number of generations between ``agent_id`` and its root."""
+        return int(self._arrays.depth[self._row(agent_id)])
+
+    def roots(self) -> list[str]:
+        """Agents without a parent, in lineage-path order."""
+        return sort_ids(a for a, p in zip(self._ids, self._parents, strict=True) if p is None)
+
+    def leaves(self) -> list[str]:
+        """Agents without children, in lineage-path order."""
+        return sort_ids(a for a in self._ids if self._g.out_degree(a) == 0)
+
+    def generation(self, n: int) -> list[str]:
+        """Agents at depth ``n``, in lineage-path order."""
+        if n < 0:
+            raise ValueError(f"generation must be >= 0, got {n}")
+        rows = np.flatnonzero(self._arrays.depth == n)
+        return sort_ids(self._ids[i] for i in rows)
+
+    def mrca(self, a: str, b: str) -> str | None:
+        """Most recent common ancestor of ``a`` and ``b`` (an agent is its own ancestor here).
+
+        ``None`` when they descend from different roots.
+        """
+        line_a = [a, *self.ancestors(a)]
+        seen = set(line_a)
+        for x in [b, *self.ancestors(b)]:
+            if x in seen:
+                return x
+        return None
+
+    def subtree(self, agent_id: str) -> LineageGraph:
+        """A new lineage holding the clade of ``agent_id``, with ``agent_id`` as its root."""
+        members = set(self.clade(agent_id))
+        out = LineageGraph(**self._g.graph)
+        for a, p in zip(self._ids, self._parents, strict=True):
+            if a in members:
+                keep = p if a != agent_id else None
+                out.add_agent(a, parent=keep, operator=self.operator(a) if keep else None, **self._g.nodes[a])
+        return out
+
+    def walk(self, root: str | None = None) -> Iterator[str]:
+        """Agents in depth-first pre-order, children in lineage-path order."""
+        stack = list(reversed(self.roots() if root is None else [root]))
+        while stack:
+            a = stack.pop()
+            yield a
+            stack.extend(reversed(self.children(a)))
+
+    def bfs(self, root: str) -> Iterator[str]:
+        """Agents of the clade of ``root`` generation by generation."""
+        queue = deque([root])
+        while queue:
+            a = queue.popleft()
+            yield a
+            queue.extend(self.children(a))
+
+    # ------------------------------------------------------------------ vectorised passes
+    def clade_sum(self, attribute: str, gamma: float = 1.0, missing: float = 0.0) -> dict[str, float]:
+        """For every agent, the ``gamma``-discounted sum of ``attribute`` over its clade.
+
+        The agent's own term has weight 1 and a descendant ``k`` generations below has weight
+        ``gamma ** k``. Agents that lack the attribute contribute ``missing``. One vectorised pass
+        over the tree (see :func:`lineage.arrays.clade_sum`).
+        """
+        if not 0.0 <= gamma:
+            raise ValueError(f"gamma must be >= 0, got {gamma}")
+        values = np.nan_to_num(self._arrays.column(attribute), nan=missing)
+        sums = clade_sum(values, self._arrays.parent, self._arrays.depth, gamma)
+        return dict(zip(self._ids, sums.tolist(), strict=True))
+
+    def clade_max(self, attribute: str) -> dict[str, float]:
+        """For every agent, the largest value of ``attribute`` in its clade (NaN if none has it)."""
+        best = clade_max(self._arrays.column(attribute), self._arrays.parent, self._arrays.depth)
+        return dict(zip(self._ids, best.tolist(), strict=True))
+
+    # ------------------------------------------------------------------ summary, display, files
+    def summary(self) -> dict[str, Any]:
+        """Phylogenetic summary; see :func:`lineage.summary.summarize`."""
+        from lineage.summary import summarize
+
+        return summarize(self)
+
+    def render(
+        self,
+        *,
+        max_depth: int | None = None,
+        attributes: tuple[str, ...] | list[str] = (),
+        max_children: int = 12,
+        root: str | None = None,
+    ) -> Tree:
+        """The lineage as a rich ``Tree``; see :func:`lineage.display.render_tree`."""
+        from lineage.display import render_tree
+
+        return render_tree(
+            self, max_depth=max_depth, attributes=attributes, max_children=max_children, root=root
+        )
+
+    def __rich__(self) -> Tree:
+        return self.render()
+
+    def save(self, path: str | Path) -> None:
+        """Write networkx node-link JSON to ``path`` atomically; see :func:`lineage.io.save_json`."""
+        from lineage.io import save_json
+
+        save_json(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LineageGraph:
+        """Read a node-link JSON file written by :meth:`save` (or by networkx)."""
+        from lineage.io import load_json
+
+        return load_json(path)
+
+    @classmethod
+    def from_networkx(cls, graph: nx.DiGraph) -> LineageGraph:
+        """Build a lineage from a forest-shaped ``DiGraph`` (e.g. one read from GraphML).
+
+        Edge attribute ``operator`` becomes the operator; node ids are turned into strings.
+        """
+        from lineage.io import from_networkx
+
+        return from_networkx(graph)
+
+    def sorted_ids(self) -> list[str]:
+        """All agent ids in lineage-path order."""
+        return sorted(self._ids, key=path_key)

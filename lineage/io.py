@@ -1,0 +1,315 @@
+"""Lineage files: node-link JSON (lossless), GraphML, the ALife phylogeny CSV and Newick.
+
+Every writer is atomic: the text goes to a temporary file beside the target, which then replaces
+it, so an interrupted write never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from lineage.errors import LineageError, LineageFileError
+from lineage.paths import path_key
+
+if TYPE_CHECKING:
+    from lineage.graph import LineageGraph
+
+__all__ = [
+    "FORMATS",
+    "atomic_write",
+    "from_networkx",
+    "load_json",
+    "save_json",
+    "to_alife_csv",
+    "to_graphml",
+    "to_json",
+    "to_newick",
+    "write",
+]
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> atomic_write(p, "hello\\n"); p.read_text()
+    'hello\\n'
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------- node-link JSON
+def to_json(lineage: LineageGraph) -> str:
+    """The lineage as networkx node-link JSON text (top-level ``nodes``, ``edges``, ``graph``).
+
+    Nodes come in insertion order with their attributes sorted by name, so the same lineage
+    always gives the same bytes.
+    """
+    g = lineage.graph
+    data = {
+        "directed": True,
+        "multigraph": False,
+        "graph": dict(sorted(g.graph.items())),
+        "nodes": [{"id": a, **dict(sorted(g.nodes[a].items()))} for a in lineage],
+        "edges": [
+            {"source": p, "target": a, **dict(sorted(g.edges[p, a].items()))}
+            for a in lineage
+            if (p := lineage.parent(a)) is not None
+        ],
+    }
+    return json.dumps(data, indent=1, allow_nan=False) + "\n"
+
+
+def save_json(lineage: LineageGraph, path: str | Path) -> None:
+    """Write :func:`to_json` to ``path`` atomically."""
+    atomic_write(path, to_json(lineage))
+
+
+def _fail(path: str | Path, what: str) -> LineageFileError:
+    return LineageFileError(f"{path}: {what}")
+
+
+def load_json(path: str | Path) -> LineageGraph:
+    """Read a node-link JSON lineage back into an equal :class:`~lineage.graph.LineageGraph`.
+
+    Raises
+    ------
+    LineageFileError
+        Naming the file and what is wrong with it: missing, not JSON, not node-link, not a forest.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _fail(path, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(path, "is a directory, expected a node-link JSON file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(path, f"cannot be read ({exc.__class__.__name__}: {exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(path, f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
+        raise _fail(path, "is not a node-link lineage: expected a JSON object with a 'nodes' list")
+    links = data.get("edges", data.get("links", []))
+    if not isinstance(links, list):
+        raise _fail(path, "'edges' must be a list")
+    meta = data.get("graph", {})
+    if not isinstance(meta, dict):
+        raise _fail(path, "'graph' must be an object")
+
+    nodes: dict[str, dict[str, Any]] = {}
+    for k, node in enumerate(data["nodes"]):
+        if not isinstance(node, dict) or "id" not in node:
+            raise _fail(path, f"node #{k} has no 'id'")
+        nid = node["id"]
+        if isinstance(nid, bool) or not isinstance(nid, str | int):
+            raise _fail(path, f"node #{k} has id {nid!r}; ids are strings (or integers)")
+        nid = str(nid)
+        if nid in nodes:
+            raise _fail(path, f"node id {nid!r} appears twice")
+        nodes[nid] = {key: value for key, value in node.items() if key != "id"}
+    parents: dict[str, tuple[str, str | None]] = {}
+    for k, edge in enumerate(links):
+        if not isinstance(edge, dict) or "source" not in edge or "target" not in edge:
+            raise _fail(path, f"edge #{k} needs 'source' and 'target'")
+        s, t = str(edge["source"]), str(edge["target"])
+        for end in (s, t):
+            if end not in nodes:
+                raise _fail(path, f"edge #{k} refers to unknown node {end!r}")
+        if t in parents:
+            raise _fail(path, f"node {t!r} has two parents ({parents[t][0]!r} and {s!r}); a lineage is a forest")
+        op = edge.get("operator")
+        if op is not None and not isinstance(op, str):
+            raise _fail(path, f"edge #{k} has operator {op!r}; operators are strings")
+        parents[t] = (s, op)
+    return _build(path, meta, nodes, parents)
+
+
+def _build(
+    path: str | Path,
+    meta: dict[str, Any],
+    nodes: dict[str, dict[str, Any]],
+    parents: dict[str, tuple[str, str | None]],
+) -> LineageGraph:
+    from lineage.graph import LineageGraph
+
+    children: dict[str | None, list[str]] = {}
+    for nid in nodes:
+        children.setdefault(parents[nid][0] if nid in parents else None, []).append(nid)
+    try:
+        out = LineageGraph(**meta)
+        # Parents before children; siblings keep their order in the file.
+        stack = list(reversed(children.get(None, [])))
+        while stack:
+            nid = stack.pop()
+            p, op = parents.get(nid, (None, None))
+            out.add_agent(nid, parent=p, operator=op, **nodes[nid])
+            stack.extend(reversed(children.get(nid, [])))
+    except LineageError as exc:
+        raise _fail(path, str(exc)) from None
+    if len(out) != len(nodes):
+        stuck = sorted(set(nodes) - set(out), key=path_key)[:3]
+        raise _fail(path, f"the parent links form a cycle (through {', '.join(map(repr, stuck))})")
+    return out
+
+
+def from_networkx(graph: nx.DiGraph, source: str = "<graph>") -> LineageGraph:
+    """Build a lineage from a forest-shaped ``DiGraph``; edge attribute ``operator`` is the operator."""
+    nodes = {str(n): dict(d) for n, d in graph.nodes(data=True)}
+    parents: dict[str, tuple[str, str | None]] = {}
+    for u, v, d in graph.edges(data=True):
+        if str(v) in parents:
+            raise LineageFileError(f"{source}: node {v!r} has two parents; a lineage is a forest")
+        parents[str(v)] = (str(u), d.get("operator"))
+    return _build(source, dict(graph.graph), nodes, parents)
+
+
+# ---------------------------------------------------------------------- GraphML
+def to_graphml(lineage: LineageGraph) -> str:
+    """The lineage as GraphML text (typed attributes; the operator is an edge attribute)."""
+    buf = io.BytesIO()
+    nx.write_graphml(lineage.graph, buf, encoding="utf-8")
+    return buf.getvalue().decode("utf-8")
+
+
+# ---------------------------------------------------------------------- ALife standard CSV
+def to_alife_csv(lineage: LineageGraph, origin_time: str = "birth_time") -> str:
+    """The lineage in the ALife data standard's phylogeny CSV.
+
+    Columns: integer ``id`` (the row in insertion order), ``ancestor_list`` (``[none]`` for a root,
+    ``[k]`` otherwise), ``origin_time`` (from the attribute named by ``origin_time`` when any agent
+    has it), ``agent_id`` (the lineage id), ``operator``, then every other attribute in name order.
+    Missing values are empty cells.
+
+    Examples
+    --------
+    >>> from lineage import LineageGraph
+    >>> g = LineageGraph(); g.add_agent("0", value=1.0); g.add_agent("0.0", parent="0", operator="mutate")
+    >>> print(to_alife_csv(g), end="")
+    id,ancestor_list,agent_id,operator,value
+    0,[none],0,,1.0
+    1,[0],0.0,mutate,
+    """
+    g = lineage.graph
+    names = sorted({k for a in lineage for k in g.nodes[a]})
+    has_time = origin_time in names
+    rest = [n for n in names if n != origin_time]
+    header = ["id", "ancestor_list", *(["origin_time"] if has_time else []), "agent_id", "operator", *rest]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for i, a in enumerate(lineage):
+        p = lineage.parent(a)
+        attrs = g.nodes[a]
+        row: list[Any] = [i, "[none]" if p is None else f"[{lineage.index(p)}]"]
+        if has_time:
+            row.append(_cell(attrs.get(origin_time)))
+        row += [a, lineage.operator(a) or "", *(_cell(attrs.get(n)) for n in rest)]
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return str(value)
+
+
+# ---------------------------------------------------------------------- Newick
+_PLAIN_LABEL = re.compile(r"^[^\s()\[\]':;,]+$")
+
+
+def _newick_label(label: str) -> str:
+    if _PLAIN_LABEL.match(label):
+        return label
+    return "'" + label.replace("'", "''") + "'"
+
+
+def to_newick(lineage: LineageGraph, branch_length: str | None = None) -> str:
+    """The lineage in Newick, one line (one tree) per root, children in lineage-path order.
+
+    Internal nodes are labelled too, since every agent is a real individual. With
+    ``branch_length`` naming a numeric attribute, each agent's branch is that attribute's
+    difference from its parent's (e.g. ``birth_time``).
+
+    Examples
+    --------
+    >>> from lineage import LineageGraph
+    >>> g = LineageGraph(); g.add_agent("0")
+    >>> g.add_agent("0.0", parent="0"); g.add_agent("0.1", parent="0"); g.add_agent("0.0.0", parent="0.0")
+    >>> to_newick(g)
+    '((0.0.0)0.0,0.1)0;\\n'
+    """
+    attrs = lineage.graph.nodes
+
+    def length(a: str) -> str:
+        if branch_length is None:
+            return ""
+        p = lineage.parent(a)
+        mine = attrs[a].get(branch_length)
+        if p is None or mine is None or attrs[p].get(branch_length) is None:
+            return ""
+        return f":{float(mine) - float(attrs[p][branch_length]):g}"
+
+    def render(root: str) -> str:
+        # Iterative post-order: deep lineages must not hit the recursion limit.
+        done: dict[str, str] = {}
+        stack: list[tuple[str, bool]] = [(root, False)]
+        while stack:
+            a, expanded = stack.pop()
+            kids = lineage.children(a)
+            if expanded or not kids:
+                inner = "(" + ",".join(done.pop(c) for c in kids) + ")" if kids else ""
+                done[a] = inner + _newick_label(a) + length(a)
+            else:
+                stack.append((a, True))
+                stack.extend((c, False) for c in reversed(kids))
+        return done[root]
+
+    return "".join(render(r) + ";\n" for r in lineage.roots())
+
+
+# ---------------------------------------------------------------------- dispatch
+FORMATS: dict[str, Callable[[LineageGraph], str]] = {
+    "json": to_json,
+    "graphml": to_graphml,
+    "alife": to_alife_csv,
+    "newick": to_newick,
+}
+
+
+def write(lineage: LineageGraph, path: str | Path, format: str = "json") -> None:
+    """Write ``lineage`` to ``path`` atomically in ``format`` (one of :data:`FORMATS`)."""
+    try:
+        render = FORMATS[format]
+    except KeyError:
+        raise ValueError(f"unknown format {format!r}; accepted: {', '.join(FORMATS)}") from None
+    atomic_write(path, render(lineage))

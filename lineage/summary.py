@@ -1,0 +1,118 @@
+"""Phylogenetic summary of a lineage: size, depth, branching, tree balance, operators."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lineage.arrays import clade_sum
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from lineage.graph import LineageGraph
+
+__all__ = ["colless", "sackin", "summarize", "summary_table"]
+
+
+def _leaf_mask(parent: np.ndarray) -> np.ndarray:
+    n = len(parent)
+    has_child = np.zeros(n, dtype=bool)
+    has_child[parent[parent >= 0]] = True
+    return ~has_child
+
+
+def sackin(lineage: LineageGraph) -> int:
+    """Sackin index: the sum of the depths of the leaves (roots at depth 0).
+
+    Examples
+    --------
+    >>> from lineage import LineageGraph
+    >>> g = LineageGraph(); g.add_agent("0"); g.add_agent("0.0", parent="0"); g.add_agent("0.1", parent="0")
+    >>> sackin(g)
+    2
+    """
+    a = lineage.arrays
+    return int(a.depth[_leaf_mask(a.parent)].sum())
+
+
+def colless(lineage: LineageGraph) -> float:
+    """Colless index, generalised to any number of children.
+
+    For every internal agent, the sum over its children of ``|n_c - median(n)|``, where ``n_c`` is
+    the number of leaves in child ``c``'s clade; summed over the lineage. For two children this is
+    the classic ``|n_left - n_right|``; a single child adds 0.
+
+    Examples
+    --------
+    >>> from lineage import LineageGraph
+    >>> g = LineageGraph(); g.add_agent("0"); g.add_agent("0.0", parent="0"); g.add_agent("0.1", parent="0")
+    >>> g.add_agent("0.0.0", parent="0.0"); g.add_agent("0.0.1", parent="0.0")
+    >>> colless(g)
+    1.0
+    """
+    a = lineage.arrays
+    parent, depth = a.parent, a.depth
+    leaves = clade_sum(_leaf_mask(parent).astype(float), parent, depth)
+    rows = np.flatnonzero(parent >= 0)
+    if len(rows) == 0:
+        return 0.0
+    order = rows[np.argsort(parent[rows], kind="stable")]
+    groups = np.split(order, np.flatnonzero(np.diff(parent[order])) + 1)
+    total = 0.0
+    for g in groups:
+        n = leaves[g]
+        total += float(np.abs(n - np.median(n)).sum())
+    return total
+
+
+def summarize(lineage: LineageGraph) -> dict[str, Any]:
+    """Size, depth distribution, branching, leaves, Sackin and Colless indices, operator counts.
+
+    Examples
+    --------
+    >>> from lineage import LineageGraph
+    >>> g = LineageGraph(); g.add_agent("0"); g.add_agent("0.0", parent="0", operator="mutate")
+    >>> s = summarize(g)
+    >>> s["agents"], s["max_depth"], s["depth_distribution"], s["operators"]
+    (2, 1, {0: 1, 1: 1}, {'mutate': 1})
+    """
+    a = lineage.arrays
+    parent, depth = a.parent, a.depth
+    n = len(lineage)
+    counts = np.bincount(parent[parent >= 0], minlength=n) if n else np.zeros(0, dtype=np.int64)
+    internal = counts[counts > 0]
+    ops = Counter(lineage.operator(x) or "unrecorded" for x in lineage if lineage.parent(x) is not None)
+    return {
+        "agents": n,
+        "roots": int((parent < 0).sum()),
+        "leaves": int((counts == 0).sum()),
+        "max_depth": int(depth.max()) if n else 0,
+        "depth_distribution": {int(d): int(c) for d, c in enumerate(np.bincount(depth)) if c} if n else {},
+        "branching_mean": float(internal.mean()) if len(internal) else 0.0,
+        "branching_max": int(internal.max()) if len(internal) else 0,
+        "sackin": sackin(lineage),
+        "colless": colless(lineage),
+        "operators": dict(sorted(ops.items())),
+    }
+
+
+def summary_table(lineage: LineageGraph, title: str = "Lineage summary") -> Table:
+    """The summary as a two-column rich ``Table``."""
+    from rich.table import Table
+
+    s = summarize(lineage)
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key in ("agents", "roots", "leaves", "max_depth"):
+        table.add_row(key.replace("_", " "), str(s[key]))
+    table.add_row("agents per depth", " ".join(f"{d}:{c}" for d, c in s["depth_distribution"].items()))
+    table.add_row("branching (mean / max)", f"{s['branching_mean']:.2f} / {s['branching_max']}")
+    table.add_row("Sackin index", str(s["sackin"]))
+    table.add_row("Colless index", f"{s['colless']:g}")
+    for op, c in s["operators"].items():
+        table.add_row(f"operator {op}", str(c))
+    return table

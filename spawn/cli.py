@@ -1,0 +1,132 @@
+"""The ``lineage-sim`` command line.
+
+Every error a user can cause (a bad argument, an unreadable file, an invalid config) ends in one
+line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from lineage import FORMATS, LineageError, LineageGraph, summary_table
+from lineage import write as write_lineage
+from spawn import __version__
+
+__all__ = ["UsageError", "build_parser", "main"]
+
+PROG = "lineage-sim"
+
+
+class UsageError(Exception):
+    """A user error: reported as one line on stderr with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line (no usage dump) and go through :class:`UsageError`."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _csv_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console()
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    lineage = LineageGraph.load(args.path)
+    if args.agent is not None and args.agent not in lineage:
+        raise UsageError(f"{PROG} inspect: agent {args.agent!r} is not in {args.path}")
+    console = _console()
+    attributes = args.attributes if args.attributes is not None else _default_attributes(lineage)
+    console.print(
+        lineage.render(
+            max_depth=args.depth, attributes=attributes, max_children=args.max_children, root=args.agent
+        )
+    )
+    console.print(summary_table(lineage if args.agent is None else lineage.subtree(args.agent)))
+    return 0
+
+
+def _default_attributes(lineage: LineageGraph) -> list[str]:
+    present = set(lineage.arrays.names)
+    return [a for a in ("value", "distance", "cost") if a in present]
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    lineage = LineageGraph.load(args.path)
+    out = Path(args.output)
+    if not out.parent.exists():
+        raise UsageError(f"{PROG} export: the folder of --output {args.output!r} does not exist")
+    if out.is_dir():
+        raise UsageError(f"{PROG} export: --output {args.output!r} is a directory, expected a file path")
+    write_lineage(lineage, out, args.format)
+    print(f"wrote {out} ({args.format}, {len(lineage)} agents)", file=sys.stderr)
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Simulate recursively self-improving agents and attribute credit along their lineage.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("inspect", help="show a lineage file as a tree and its summary")
+    p.add_argument("path", help="a lineage file (node-link JSON, as written by 'run' or 'export')")
+    p.add_argument("--depth", type=_positive_int, default=None, help="cut the tree this many generations down")
+    p.add_argument(
+        "--attributes", type=_csv_list, default=None, help="comma-separated attributes to show (default: value, distance, cost)"
+    )
+    p.add_argument("--max-children", type=_positive_int, default=12, help="children shown per agent (default 12)")
+    p.add_argument("--agent", default=None, help="show only this agent's clade")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("export", help="convert a lineage file to another format")
+    p.add_argument("path", help="a lineage file (node-link JSON)")
+    p.add_argument("--format", choices=list(FORMATS), required=True, help="output format")
+    p.add_argument("--output", required=True, help="file to write (atomically)")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``lineage-sim``; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.print_help()
+            return 2
+        func: Callable[[argparse.Namespace], int] = args.func
+        return func(args)
+    except (UsageError, LineageError) as exc:
+        print(f"{exc}" if str(exc).startswith(PROG) else f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
