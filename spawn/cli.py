@@ -20,6 +20,10 @@ __all__ = ["UsageError", "build_parser", "main"]
 
 PROG = "lineage-sim"
 
+#: Modules that add subcommands; each defines ``register(subparsers)`` and raises
+#: :class:`UsageError` (or a package's own error) for user mistakes.
+_COMMAND_MODULES: list[str] = []
+
 
 class UsageError(Exception):
     """A user error: reported as one line on stderr with exit status 2."""
@@ -107,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=list(FORMATS), required=True, help="output format")
     p.add_argument("--output", required=True, help="file to write (atomically)")
     p.set_defaults(func=cmd_export)
+
+    # Further commands live in their own modules, each with ``register(subparsers)``.
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
