@@ -11,7 +11,13 @@ import numpy as np
 
 from lineage import LineageGraph
 
-OPERATORS = {"finetune": "narrow", "retrain-on-drift": "narrow", "mutate": "broad", "add-tool": "broad", "new-task": "broad"}
+OPERATORS = {
+    "finetune": "narrow",
+    "retrain-on-drift": "narrow",
+    "mutate": "broad",
+    "add-tool": "broad",
+    "new-task": "broad",
+}
 
 
 def make(seed: int = 7, generations: int = 5) -> LineageGraph:
@@ -40,7 +46,8 @@ def make(seed: int = 7, generations: int = 5) -> LineageGraph:
                 pv = g.attributes(parent)["value"]
                 value = float(np.clip(pv + rng.normal(0.06, 0.12), 0.0, 1.0))
                 child = f"{parent}.{k}"
-                record(child, parent, op, value, int(g.attributes(parent)["birth_time"]) + int(rng.integers(100, 1000)))
+                birth = int(g.attributes(parent)["birth_time"]) + int(rng.integers(100, 1000))
+                record(child, parent, op, value, birth)
                 nxt.append(child)
         frontier = nxt[:8]
     return g

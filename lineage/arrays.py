@@ -7,6 +7,7 @@ instead of one ``networkx.descendants`` call per agent.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -77,6 +78,8 @@ class LineageArrays:
         """Set a numeric attribute of row ``index`` (NaN to clear it)."""
         col = self._columns.get(name)
         if col is None:
+            if math.isnan(value):
+                return  # clearing what was never set: no all-NaN column for a text attribute
             col = self._columns[name] = np.full(self._capacity, np.nan)
         col[index] = value
 

@@ -66,7 +66,8 @@ def render_tree(
     >>> import io
     >>> from rich.console import Console
     >>> from lineage import LineageGraph
-    >>> g = LineageGraph(); g.add_agent("0", value=0.5); g.add_agent("0.0", parent="0", operator="mutate", value=1.0)
+    >>> g = LineageGraph(); g.add_agent("0", value=0.5)
+    >>> g.add_agent("0.0", parent="0", operator="mutate", value=1.0)
     >>> console = Console(file=io.StringIO(), width=40, color_system=None)
     >>> console.print(render_tree(g, attributes=["value"])); print(console.file.getvalue(), end="")
     0  value=0.5
@@ -82,9 +83,9 @@ def render_tree(
         stack = [(tree, tops[0], 0)]
     else:
         tree = Tree(Text(f"lineage ({len(lineage)} agents, {len(tops)} roots)", style="bold"))
-        stack = []
-        for r in reversed(tops):
-            stack.append((tree.add(_label(lineage, r, attributes)), r, 0))
+        # Add the roots in order (rich shows children in the order they are added), then pop them
+        # from the stack in that same order.
+        stack = [(tree.add(_label(lineage, r, attributes)), r, 0) for r in tops]
         stack.reverse()
     # Depth-first with an explicit stack, so deep lineages do not hit the recursion limit.
     while stack:

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import networkx as nx
 import numpy as np
@@ -24,8 +24,8 @@ __all__ = ["RESERVED_ATTRIBUTES", "AttributeValue", "LineageGraph"]
 
 AttributeValue = str | int | float | bool
 
-#: Attribute names that the file formats use for themselves.
-RESERVED_ATTRIBUTES = frozenset({"id", "ancestor_list"})
+#: Attribute names that the file formats or :meth:`LineageGraph.add_agent` use for themselves.
+RESERVED_ATTRIBUTES = frozenset({"id", "ancestor_list", "agent_id", "parent", "operator"})
 
 
 def _clean_value(agent_id: str, name: str, value: Any) -> AttributeValue | None:
@@ -62,6 +62,71 @@ def _numeric(attributes: Mapping[str, AttributeValue]) -> dict[str, float]:
     return {k: float(v) for k, v in attributes.items() if isinstance(v, numbers.Real)}
 
 
+class _FrozenAttributes(dict[str, Any]):
+    """A snapshot of one attribute dict that refuses to be changed.
+
+    A dict (not a ``MappingProxyType``) so that what networkx and ``json`` accept keeps working.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(
+            "the lineage graph view is read-only; change attributes with LineageGraph.update"
+        )
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    update = pop = popitem = clear = setdefault = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles of a snapshot are ordinary dicts.
+        return (dict, (dict(self),))
+
+
+class _FrozenAtlas(Mapping[Any, Any]):
+    """``{key: attribute dict}`` handing out frozen snapshots of the inner dicts."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[Any, dict[str, Any]]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: Any) -> Any:
+        return _FrozenAttributes(self._data[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class _FrozenAdjacency(_FrozenAtlas):
+    """``{node: {neighbour: edge attribute dict}}`` whose edge dicts are frozen snapshots."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        return _FrozenAtlas(self._data[key])
+
+
+def _read_only_view(g: nx.DiGraph) -> nx.DiGraph:
+    # networkx's own view (copy(as_view=True)) freezes the structure but shares the attribute
+    # dicts, through which a caller could change a value behind the arrays' back.
+    view: nx.DiGraph = nx.freeze(nx.DiGraph())
+    view._graph = g
+    # A plain copy: networkx's own writers pop keys from G.graph (write_graphml pops "id"), and
+    # the lineage's metadata is fixed at construction, so a snapshot is all a reader needs.
+    view.graph = dict(g.graph)
+    view._node = _FrozenAtlas(g._node)
+    view._succ = _FrozenAdjacency(g._succ)
+    view._pred = _FrozenAdjacency(g._pred)
+    return view
+
+
 class LineageGraph:
     """Ancestry of a population of agents: a networkx ``DiGraph`` (parent → child) and its only writer.
 
@@ -87,7 +152,7 @@ class LineageGraph:
     0.9
     """
 
-    def __init__(self, **metadata: Any) -> None:
+    def __init__(self, /, **metadata: Any) -> None:
         self._g: nx.DiGraph = nx.DiGraph()
         self._g.graph.update(_clean_attributes("<graph>", metadata))
         self._index: dict[str, int] = {}
@@ -133,12 +198,14 @@ class LineageGraph:
         self._arrays.append(-1 if parent is None else self._index[parent], _numeric(clean))
 
     def update(self, agent_id: str, **attributes: Any) -> None:
-        """Set (or, with ``None``, remove) attributes of an agent that is already recorded."""
+        """Set (or, with ``None``, remove) attributes of an agent that is already recorded.
+
+        Every value is checked before any is set, so a refused update changes nothing.
+        """
         i = self._row(agent_id)
         data = self._g.nodes[agent_id]
+        _clean_attributes(agent_id, attributes)  # raises before anything changes
         for name, value in attributes.items():
-            if name in RESERVED_ATTRIBUTES:
-                _clean_attributes(agent_id, {name: value})  # raises with the message
             v = _clean_value(agent_id, name, value)
             if v is None:
                 data.pop(name, None)
@@ -185,9 +252,13 @@ class LineageGraph:
 
     @property
     def graph(self) -> nx.DiGraph:
-        """A read-only view of the underlying ``DiGraph``, for any networkx algorithm."""
-        view: nx.DiGraph = self._g.copy(as_view=True)
-        return view
+        """A read-only view of the underlying ``DiGraph``, for any networkx algorithm.
+
+        Structure and attributes both refuse changes (networkx's ``NetworkXError`` for nodes and
+        edges, ``TypeError`` for node and edge attribute dicts); the view follows later births.
+        Its ``graph`` dict is a copy of :attr:`metadata`, so writing to it changes nothing here.
+        """
+        return _read_only_view(self._g)
 
     @property
     def metadata(self) -> Mapping[str, Any]:
@@ -310,7 +381,7 @@ class LineageGraph:
         ``gamma ** k``. Agents that lack the attribute contribute ``missing``. One vectorised pass
         over the tree (see :func:`lineage.arrays.clade_sum`).
         """
-        if not 0.0 <= gamma:
+        if not gamma >= 0.0:  # also refuses NaN
             raise ValueError(f"gamma must be >= 0, got {gamma}")
         values = np.nan_to_num(self._arrays.column(attribute), nan=missing)
         sums = clade_sum(values, self._arrays.parent, self._arrays.depth, gamma)

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -56,11 +57,31 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
+            # mkstemp creates the file 0600; give it the mode a plain open() would have (or keep the
+            # mode of the file it replaces), so that an export is readable like any other file.
             os.fsync(fh.fileno())
+        os.chmod(tmp, _target_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    # The only portable way to read the umask is to set it; done once, at import.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def _target_mode(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 # ---------------------------------------------------------------------- node-link JSON
@@ -68,7 +89,8 @@ def to_json(lineage: LineageGraph) -> str:
     """The lineage as networkx node-link JSON text (top-level ``nodes``, ``edges``, ``graph``).
 
     Nodes come in insertion order with their attributes sorted by name, so the same lineage
-    always gives the same bytes.
+    always gives the same bytes. NaN is never stored (it means "missing"), but an infinite float
+    is written as ``Infinity``, which Python's ``json`` and networkx read back as a float.
     """
     g = lineage.graph
     data = {
@@ -82,7 +104,7 @@ def to_json(lineage: LineageGraph) -> str:
             if (p := lineage.parent(a)) is not None
         ],
     }
-    return json.dumps(data, indent=1, allow_nan=False) + "\n"
+    return json.dumps(data, indent=1, allow_nan=True) + "\n"
 
 
 def save_json(lineage: LineageGraph, path: str | Path) -> None:
@@ -143,7 +165,9 @@ def load_json(path: str | Path) -> LineageGraph:
             if end not in nodes:
                 raise _fail(path, f"edge #{k} refers to unknown node {end!r}")
         if t in parents:
-            raise _fail(path, f"node {t!r} has two parents ({parents[t][0]!r} and {s!r}); a lineage is a forest")
+            raise _fail(
+                path, f"node {t!r} has two parents ({parents[t][0]!r} and {s!r}); a lineage is a forest"
+            )
         op = edge.get("operator")
         if op is not None and not isinstance(op, str):
             raise _fail(path, f"edge #{k} has operator {op!r}; operators are strings")
@@ -157,8 +181,16 @@ def _build(
     nodes: dict[str, dict[str, Any]],
     parents: dict[str, tuple[str, str | None]],
 ) -> LineageGraph:
-    from lineage.graph import LineageGraph
+    from lineage.graph import RESERVED_ATTRIBUTES, LineageGraph
 
+    for nid, attrs in nodes.items():
+        clash = sorted(RESERVED_ATTRIBUTES.intersection(attrs))
+        if clash:
+            raise _fail(
+                path,
+                f"node {nid!r} has an attribute named {clash[0]!r}, which is reserved "
+                f"(reserved: {', '.join(sorted(RESERVED_ATTRIBUTES))})",
+            )
     children: dict[str | None, list[str]] = {}
     for nid in nodes:
         children.setdefault(parents[nid][0] if nid in parents else None, []).append(nid)
@@ -180,14 +212,22 @@ def _build(
 
 
 def from_networkx(graph: nx.DiGraph, source: str = "<graph>") -> LineageGraph:
-    """Build a lineage from a forest-shaped ``DiGraph``; edge attribute ``operator`` is the operator."""
+    """Build a lineage from a forest-shaped ``DiGraph``; edge attribute ``operator`` is the operator.
+
+    The ``node_default`` and ``edge_default`` entries that ``networkx.read_graphml`` adds to the
+    graph's attributes are GraphML bookkeeping, not lineage metadata, and are left out.
+    """
     nodes = {str(n): dict(d) for n, d in graph.nodes(data=True)}
     parents: dict[str, tuple[str, str | None]] = {}
     for u, v, d in graph.edges(data=True):
         if str(v) in parents:
             raise LineageFileError(f"{source}: node {v!r} has two parents; a lineage is a forest")
         parents[str(v)] = (str(u), d.get("operator"))
-    return _build(source, dict(graph.graph), nodes, parents)
+    meta = {k: v for k, v in graph.graph.items() if k not in _GRAPHML_BOOKKEEPING or not isinstance(v, dict)}
+    return _build(source, meta, nodes, parents)
+
+
+_GRAPHML_BOOKKEEPING = frozenset({"node_default", "edge_default"})
 
 
 # ---------------------------------------------------------------------- GraphML
@@ -244,7 +284,9 @@ def _cell(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------- Newick
-_PLAIN_LABEL = re.compile(r"^[^\s()\[\]':;,]+$")
+# Unquoted Newick labels may not hold blanks or punctuation, and an unquoted "_" means a blank,
+# so labels with any of these are quoted ('' escapes a quote).
+_PLAIN_LABEL = re.compile(r"^[^\s()\[\]':;,_]+$")
 
 
 def _newick_label(label: str) -> str:

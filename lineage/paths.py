@@ -11,7 +11,7 @@ def path_key(agent_id: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key that orders lineage paths numerically per component.
 
     Numeric components sort as numbers and before non-numeric ones, which sort as text,
-    so any string is a valid id.
+    so any string is a valid id (``isdecimal``, not ``isdigit``: ``"²"`` is a digit but no number).
 
     Examples
     --------
@@ -19,7 +19,7 @@ def path_key(agent_id: str) -> tuple[tuple[int, int, str], ...]:
     ['0', '0.2', '0.2.1', '0.10']
     """
     return tuple(
-        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in agent_id.split(".")
+        (0, int(part), "") if part.isdecimal() else (1, 0, part) for part in agent_id.split(".")
     )
 
 

@@ -10,11 +10,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from lineage import FORMATS, LineageError, LineageGraph, summary_table
 from lineage import write as write_lineage
 from spawn import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -22,7 +25,7 @@ PROG = "lineage-sim"
 
 #: Modules that add subcommands; each defines ``register(subparsers)`` and raises
 #: :class:`UsageError` (or a package's own error) for user mistakes.
-_COMMAND_MODULES: list[str] = []
+_COMMAND_MODULES: list[str] = ["spawn.cli_run"]
 
 
 class UsageError(Exception):
@@ -40,7 +43,7 @@ def _csv_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _console():  # type: ignore[no-untyped-def]
+def _console() -> Console:
     from rich.console import Console
 
     return Console()
@@ -73,19 +76,28 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(f"{PROG} export: the folder of --output {args.output!r} does not exist")
     if out.is_dir():
         raise UsageError(f"{PROG} export: --output {args.output!r} is a directory, expected a file path")
-    write_lineage(lineage, out, args.format)
+    try:
+        write_lineage(lineage, out, args.format)
+    except OSError as exc:
+        raise UsageError(f"{PROG} export: cannot write {args.output!r} ({exc.strerror or exc})") from None
     print(f"wrote {out} ({args.format}, {len(lineage)} agents)", file=sys.stderr)
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+def _int_at_least(lowest: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"expected a number >= {lowest}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_at_least(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,11 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inspect", help="show a lineage file as a tree and its summary")
     p.add_argument("path", help="a lineage file (node-link JSON, as written by 'run' or 'export')")
-    p.add_argument("--depth", type=_positive_int, default=None, help="cut the tree this many generations down")
     p.add_argument(
-        "--attributes", type=_csv_list, default=None, help="comma-separated attributes to show (default: value, distance, cost)"
+        "--depth", type=_int_at_least(0), default=None, help="cut the tree this many generations down"
     )
-    p.add_argument("--max-children", type=_positive_int, default=12, help="children shown per agent (default 12)")
+    p.add_argument(
+        "--attributes",
+        type=_csv_list,
+        default=None,
+        help="comma-separated attributes to show (default: value, distance, cost)",
+    )
+    p.add_argument(
+        "--max-children", type=_int_at_least(1), default=12, help="children shown per agent (default 12)"
+    )
     p.add_argument("--agent", default=None, help="show only this agent's clade")
     p.set_defaults(func=cmd_inspect)
 
