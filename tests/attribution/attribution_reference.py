@@ -1,0 +1,115 @@
+"""Slow, obviously-correct attribution rules: one agent at a time, straight from the definitions."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+from attribution import Rule
+from lineage import LineageGraph
+
+__all__ = ["reference_credit", "reference_game", "reference_shapley"]
+
+NAN = math.nan
+
+
+def _num(g: LineageGraph, a: str, name: str) -> float | None:
+    x = g.attributes(a).get(name)
+    return None if x is None or isinstance(x, str) else float(x)
+
+
+def _value(g: LineageGraph, a: str, rule: Rule, raw: float | None = None) -> float | None:
+    v = _num(g, a, rule.value) if raw is None else raw
+    if v is None:
+        return None
+    if rule.transform == "raw":
+        return v
+    if rule.transform == "lagrangian":
+        c = _num(g, a, rule.cost)
+        return None if c is None else v - rule.lam * c
+    d = _num(g, a, rule.distance)
+    if d is None:
+        return None
+    if rule.transform == "multiplicative":
+        return v * 2.0**-d
+    return (v + rule.w * 2.0**-d) / (1.0 + rule.w)
+
+
+def reference_game(g: LineageGraph, values: dict[str, float | None], coalition: set[str]) -> float:
+    """v(S): best value among members of S whose ancestors are all in S; 0 if none."""
+    counted = [
+        values[a]
+        for a in coalition
+        if all(x in coalition for x in g.ancestors(a)) and values[a] is not None
+    ]
+    return max(counted) if counted else 0.0  # type: ignore[type-var]
+
+
+def reference_shapley(g: LineageGraph, values: dict[str, float | None]) -> dict[str, float]:
+    """The Shapley formula summed over every coalition."""
+    agents = list(g)
+    n = len(agents)
+    out: dict[str, float] = {}
+    for i in agents:
+        others = [a for a in agents if a != i]
+        total = 0.0
+        for k in range(n):
+            for s in itertools.combinations(others, k):
+                weight = math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n)
+                total += weight * (reference_game(g, values, {*s, i}) - reference_game(g, values, set(s)))
+        out[i] = total
+    return out
+
+
+def reference_credit(g: LineageGraph, rule: Rule) -> dict[str, float]:
+    """Credit of every agent under ``rule``, computed per agent from the lineage's own queries."""
+    vals = {a: _value(g, a, rule) for a in g}
+    out: dict[str, float] = {}
+    name: str = rule.name
+    p: dict[str, Any] = {k: getattr(rule, k) for k in rule.parameters()}
+    if name == "shapley":
+        return reference_shapley(g, vals)
+    for a in g:
+        da = g.depth(a)
+        clade = g.clade(a)
+        known = [(g.depth(x) - da, vals[x]) for x in clade if vals[x] is not None]
+        if name == "self":
+            out[a] = NAN if vals[a] is None else vals[a]  # type: ignore[assignment]
+        elif name in ("discounted", "discounted-mean", "clade-sum", "clade-mean"):
+            gamma = p.get("gamma", 1.0)
+            weights = [gamma**k for k, _ in known]
+            total = sum(w * v for w, (_, v) in zip(weights, known, strict=True))
+            if sum(weights) == 0:
+                out[a] = NAN
+            elif name in ("discounted", "clade-sum"):
+                out[a] = total
+            else:
+                out[a] = total / sum(weights)
+        elif name == "cmp":
+            wins = tries = 0.0
+            for x in clade:
+                s, t = _num(g, x, rule.successes), _num(g, x, rule.trials)  # type: ignore[attr-defined]
+                if s is None or t is None:
+                    continue
+                if rule.transform != "raw":
+                    shifted = _value(g, x, rule, raw=s / t if t > 0 else NAN)
+                    if shifted is None or math.isnan(shifted):
+                        continue
+                    s = t * shifted
+                wins += s
+                tries += t
+            out[a] = wins / tries if tries > 0 else NAN
+        elif name == "best-descendant":
+            pool = [v for k, v in known if p["include_self"] or k > 0]
+            out[a] = max(pool) if pool else NAN  # type: ignore[type-var]
+        elif name == "nth-generation":
+            pool = [v for k, v in known if k == p["n"]]
+            out[a] = sum(pool) / len(pool) if pool else NAN  # type: ignore[arg-type]
+        elif name == "marginal":
+            par = g.parent(a)
+            before = p["baseline"] if par is None else vals[par]
+            out[a] = NAN if vals[a] is None or before is None else vals[a] - before  # type: ignore[operator]
+        else:  # pragma: no cover
+            raise AssertionError(name)
+    return out
