@@ -1,0 +1,379 @@
+"""Agents: a policy plus a learner, over primitive actions and the agent's own tools (macro-actions).
+
+Every agent works per *task* (one environment of the suite), exposes its action distribution
+``action_probs`` (the alignment distances need it), and keeps its whole state in
+:meth:`Agent.get_params`, so that a child can start from a copy of it. Plugins implement the
+:class:`Agent` protocol and are named in a config as ``"module:Class"``.
+
+Randomness comes only from the :class:`numpy.random.Generator` an agent is given.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from spawn.errors import ConfigError
+
+__all__ = [
+    "AGENTS",
+    "Agent",
+    "LinearSoftmaxAgent",
+    "QAgent",
+    "QLambdaAgent",
+    "RandomAgent",
+    "TaskShape",
+    "agent_class",
+]
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """What an agent needs to know of one environment: sizes and the tools it owns there."""
+
+    n_obs: int | None  # number of discrete observations, None for Box observations
+    n_features: int  # feature length for function approximation (one-hot for discrete)
+    n_actions: int
+    tools: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def n_options(self) -> int:
+        return self.n_actions + len(self.tools)
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """What the simulator needs of an agent.
+
+    ``obs`` is the environment's observation encoded for the task: an ``int`` for a discrete
+    observation, a float feature vector otherwise. ``mask`` is a boolean array over options (the
+    primitive actions, then the tools) or ``None``. Options index primitives first, then tools.
+    """
+
+    name: ClassVar[str]
+    needs_discrete: ClassVar[bool]
+    hyper: dict[str, float]
+    shapes: dict[str, TaskShape]
+
+    def act(self, task: str, obs: Any, mask: np.ndarray | None) -> int: ...
+
+    def action_probs(
+        self, task: str, obs: Any, mask: np.ndarray | None, greedy: bool = False
+    ) -> np.ndarray: ...
+
+    def update(
+        self, task: str, obs: Any, option: int, reward: float, next_obs: Any, done: bool, discount: float
+    ) -> None: ...
+
+    def end_episode(self, task: str) -> None: ...
+
+    def add_task(self, task: str, shape: TaskShape) -> None: ...
+
+    def add_tool(self, task: str, tool: tuple[int, ...]) -> None: ...
+
+    def reset_estimates(self) -> None: ...
+
+    def get_params(self) -> dict[str, Any]: ...
+
+
+def _masked_choice(rng: np.random.Generator, n: int, mask: np.ndarray | None) -> int:
+    if mask is None:
+        return int(rng.integers(n))
+    allowed = np.flatnonzero(mask)
+    if len(allowed) == 0:
+        return int(rng.integers(n))
+    return int(allowed[rng.integers(len(allowed))])
+
+
+class _Base:
+    name: ClassVar[str] = "base"
+    needs_discrete: ClassVar[bool] = False
+    defaults: ClassVar[dict[str, float]] = {}
+
+    def __init__(
+        self,
+        shapes: Mapping[str, TaskShape],
+        hyper: Mapping[str, float],
+        rng: np.random.Generator,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.hyper = {k: float(hyper.get(k, v)) for k, v in self.defaults.items()}
+        self.rng = rng
+        self.shapes: dict[str, TaskShape] = dict(shapes)
+        self._init_params(params)
+
+    def _init_params(self, params: Mapping[str, Any] | None) -> None:
+        pass
+
+    def action_probs(self, task: str, obs: Any, mask: np.ndarray | None, greedy: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def act(self, task: str, obs: Any, mask: np.ndarray | None) -> int:
+        probs = self.action_probs(task, obs, mask)
+        return int(self.rng.choice(len(probs), p=probs))
+
+    def update(
+        self, task: str, obs: Any, option: int, reward: float, next_obs: Any, done: bool, discount: float
+    ) -> None:
+        pass
+
+    def end_episode(self, task: str) -> None:
+        pass
+
+    def add_task(self, task: str, shape: TaskShape) -> None:
+        self.shapes[task] = shape
+
+    def add_tool(self, task: str, tool: tuple[int, ...]) -> None:
+        s = self.shapes[task]
+        self.shapes[task] = TaskShape(s.n_obs, s.n_features, s.n_actions, (*s.tools, tool))
+
+    def reset_estimates(self) -> None:
+        self._init_params(None)
+
+    def get_params(self) -> dict[str, Any]:
+        return {}
+
+
+class RandomAgent(_Base):
+    """Uniform over the allowed options; learns nothing. The baseline."""
+
+    name = "random"
+
+    def action_probs(self, task: str, obs: Any, mask: np.ndarray | None, greedy: bool = False) -> np.ndarray:
+        n = self.shapes[task].n_options
+        p = np.ones(n) if mask is None or not mask.any() else mask.astype(float)
+        return p / p.sum()
+
+    def act(self, task: str, obs: Any, mask: np.ndarray | None) -> int:
+        return _masked_choice(self.rng, self.shapes[task].n_options, mask)
+
+
+class QAgent(_Base):
+    """Tabular Q-learning (SMDP update over tools), epsilon-greedy or softmax action selection.
+
+    Q-values live in plain Python lists: on small tables a list lookup is several times faster
+    than a numpy scalar access, and the training loop is the hot path.
+    """
+
+    name = "q"
+    needs_discrete = True
+    defaults: ClassVar[dict[str, float]] = {
+        "alpha": 0.1,
+        "gamma": 0.95,
+        "epsilon": 0.1,
+        "temperature": 0.5,
+        "softmax": 0.0,
+    }
+
+    def _init_params(self, params: Mapping[str, Any] | None) -> None:
+        self.q: dict[str, list[list[float]]] = {}
+        for task, shape in self.shapes.items():
+            if params is not None and task in params:
+                self.q[task] = [list(map(float, row)) for row in params[task]]
+            else:
+                assert shape.n_obs is not None
+                self.q[task] = [[0.0] * shape.n_options for _ in range(shape.n_obs)]
+        # Random numbers are drawn in blocks: one Generator call per step would cost more than the update.
+        self._u = self.rng.random(4096).tolist()
+        self._ui = 0
+
+    def _uniform(self) -> float:
+        if self._ui == len(self._u):
+            self._u = self.rng.random(4096).tolist()
+            self._ui = 0
+        u = self._u[self._ui]
+        self._ui += 1
+        return u
+
+    def add_task(self, task: str, shape: TaskShape) -> None:
+        super().add_task(task, shape)
+        assert shape.n_obs is not None
+        self.q.setdefault(task, [[0.0] * shape.n_options for _ in range(shape.n_obs)])
+
+    def add_tool(self, task: str, tool: tuple[int, ...]) -> None:
+        super().add_tool(task, tool)
+        for row in self.q[task]:
+            row.append(row[tool[0]])  # a new tool starts as good as its first primitive
+
+    def action_probs(self, task: str, obs: Any, mask: np.ndarray | None, greedy: bool = False) -> np.ndarray:
+        row = np.asarray(self.q[task][obs])
+        allowed = np.ones(len(row), bool) if mask is None or not mask.any() else mask
+        if self.hyper["softmax"]:
+            z = np.where(allowed, row / self.hyper["temperature"], -np.inf)
+            z -= z.max()
+            p = np.exp(z)
+            return p / p.sum()
+        best = np.where(allowed, row, -np.inf)
+        top = (best == best.max()) & allowed
+        p = top / top.sum()
+        if greedy:
+            return p
+        eps = self.hyper["epsilon"]
+        return (1 - eps) * p + eps * allowed / allowed.sum()
+
+    def act(self, task: str, obs: Any, mask: np.ndarray | None) -> int:
+        row = self.q[task][obs]
+        if self.hyper["softmax"] or mask is not None:
+            p = self.action_probs(task, obs, mask)
+            u = self._uniform()
+            return min(int(np.searchsorted(np.cumsum(p), u * p.sum(), side="right")), len(p) - 1)
+        if self._uniform() < self.hyper["epsilon"]:
+            return int(self._uniform() * len(row))
+        best = max(row)
+        ties = [i for i, v in enumerate(row) if v == best]
+        return ties[0] if len(ties) == 1 else ties[int(self._uniform() * len(ties))]
+
+    def update(
+        self, task: str, obs: Any, option: int, reward: float, next_obs: Any, done: bool, discount: float
+    ) -> None:
+        q = self.q[task]
+        target = reward if done else reward + discount * max(q[next_obs])
+        row = q[obs]
+        row[option] += self.hyper["alpha"] * (target - row[option])
+
+    def get_params(self) -> dict[str, Any]:
+        return {task: [list(row) for row in table] for task, table in self.q.items()}
+
+
+class QLambdaAgent(QAgent):
+    """Watkins's Q(lambda): accumulating eligibility traces, cut after an exploratory action."""
+
+    name = "q-lambda"
+    defaults: ClassVar[dict[str, float]] = {**QAgent.defaults, "lambda": 0.8}
+
+    def _init_params(self, params: Mapping[str, Any] | None) -> None:
+        super()._init_params(params)
+        self.traces: dict[str, dict[tuple[int, int], float]] = {t: {} for t in self.shapes}
+
+    def add_task(self, task: str, shape: TaskShape) -> None:
+        super().add_task(task, shape)
+        self.traces.setdefault(task, {})
+
+    def update(
+        self, task: str, obs: Any, option: int, reward: float, next_obs: Any, done: bool, discount: float
+    ) -> None:
+        q = self.q[task]
+        row = q[obs]
+        greedy = row[option] == max(row)
+        target = reward if done else reward + discount * max(q[next_obs])
+        delta = target - row[option]
+        tr = self.traces[task]
+        tr[(obs, option)] = tr.get((obs, option), 0.0) + 1.0
+        alpha = self.hyper["alpha"]
+        decay = discount * self.hyper["lambda"]
+        keep = greedy and not done
+        for (s, a), e in list(tr.items()):
+            q[s][a] += alpha * delta * e
+            e *= decay
+            if not keep or e < 1e-3:
+                del tr[(s, a)]
+            else:
+                tr[(s, a)] = e
+
+    def end_episode(self, task: str) -> None:
+        self.traces[task] = {}
+
+
+class LinearSoftmaxAgent(_Base):
+    """A linear softmax policy over features, trained by REINFORCE with a running-mean baseline.
+
+    Works on Box observations and, through one-hot features, on discrete ones.
+    """
+
+    name = "linear"
+    defaults: ClassVar[dict[str, float]] = {"lr": 0.05, "gamma": 0.95, "temperature": 1.0}
+
+    def _init_params(self, params: Mapping[str, Any] | None) -> None:
+        self.theta: dict[str, np.ndarray] = {}
+        self.baseline: dict[str, float] = {}
+        for task, shape in self.shapes.items():
+            if params is not None and task in params:
+                self.theta[task] = np.array(params[task]["theta"], dtype=float)
+                self.baseline[task] = float(params[task]["baseline"])
+            else:
+                self.theta[task] = np.zeros((shape.n_features, shape.n_options))
+                self.baseline[task] = 0.0
+        self.episode: dict[str, list[tuple[np.ndarray, int, float]]] = {t: [] for t in self.shapes}
+
+    def add_task(self, task: str, shape: TaskShape) -> None:
+        super().add_task(task, shape)
+        self.theta.setdefault(task, np.zeros((shape.n_features, shape.n_options)))
+        self.baseline.setdefault(task, 0.0)
+        self.episode.setdefault(task, [])
+
+    def add_tool(self, task: str, tool: tuple[int, ...]) -> None:
+        super().add_tool(task, tool)
+        th = self.theta[task]
+        self.theta[task] = np.concatenate([th, th[:, tool[0] : tool[0] + 1]], axis=1)
+
+    def _features(self, task: str, obs: Any) -> np.ndarray:
+        if isinstance(obs, int | np.integer):
+            f = np.zeros(self.shapes[task].n_features)
+            f[int(obs)] = 1.0
+            return f
+        return np.asarray(obs, dtype=float)
+
+    def action_probs(self, task: str, obs: Any, mask: np.ndarray | None, greedy: bool = False) -> np.ndarray:
+        z = self._features(task, obs) @ self.theta[task] / self.hyper["temperature"]
+        if mask is not None and mask.any():
+            z = np.where(mask, z, -np.inf)
+        z = z - z.max()
+        p = np.exp(z)
+        return p / p.sum()
+
+    def update(
+        self, task: str, obs: Any, option: int, reward: float, next_obs: Any, done: bool, discount: float
+    ) -> None:
+        self.episode[task].append((self._features(task, obs), option, reward))
+
+    def end_episode(self, task: str) -> None:
+        steps = self.episode[task]
+        self.episode[task] = []
+        if not steps:
+            return
+        g, returns = 0.0, []
+        for _, _, r in reversed(steps):
+            g = r + self.hyper["gamma"] * g
+            returns.append(g)
+        returns.reverse()
+        theta = self.theta[task]
+        b = self.baseline[task]
+        lr = self.hyper["lr"] / len(steps)
+        for (f, o, _), g in zip(steps, returns, strict=True):
+            p = self.action_probs(task, f, None)
+            grad = -np.outer(f, p)
+            grad[:, o] += f
+            theta += lr * (g - b) * grad / self.hyper["temperature"]
+        self.baseline[task] = b + 0.1 * (returns[0] - b)
+
+    def get_params(self) -> dict[str, Any]:
+        return {t: {"theta": self.theta[t].tolist(), "baseline": self.baseline[t]} for t in self.theta}
+
+
+AGENTS: dict[str, type[_Base]] = {c.name: c for c in (QAgent, QLambdaAgent, LinearSoftmaxAgent, RandomAgent)}
+
+
+_plugins: dict[str, type] = {}
+
+
+def agent_class(kind: str) -> type:
+    """The class for an agent kind: a built-in name, or ``"module:Class"`` for a plugin."""
+    if kind in AGENTS:
+        return AGENTS[kind]
+    if ":" in kind:
+        if kind not in _plugins:
+            module, _, cls = kind.partition(":")
+            try:
+                obj = getattr(importlib.import_module(module), cls)
+            except (ImportError, AttributeError) as exc:
+                raise ConfigError(f"agent kind {kind!r} cannot be loaded ({exc})") from None
+            for attr in ("act", "action_probs", "update", "get_params"):
+                if not hasattr(obj, attr):
+                    raise ConfigError(f"agent kind {kind!r} lacks method {attr!r} of the Agent protocol")
+            _plugins[kind] = obj
+        return _plugins[kind]
+    raise ConfigError(f"unknown agent kind {kind!r}; accepted: {', '.join(AGENTS)} or 'module:Class'")

@@ -1,0 +1,89 @@
+"""``lineage-sim run`` and ``lineage-sim resume``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from spawn.cli import PROG, UsageError
+from spawn.errors import SpawnError
+
+__all__ = ["register"]
+
+
+def _show(outcome: Any, out: Path) -> None:
+    from rich.console import Console
+
+    from lineage import summary_table
+
+    console = Console()
+    if not outcome.complete or outcome.lineage is None:
+        console.print(f"stopped early; finish with: {PROG} resume {out}")
+        return
+    lineage = outcome.lineage
+    console.print(lineage.render(max_depth=4, attributes=["value", "distance"], max_children=6))
+    console.print(summary_table(lineage, title=f"Lineage of {out}"))
+    where = outcome.where
+    console.print(
+        f"[dim]ran on {where.get('runtime')} ({where.get('nodes')} node(s), {where.get('cpus')} CPUs) "
+        f"in {outcome.wall_seconds:.1f} s; outputs in {out}[/dim]"
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from spawn.config import load_config
+    from spawn.simulate import make_executor, simulate
+
+    try:
+        cfg = load_config(args.config, seed=args.seed)
+        executor = make_executor(args.runtime)
+        outcome = simulate(cfg, Path(args.out), executor, force=args.force, progress=not args.quiet)
+    except SpawnError as exc:
+        raise UsageError(f"{PROG} run: {exc}") from None
+    if not args.quiet:
+        _show(outcome, Path(args.out))
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from spawn.simulate import make_executor, resume
+
+    try:
+        outcome = resume(Path(args.dir), make_executor(args.runtime), progress=not args.quiet)
+    except SpawnError as exc:
+        raise UsageError(f"{PROG} resume: {exc}") from None
+    if not args.quiet:
+        _show(outcome, Path(args.dir))
+    return 0
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {v}")
+    return v
+
+
+def register(sub: Any) -> None:
+    from spawn.simulate import RUNTIMES
+
+    p = sub.add_parser("run", help="simulate a lineage from a TOML config")
+    p.add_argument("config", help="a TOML config (see examples/quickstart.toml)")
+    p.add_argument("--out", required=True, help="run directory to write (must be empty unless --force)")
+    p.add_argument("--seed", type=_seed, default=None, help="override the config's seed")
+    p.add_argument(
+        "--runtime", choices=list(RUNTIMES), default="inline", help="where agents run (default: inline)"
+    )
+    p.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("resume", help="finish an interrupted run from its checkpoint")
+    p.add_argument("dir", help="the run directory")
+    p.add_argument("--runtime", choices=list(RUNTIMES), default="inline", help="where agents run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")
+    p.set_defaults(func=cmd_resume)

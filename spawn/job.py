@@ -1,0 +1,368 @@
+"""An agent's life as a pure job: ``run_agent(spec, config) -> (record, child specs)``.
+
+Everything an agent does depends on its :class:`AgentSpec` and the run's config alone: its random
+streams come from ``SeedSequence(seed, spawn_key=path)``, evaluation episodes use seeds common to
+the whole run, and birth times are logical (training steps), never wall-clock. So every runtime,
+in any order, on any number of processes, gives the same lineage.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from lineage import child_id
+from spawn.agents import Agent, agent_class
+from spawn.config import OPERATOR_KIND, SimConfig
+from spawn.evaluate import evaluate
+from spawn.operators import applicable_operators, apply_operator
+from spawn.suite import Suite, encode_obs
+from spawn.triggers import DriftWatch, Plateau
+
+__all__ = ["AgentRecord", "AgentSpec", "JobResult", "root_spec", "run_agent", "seed_sequence", "suite_for"]
+
+
+def path_ints(agent_id: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in agent_id.split("."))
+
+
+def seed_sequence(seed: int, agent_id: str) -> np.random.SeedSequence:
+    """The agent's own seed sequence: ``SeedSequence(seed, spawn_key=path)``."""
+    return np.random.SeedSequence(seed, spawn_key=path_ints(agent_id))
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """The whole input of one agent's life."""
+
+    id: str
+    parent: str | None
+    depth: int
+    operator: str | None
+    agent_kind: str
+    hyper: dict[str, float]
+    objective: str
+    tasks: tuple[str, ...]
+    tools: dict[str, tuple[tuple[int, ...], ...]]
+    params: dict[str, Any] | None
+    budget: int
+    quota: int  # descendants this agent's clade may still create
+    birth_time: int
+    liability: float  # violations + cost accumulated along the ancestor chain
+    lagrange: float = 0.0
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """What an agent did and measured: its lineage node."""
+
+    id: str
+    parent: str | None
+    operator: str | None
+    attributes: dict[str, Any]
+    train_steps: int
+    eval_steps: int
+
+
+@dataclass(frozen=True)
+class JobResult:
+    record: AgentRecord
+    children: tuple[AgentSpec, ...] = field(default_factory=tuple)
+
+
+def root_spec(cfg: SimConfig) -> AgentSpec:
+    """The spec of the lineage's first agent."""
+    a = cfg.agent
+    hyper = {
+        "alpha": a.alpha,
+        "gamma": a.gamma,
+        "epsilon": a.epsilon,
+        "temperature": a.temperature,
+        "lambda": a.lam,
+        "lr": a.lr,
+        "softmax": 1.0 if a.selection == "softmax" else 0.0,
+    }
+    return AgentSpec(
+        id="0",
+        parent=None,
+        depth=0,
+        operator=None,
+        agent_kind=a.kind,
+        hyper=hyper,
+        objective=a.objective,
+        tasks=cfg.train_envs,
+        tools={},
+        params=None,
+        budget=cfg.budget,
+        quota=cfg.caps.max_agents - 1,
+        birth_time=0,
+        liability=0.0,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _suite_cached(cfg_json: str) -> Suite:
+    return Suite(SimConfig.model_validate_json(cfg_json))
+
+
+def suite_for(cfg: SimConfig) -> Suite:
+    """The run's suite, made once per process."""
+    return _suite_cached(cfg.model_dump_json())
+
+
+def build_agent(spec: AgentSpec, suite: Suite, rng: np.random.Generator) -> Agent:
+    shapes = {t: replace(suite.facts[t].shape, tools=spec.tools.get(t, ())) for t in spec.tasks}
+    cls = agent_class(spec.agent_kind)
+    agent: Agent = cls(shapes, spec.hyper, rng, copy.deepcopy(spec.params))
+    return agent
+
+
+# ---------------------------------------------------------------------- training
+class _Session:
+    """One environment the agent trains on, kept open across rounds (episodes span rounds)."""
+
+    def __init__(self, suite: Suite, task: str, shield: bool, seed: int) -> None:
+        self.task = task
+        self.env = suite.make(task, shield=shield)
+        self.space = self.env.observation_space
+        raw, info = self.env.reset(seed=seed)
+        self.obs = encode_obs(self.space, raw)
+        self.info = info
+        self.ep_return = 0.0
+        self.ep_cost = 0.0
+        self.ep_actions: list[int] = []
+        self.tool: tuple[int, ...] = ()
+        self.best: deque[tuple[float, tuple[int, ...]]] = deque(maxlen=64)
+        self.returns: list[float] = []
+
+    def restart(self) -> None:
+        raw, self.info = self.env.reset()
+        self.obs = encode_obs(self.space, raw)
+        self.ep_return = self.ep_cost = 0.0
+        self.ep_actions = []
+
+
+@dataclass
+class _Stats:
+    steps: int = 0
+    violations: float = 0.0
+    cost: float = 0.0
+    episodes: int = 0
+    drift_alarms: int = 0
+    returns: list[float] = field(default_factory=list)
+
+
+def _option_mask(
+    info: dict[str, Any], n_options: int, tools: tuple[tuple[int, ...], ...]
+) -> np.ndarray | None:
+    m = info.get("action_mask")
+    if m is None:
+        return None
+    m = np.asarray(m, dtype=bool)
+    if not tools:
+        return m
+    return np.concatenate([m, np.array([m[t[0]] for t in tools], dtype=bool)])
+
+
+@dataclass(frozen=True)
+class _Objective:
+    """What the agent learns from: ``raw`` reward, ``shielded``, ``penalised`` or ``lagrangian``."""
+
+    kind: str
+    penalty_weight: float
+    eta: float
+    cost_limit: float
+    gamma: float
+
+
+def _train(
+    agent: Agent,
+    s: _Session,
+    steps: int,
+    obj: _Objective,
+    lagrange: float,
+    stats: _Stats,
+    drift: DriftWatch | None,
+) -> float:
+    """Train ``steps`` environment steps on one session; returns the updated Lagrange multiplier.
+
+    Violations and cost come from the constitution wrapper's ``info``; the objective turns them
+    into the reward the agent learns from (the reward it reports stays the environment's).
+    """
+    objective, penalty_w, gamma = obj.kind, obj.penalty_weight, obj.gamma
+    task = s.task
+    tools = agent.shapes[task].tools
+    n_prim = s.env.action_space.n  # type: ignore[attr-defined]
+    masked = objective == "shielded"
+    env_step = s.env.step
+    space = s.space
+    done_steps = 0
+    while done_steps < steps:
+        obs0 = s.obs
+        mask = _option_mask(s.info, n_prim + len(tools), tools) if masked else None
+        option = agent.act(task, obs0, mask)
+        seq = (option,) if option < n_prim else tools[option - n_prim]
+        ret, disc, terminated, ended = 0.0, 1.0, False, False
+        for a in seq:
+            raw, r, terminated, truncated, info = env_step(a)
+            done_steps += 1
+            s.info = info
+            viol = info.get("violations", 0)
+            cost = info.get("cost", 0.0)
+            pen = viol + cost
+            if pen:
+                stats.violations += viol
+                stats.cost += cost
+                s.ep_cost += pen
+            r = float(r)
+            s.ep_return += r
+            s.ep_actions.append(a)
+            if drift is not None:
+                drift.update(r)
+            if objective == "penalised":
+                r -= penalty_w * pen
+            elif objective == "lagrangian":
+                r -= lagrange * pen
+            ret += disc * r
+            disc *= gamma
+            s.obs = encode_obs(space, raw)
+            ended = terminated or truncated
+            if ended or done_steps >= steps:
+                break
+        agent.update(task, obs0, option, ret, s.obs, terminated, disc)
+        if ended:
+            agent.end_episode(task)
+            stats.episodes += 1
+            stats.returns.append(s.ep_return)
+            s.best.append((s.ep_return, tuple(s.ep_actions[:256])))
+            if objective == "lagrangian":
+                lagrange = max(0.0, lagrange + obj.eta * (s.ep_cost - obj.cost_limit))
+            s.restart()
+    stats.steps += done_steps
+    return lagrange
+
+
+# ---------------------------------------------------------------------- the life
+def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
+    """Run one agent's life: train in rounds, spawn children when a trigger fires, evaluate, record."""
+    suite = suite_for(cfg)
+    ss = seed_sequence(cfg.seed, spec.id)
+    agent_ss, env_ss, op_ss, act_ss = ss.spawn(4)
+    rng = np.random.default_rng(agent_ss)
+    op_rng = np.random.default_rng(op_ss)
+    agent = build_agent(spec, suite, rng)
+    shield = spec.objective == "shielded"
+    env_seeds = env_ss.generate_state(len(suite.slugs))
+    sessions: dict[str, _Session] = {}
+
+    def session(task: str) -> _Session:
+        if task not in sessions:
+            sessions[task] = _Session(suite, task, shield, int(env_seeds[suite.slugs.index(task)]))
+        return sessions[task]
+
+    sp = cfg.spawn
+    ops = cfg.operators
+    watch_drift = "drift" in sp.triggers
+    drift = DriftWatch(sp.detector, sp.detector_params) if watch_drift else None
+    plateau = Plateau(sp.plateau_patience, sp.plateau_tolerance) if "plateau" in sp.triggers else None
+    obj = _Objective(
+        spec.objective,
+        cfg.agent.penalty_weight,
+        cfg.agent.lagrange_lr,
+        cfg.agent.cost_limit,
+        spec.hyper.get("gamma", cfg.agent.gamma),
+    )
+    lagrange = spec.lagrange
+    stats = _Stats()
+    remaining = spec.budget
+    quota = spec.quota
+    children: list[AgentSpec] = []
+    triggers_fired: list[str] = []
+    rounds = 0
+    while remaining > 0:
+        task = spec.tasks[rounds % len(spec.tasks)]
+        n = min(sp.round_steps, remaining)
+        lagrange = _train(agent, session(task), n, obj, lagrange, stats, drift)
+        remaining -= n
+        rounds += 1
+        round_returns = stats.returns[-max(1, stats.episodes) :]
+        fired = None
+        if drift is not None and drift.alarm():
+            stats.drift_alarms += 1
+            fired = "drift"
+        elif "schedule" in sp.triggers and rounds % sp.every == 0:
+            fired = "schedule"
+        elif plateau is not None and plateau.update(float(np.mean(round_returns)) if round_returns else 0.0):
+            fired = "plateau"
+        if fired is None:
+            continue
+        share = math.floor(remaining * sp.child_share)
+        child_quota = math.floor((quota - 1) * sp.child_share) if quota >= 1 else 0
+        liability = spec.liability + stats.violations + stats.cost
+        if (
+            spec.depth >= cfg.caps.max_depth
+            or len(children) >= sp.max_children
+            or quota < 1
+            or share < sp.min_child_budget
+            or (cfg.gate.max_liability is not None and liability > cfg.gate.max_liability)
+        ):
+            continue
+        choices = applicable_operators(fired, ops, spec, suite, {t: s.best for t, s in sessions.items()}, cfg)
+        if not choices:
+            continue
+        names, w = zip(*choices, strict=True)
+        op = names[int(op_rng.choice(len(names), p=np.asarray(w) / sum(w)))]
+        cid = child_id(spec.id, len(children))
+        child = apply_operator(op, spec, agent, op_rng, cfg, suite, {t: s.best for t, s in sessions.items()})
+        children.append(
+            replace(
+                child,
+                id=cid,
+                parent=spec.id,
+                depth=spec.depth + 1,
+                operator=op,
+                budget=share,
+                quota=child_quota,
+                birth_time=spec.birth_time + stats.steps,
+                liability=liability,
+                lagrange=lagrange,
+            )
+        )
+        triggers_fired.append(fired)
+        remaining -= share
+        quota -= 1 + child_quota
+    for s in sessions.values():
+        s.env.close()
+
+    ev = evaluate(agent, spec, suite, cfg, np.random.default_rng(act_ss))
+    attrs: dict[str, Any] = {
+        "kind": OPERATOR_KIND[spec.operator] if spec.operator else "root",
+        "agent": spec.agent_kind,
+        "objective": spec.objective,
+        "birth_time": spec.birth_time,
+        "budget": spec.budget,
+        "train_steps": stats.steps,
+        "eval_steps": ev.steps,
+        "episodes": stats.episodes,
+        "tasks": ",".join(spec.tasks),
+        "tools": sum(len(shape.tools) for shape in agent.shapes.values()),
+        "children": len(children),
+        "train_violations": stats.violations,
+        "train_cost": stats.cost,
+        "liability": spec.liability + stats.violations + stats.cost,
+        "drift_alarms": stats.drift_alarms,
+    }
+    if spec.objective == "lagrangian":
+        attrs["lagrange_lambda"] = lagrange
+    for k in ("alpha", "epsilon", "lr", "lambda", "temperature"):
+        if k in agent.hyper:
+            attrs[f"hp_{k}"] = agent.hyper[k]
+    attrs.update(ev.attributes)
+    record = AgentRecord(spec.id, spec.parent, spec.operator, attrs, stats.steps, ev.steps)
+    return JobResult(record, tuple(children))

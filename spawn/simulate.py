@@ -1,0 +1,364 @@
+"""The simulation driver: runs agent jobs on an executor, checkpoints, and writes the run directory.
+
+Results are merged in lineage-path order, never in arrival order, and every file that must be
+identical across runs is built from the sorted records alone; wall-clock facts go to
+``timing.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import heapq
+import io
+import json
+import os
+import pickle
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_csv
+from spawn.config import SimConfig, config_to_toml, parse_config
+from spawn.errors import CheckpointError, RunDirError
+from spawn.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
+
+__all__ = [
+    "OUTPUT_FILES",
+    "RUNTIMES",
+    "Executor",
+    "InlineExecutor",
+    "RunOutcome",
+    "StopRun",
+    "build_lineage",
+    "make_executor",
+    "prepare_run_dir",
+    "resume",
+    "simulate",
+]
+
+#: Files a run writes; all but ``timing.json`` are byte-identical for the same config and seed.
+OUTPUT_FILES = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json", "timing.json")
+CHECKPOINT = "checkpoint.pkl"
+_CHECKPOINT_VERSION = 1
+
+
+class StopRun(Exception):
+    """Raised from a result callback to stop a run early (the checkpoint stays resumable)."""
+
+
+OnResult = Callable[[JobResult], None]
+
+
+class Executor(Protocol):
+    """Where agent jobs run. Results may arrive in any order; the driver orders them."""
+
+    name: str
+
+    def run_tree(self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: OnResult) -> None:
+        """Run ``specs`` and, recursively, every child they create, calling ``on_result`` for each."""
+
+    def where(self) -> dict[str, Any]:
+        """Facts about where the work ran (for ``timing.json``)."""
+
+    def close(self) -> None: ...
+
+
+class InlineExecutor:
+    """Runs every agent in this process, in lineage-path order. Starts nothing, imports no Ray."""
+
+    name = "inline"
+
+    def run_tree(self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: OnResult) -> None:
+        heap = [(path_key(s.id), s.id, s) for s in specs]
+        heapq.heapify(heap)
+        while heap:
+            _, _, spec = heapq.heappop(heap)
+            result = run_agent(spec, cfg)
+            on_result(result)
+            for child in result.children:
+                heapq.heappush(heap, (path_key(child.id), child.id, child))
+
+    def where(self) -> dict[str, Any]:
+        return {"runtime": self.name, "nodes": 1, "cpus": os.cpu_count() or 1, "host": platform.node()}
+
+    def close(self) -> None:
+        pass
+
+
+RUNTIMES: dict[str, Callable[..., Executor]] = {"inline": InlineExecutor}
+
+
+def make_executor(runtime: str, **options: Any) -> Executor:
+    try:
+        factory = RUNTIMES[runtime]
+    except KeyError:
+        raise RunDirError(f"unknown runtime {runtime!r}; accepted: {', '.join(RUNTIMES)}") from None
+    return factory(**options)
+
+
+# ---------------------------------------------------------------------- outputs
+def build_lineage(cfg: SimConfig, records: Iterable[AgentRecord]) -> LineageGraph:
+    """The lineage from finished records, added in lineage-path order."""
+    g = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
+    for r in sorted(records, key=lambda r: path_key(r.id)):
+        g.add_agent(r.id, parent=r.parent, operator=r.operator, **r.attributes)
+    return g
+
+
+_FIXED = ("id", "parent", "depth", "operator", "kind", "birth_time")
+
+
+def agents_csv(lineage: LineageGraph) -> str:
+    """One row per agent: id, parent, depth, operator, kind, birth time, then every metric by name."""
+    names = sorted({k for a in lineage for k in lineage.graph.nodes[a]} - set(_FIXED))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*_FIXED, *names])
+    for a in lineage:
+        attrs = lineage.graph.nodes[a]
+        w.writerow(
+            [
+                a,
+                lineage.parent(a) or "",
+                lineage.depth(a),
+                lineage.operator(a) or "",
+                attrs.get("kind", ""),
+                attrs.get("birth_time", ""),
+                *(attrs.get(n, "") for n in names),
+            ]
+        )
+    return buf.getvalue()
+
+
+def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
+    values = lineage.column("value")
+    nodes = lineage.graph.nodes
+    best = min(lineage, key=lambda a: (-nodes[a].get("value", float("-inf")), path_key(a)))
+    train = int(lineage.column("train_steps").sum())
+    kinds: dict[str, int] = {}
+    for a in lineage:
+        k = str(lineage.graph.nodes[a].get("kind", ""))
+        kinds[k] = kinds.get(k, 0) + 1
+    return {
+        "seed": cfg.seed,
+        "budget": cfg.budget,
+        "regime": cfg.regime,
+        "agents": len(lineage),
+        "train_steps": train,
+        "eval_steps": int(lineage.column("eval_steps").sum()),
+        "root_value": lineage.graph.nodes["0"].get("value"),
+        "best_agent": best,
+        "best_value": lineage.graph.nodes[best].get("value"),
+        "mean_value": float(np.nanmean(values)) if np.isfinite(values).any() else None,
+        "kinds": dict(sorted(kinds.items())),
+        "phylogeny": summarize(lineage),
+    }
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_outputs(cfg: SimConfig, out: Path, records: dict[str, AgentRecord]) -> LineageGraph:
+    """Write every deterministic output of a finished run (atomically, one file at a time)."""
+    lineage = build_lineage(cfg, records.values())
+    lineage.save(out / "lineage.json")
+    atomic_write(out / "phylogeny.csv", to_alife_csv(lineage))
+    atomic_write(out / "agents.csv", agents_csv(lineage))
+    atomic_write(out / "summary.json", _json(summary(cfg, lineage)))
+    if cfg.attribution.rules:
+        from attribution import write_attribution_csv
+
+        write_attribution_csv(lineage, list(cfg.attribution.rules), out / "attribution.csv")
+    return lineage
+
+
+# ---------------------------------------------------------------------- run directory, checkpoint
+def prepare_run_dir(out: Path, force: bool) -> None:
+    """Create ``out``; refuse an existing non-empty one unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"--out {str(out)!r} exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise RunDirError(f"--out {str(out)!r} exists and is not empty; pass --force to overwrite it")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (*OUTPUT_FILES, CHECKPOINT, "attribution.csv"):
+        (out / name).unlink(missing_ok=True)
+
+
+def _config_digest(cfg: SimConfig) -> str:
+    return hashlib.sha256(config_to_toml(cfg).encode()).hexdigest()
+
+
+@dataclass
+class _State:
+    records: dict[str, AgentRecord] = field(default_factory=dict)
+    waiting: dict[str, AgentSpec] = field(default_factory=dict)  # born, not yet finished
+
+    def frontier(self) -> list[AgentSpec]:
+        return sorted(self.waiting.values(), key=lambda s: path_key(s.id))
+
+
+def _save_checkpoint(out: Path, cfg: SimConfig, state: _State) -> None:
+    payload = {
+        "version": _CHECKPOINT_VERSION,
+        "config": _config_digest(cfg),
+        "records": [state.records[k] for k in sorted(state.records, key=path_key)],
+        "waiting": state.frontier(),
+    }
+    atomic_write(out / CHECKPOINT, pickle.dumps(payload, protocol=4))
+
+
+def _load_checkpoint(out: Path, cfg: SimConfig) -> _State:
+    path = out / CHECKPOINT
+    try:
+        payload = pickle.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no checkpoint; is {str(out)!r} a run directory?") from None
+    except Exception as exc:
+        raise CheckpointError(f"{path}: corrupt checkpoint ({exc.__class__.__name__})") from None
+    if not isinstance(payload, dict) or payload.get("version") != _CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path}: not a checkpoint of this version of lineage-sim")
+    if payload["config"] != _config_digest(cfg):
+        raise CheckpointError(f"{path}: the checkpoint belongs to another config than {out / 'config.toml'}")
+    state = _State({r.id: r for r in payload["records"]}, {s.id: s for s in payload["waiting"]})
+    return state
+
+
+# ---------------------------------------------------------------------- the run
+@dataclass(frozen=True)
+class RunOutcome:
+    lineage: LineageGraph | None  # None when stopped early
+    complete: bool
+    wall_seconds: float
+    where: dict[str, Any]
+
+
+def _run(
+    cfg: SimConfig,
+    out: Path,
+    executor: Executor,
+    state: _State,
+    progress: bool,
+    stop_after: int | None,
+    checkpoint_every: float,
+) -> RunOutcome:
+    from spawn.progress import RunProgress
+
+    start = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    last_save = start
+    new = 0
+    bar = RunProgress(cfg.budget, enabled=progress)
+    bar.advance(len(state.records), sum(r.train_steps for r in state.records.values()))
+
+    def on_result(result: JobResult) -> None:
+        nonlocal last_save, new
+        rec = result.record
+        state.records[rec.id] = rec
+        state.waiting.pop(rec.id, None)
+        for child in result.children:
+            if child.id not in state.records:
+                state.waiting[child.id] = child
+        new += 1
+        bar.advance(1, rec.train_steps)
+        now = time.perf_counter()
+        if now - last_save >= checkpoint_every:
+            _save_checkpoint(out, cfg, state)
+            last_save = now
+        if stop_after is not None and new >= stop_after:
+            raise StopRun
+
+    complete = False
+    lineage = None
+    try:
+        with bar:
+            executor.run_tree(cfg, state.frontier() if state.records else [root_spec(cfg)], on_result)
+        complete = True
+    except StopRun:
+        pass
+    except KeyboardInterrupt:
+        _save_checkpoint(out, cfg, state)
+        raise
+    finally:
+        where = executor.where()
+        executor.close()
+    if not state.records:
+        state.waiting = {"0": root_spec(cfg)}
+    _save_checkpoint(out, cfg, state)
+    wall = time.perf_counter() - start
+    if complete:
+        lineage = write_outputs(cfg, out, state.records)
+    steps = sum(r.train_steps for r in state.records.values())
+    evals = sum(r.eval_steps for r in state.records.values())
+    timing = {
+        "started_at": started_at,
+        "wall_seconds": round(wall, 3),
+        "agents": len(state.records),
+        "agents_this_session": new,
+        "train_steps": steps,
+        "eval_steps": evals,
+        "steps_per_second": round((steps + evals) / wall, 1) if wall > 0 else None,
+        "complete": complete,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "where": where,
+    }
+    atomic_write(out / "timing.json", _json(timing))
+    return RunOutcome(lineage, complete, wall, where)
+
+
+def simulate(
+    cfg: SimConfig,
+    out: str | Path,
+    executor: Executor | None = None,
+    *,
+    force: bool = False,
+    progress: bool = False,
+    stop_after: int | None = None,
+    checkpoint_every: float = 2.0,
+) -> RunOutcome:
+    """Run a whole simulation into the run directory ``out``.
+
+    ``stop_after`` stops after that many agents (as an interruption would); :func:`resume` then
+    finishes the run to the same bytes. Errors in the config are raised before anything is written.
+    """
+    from spawn.job import suite_for
+
+    suite_for(cfg)  # makes and checks every environment before anything is written
+    out = Path(out)
+    prepare_run_dir(out, force)
+    atomic_write(out / "config.toml", config_to_toml(cfg))
+    return _run(cfg, out, executor or InlineExecutor(), _State(), progress, stop_after, checkpoint_every)
+
+
+def resume(
+    out: str | Path,
+    executor: Executor | None = None,
+    *,
+    progress: bool = False,
+    stop_after: int | None = None,
+    checkpoint_every: float = 2.0,
+) -> RunOutcome:
+    """Finish an interrupted run in ``out`` from its checkpoint."""
+    import tomllib
+
+    out = Path(out)
+    if not out.is_dir():
+        raise RunDirError(f"{str(out)!r} is not a run directory")
+    cfg_path = out / "config.toml"
+    try:
+        cfg = parse_config(tomllib.loads(cfg_path.read_text(encoding="utf-8")), source=str(cfg_path))
+    except FileNotFoundError:
+        raise RunDirError(f"{str(out)!r} is not a run directory (no config.toml)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CheckpointError(f"{cfg_path}: is not valid TOML ({exc})") from None
+    state = _load_checkpoint(out, cfg)
+    return _run(cfg, out, executor or InlineExecutor(), state, progress, stop_after, checkpoint_every)

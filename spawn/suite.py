@@ -1,0 +1,95 @@
+"""The environment suite of a run: making environments, encoding observations, reading their facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+import envs
+from spawn.agents import TaskShape
+from spawn.config import EnvConfig, SimConfig
+from spawn.errors import ConfigError
+
+__all__ = ["EnvFacts", "Suite", "encode_obs", "task_shape"]
+
+
+def task_shape(env: gym.Env, slug: str, tools: tuple[tuple[int, ...], ...] = ()) -> TaskShape:
+    """Sizes an agent needs for ``env``; refuses spaces the built-in agents cannot use."""
+    a, o = env.action_space, env.observation_space
+    if not isinstance(a, spaces.Discrete):
+        raise ConfigError(f"environment {slug!r} has action space {a}; accepted: Discrete action spaces")
+    if isinstance(o, spaces.Discrete):
+        return TaskShape(int(o.n), int(o.n), int(a.n), tools)
+    if isinstance(o, spaces.Box):
+        return TaskShape(None, int(np.prod(o.shape)) + 1, int(a.n), tools)
+    raise ConfigError(f"environment {slug!r} has observation space {o}; accepted: Discrete or Box")
+
+
+def encode_obs(space: gym.Space, obs: Any) -> Any:
+    """An observation as the agents see it: an ``int`` index, or a flat float vector with a bias."""
+    if isinstance(space, spaces.Discrete):
+        return int(obs) - int(space.start)
+    flat = np.asarray(obs, dtype=float).ravel()
+    return np.append(flat, 1.0)
+
+
+@dataclass(frozen=True)
+class EnvFacts:
+    """What the simulator reads of one environment without knowing it."""
+
+    slug: str
+    return_range: tuple[float, float]
+    has_success: bool
+    has_hidden: bool
+    has_constitution: bool
+    shape: TaskShape
+    complexity_bits: float
+
+
+class Suite:
+    """The ``[[envs]]`` of a config, made and checked once (before anything runs)."""
+
+    def __init__(self, cfg: SimConfig) -> None:
+        self.cfg = cfg
+        self.configs: dict[str, EnvConfig] = {e.slug: e for e in cfg.envs}
+        self.facts: dict[str, EnvFacts] = {}
+        for i, ec in enumerate(cfg.envs):
+            env = self.make(ec.slug, shield=False)
+            try:
+                desc = envs.describe(env)
+                rr = ec.return_range or desc.return_range
+                if rr is None:
+                    raise ConfigError(
+                        f"envs[{i}] ({ec.id}) declares no return range; give return_range = [low, high]"
+                    )
+                shape = task_shape(env, ec.slug)
+                self.facts[ec.slug] = EnvFacts(
+                    slug=ec.slug,
+                    return_range=(float(rr[0]), float(rr[1])),
+                    has_success=desc.has_success,
+                    has_hidden=desc.has_hidden,
+                    has_constitution=ec.constitution is not None,
+                    shape=shape,
+                    complexity_bits=float(envs.complexity_bits(env)),
+                )
+            finally:
+                env.close()
+
+    @property
+    def slugs(self) -> list[str]:
+        return list(self.configs)
+
+    def make(self, slug: str, shield: bool = False) -> gym.Env:
+        """A fresh instance of environment ``slug``, wrapped in its constitution when it has one."""
+        ec = self.configs[slug]
+        try:
+            env = envs.make(ec.id, constitution=ec.constitution, shield=shield, **ec.kwargs)
+        except envs.EnvsError as exc:
+            raise ConfigError(f"environment {ec.id!r}: {exc}") from None
+        except TypeError as exc:
+            raise ConfigError(f"environment {ec.id!r}: bad kwargs {dict(ec.kwargs)} ({exc})") from None
+        return env
