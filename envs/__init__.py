@@ -2,4 +2,71 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from envs import fairness
+from envs.bandit import DriftingBanditEnv
+from envs.constitution import (
+    Constitution,
+    ForbiddenAction,
+    ForbiddenState,
+    Invariance,
+    Rule,
+    description_length_bits,
+)
+from envs.describe import EnvDescription, canonical_description, complexity_bits, describe
+from envs.errors import (
+    ConstitutionMismatchError,
+    EnvsError,
+    InvalidParameterError,
+    NoAllowedActionError,
+    RuleError,
+    UnknownConstitutionError,
+    UnknownRuleError,
+)
+from envs.hiring import HiringEnv, hiring_constitution
+from envs.library import (
+    attach_constitution,
+    cliff_constitution,
+    constitution_names,
+    frozen_lake_constitution,
+    get_constitution,
+    make,
+    register_constitution,
+)
+from envs.registration import ENV_IDS, register_envs
+from envs.wrapper import ConstitutionWrapper
+
+__all__ = [
+    "ENV_IDS",
+    "Constitution",
+    "ConstitutionMismatchError",
+    "ConstitutionWrapper",
+    "DriftingBanditEnv",
+    "EnvDescription",
+    "EnvsError",
+    "ForbiddenAction",
+    "ForbiddenState",
+    "HiringEnv",
+    "InvalidParameterError",
+    "Invariance",
+    "NoAllowedActionError",
+    "Rule",
+    "RuleError",
+    "UnknownConstitutionError",
+    "UnknownRuleError",
+    "attach_constitution",
+    "canonical_description",
+    "cliff_constitution",
+    "complexity_bits",
+    "constitution_names",
+    "describe",
+    "description_length_bits",
+    "fairness",
+    "frozen_lake_constitution",
+    "get_constitution",
+    "hiring_constitution",
+    "make",
+    "register_constitution",
+    "register_envs",
+]
+
+register_envs()

@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
-__all__ = ["register_envs"]
+import gymnasium as gym
+
+__all__ = ["ENV_IDS", "register_envs"]
+
+#: Every environment id this package registers, with its entry point.
+ENV_IDS: dict[str, str] = {
+    "lineage_sim/Hiring-v0": "envs.hiring:HiringEnv",
+    "lineage_sim/DriftingBandit-v0": "envs.bandit:DriftingBanditEnv",
+}
 
 
 def register_envs() -> None:
-    """Register every ``lineage_sim/`` environment with gymnasium (idempotent)."""
+    """Register every ``lineage_sim/`` environment with gymnasium (idempotent).
+
+    Importing :mod:`envs` calls it. Gymnasium 1.x does not load ``gymnasium.envs`` entry points by itself,
+    so outside this package use ``gym.make("envs:lineage_sim/Hiring-v0")`` or import :mod:`envs` first.
+
+    Examples
+    --------
+    >>> register_envs(); register_envs()
+    >>> "lineage_sim/Hiring-v0" in gym.registry
+    True
+    """
+    for env_id, entry_point in ENV_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry_point)

@@ -1,0 +1,41 @@
+"""The envs package's exceptions: each names the bad value and what is accepted."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConstitutionMismatchError",
+    "EnvsError",
+    "InvalidParameterError",
+    "NoAllowedActionError",
+    "RuleError",
+    "UnknownConstitutionError",
+    "UnknownRuleError",
+]
+
+
+class EnvsError(ValueError):
+    """Base class of every error raised by :mod:`envs`."""
+
+
+class InvalidParameterError(EnvsError):
+    """An environment, rule or constitution parameter out of its accepted range."""
+
+
+class RuleError(EnvsError):
+    """A rule's predicate or transform raised, or returned something that is not a truth value."""
+
+
+class UnknownRuleError(EnvsError):
+    """A rule name that the constitution does not contain."""
+
+
+class UnknownConstitutionError(EnvsError):
+    """A constitution name that is not registered."""
+
+
+class ConstitutionMismatchError(EnvsError):
+    """A constitution attached to an environment whose spaces it does not fit."""
+
+
+class NoAllowedActionError(EnvsError):
+    """A state in which the constitution forbids every action, so σ is undefined there."""
