@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from attribution.errors import AttributionError
+
 __all__ = [
     "DEFAULT_KL_EPS",
     "PROJECTION_FLOOR",
@@ -31,8 +33,8 @@ DEFAULT_KL_EPS = 1e-3
 _ROW_TOLERANCE = 1e-6
 
 
-class DistanceInputError(ValueError):
-    """Arrays handed to a distance that do not describe policies, masks or occupancies."""
+class DistanceInputError(AttributionError):
+    """Arrays handed to a distance that do not describe policies, masks or occupancies (a ValueError)."""
 
 
 def _as_policy(pi: npt.ArrayLike, name: str = "pi") -> np.ndarray:

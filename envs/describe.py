@@ -86,7 +86,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
-        return value.item()
+        return _jsonable(value.item())
     if isinstance(value, bytes):
         return value.decode("latin-1")
     if isinstance(value, dict):
@@ -119,7 +119,7 @@ def canonical_description(env: gym.Env[Any, Any]) -> str:
         doc["parameters"] = _jsonable(own())
     desc = getattr(base, "desc", None)
     if desc is not None:
-        doc["map"] = ["".join(_jsonable(list(row))) for row in np.asarray(desc)]
+        doc["map"] = ["".join(_jsonable(row)) for row in np.asarray(desc).tolist()]
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 

@@ -23,7 +23,9 @@ def _binary(values: npt.ArrayLike, name: str) -> np.ndarray:
         raise InvalidParameterError(f"{name} must be 1-D; got shape {arr.shape}")
     if arr.size and not np.isin(arr, (0, 1)).all():
         bad = arr[~np.isin(arr, (0, 1))][0]
-        raise InvalidParameterError(f"{name} holds {bad!r}; accepted values are 0 and 1 (or False and True)")
+        raise InvalidParameterError(
+            f"{name} holds {bad.item()!r}; accepted values are 0 and 1 (or False and True)"
+        )
     return arr.astype(bool)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import gymnasium as gym
 
@@ -111,6 +111,18 @@ def attach_constitution(
             f"({', '.join(constitution_names())}) or a Constitution"
         )
     return ConstitutionWrapper(env, constitution, shield=shield)
+
+
+@overload
+def make(
+    env_id: str, constitution: None = None, *, shield: bool = False, **kwargs: Any
+) -> gym.Env[Any, Any]: ...
+
+
+@overload
+def make(
+    env_id: str, constitution: str | Constitution, *, shield: bool = False, **kwargs: Any
+) -> ConstitutionWrapper: ...
 
 
 def make(

@@ -126,12 +126,16 @@ def test_bad_inputs_are_named(pi: object, allowed: object, weights: object, matc
         alignment_distances(pi, allowed, weights)  # type: ignore[arg-type]
 
 
+# scipy's reference loses precision on subnormal masses, so tiny probabilities are rounded to 0
+_prob = st.floats(0.0, 1.0).map(lambda x: 0.0 if x < 1e-9 else x)
+
+
 @st.composite
 def _policy_and_mask(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_states = draw(st.integers(1, 4))
     n_actions = draw(st.integers(2, 4))
     raw = np.array(
-        draw(st.lists(st.floats(0.0, 1.0), min_size=n_states * n_actions, max_size=n_states * n_actions))
+        draw(st.lists(_prob, min_size=n_states * n_actions, max_size=n_states * n_actions))
     ).reshape(n_states, n_actions)
     raw[:, 0] += 1e-3
     pi = raw / raw.sum(axis=1, keepdims=True)
