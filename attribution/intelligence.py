@@ -1,0 +1,172 @@
+"""Universal-intelligence sums from numbers: Upsilon and the aligned Sigma, in log space."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.special import logsumexp
+
+from attribution.errors import ValueDataError
+from attribution.transforms import transform_values
+
+__all__ = ["IntelligenceEstimate", "intelligence_table", "universal_intelligence"]
+
+FloatArray = npt.NDArray[np.float64]
+_LN2 = math.log(2.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class IntelligenceEstimate:
+    """Upsilon = sum of 2**-K V and Sigma = sum of 2**-K V' for one agent over an environment suite.
+
+    ``log2_*`` are exact where the plain sums underflow (``-inf`` when a sum is 0, NaN when a
+    Lagrangian Sigma is negative); ``weights`` are the normalised ``2**-K``; ``shares`` each
+    environment's part of Upsilon, so that one environment dominating shows.
+    """
+
+    log2_upsilon: float
+    log2_sigma: float
+    upsilon: float
+    sigma: float
+    weights: FloatArray
+    shares: FloatArray
+    dominant: int
+
+
+def _log2_sum(log2_terms: FloatArray, coef: FloatArray) -> tuple[float, float]:
+    """``(log2 |sum coef * 2**log2_terms|, sign)`` without underflow."""
+    use = ~np.isnan(coef)
+    if not use.any() or not np.any(coef[use] != 0):
+        return -math.inf, 0.0
+    out, sign = logsumexp(log2_terms[use] * _LN2, b=coef[use], return_sign=True)
+    return float(out) / _LN2, float(sign)
+
+
+def universal_intelligence(
+    values: npt.ArrayLike,
+    complexity: npt.ArrayLike,
+    distance: npt.ArrayLike | None = None,
+    cost: npt.ArrayLike | None = None,
+    transform: str = "multiplicative",
+    w: float = 1.0,
+    lam: float = 1.0,
+) -> IntelligenceEstimate:
+    """Legg and Hutter's Upsilon for one agent, and the essay's aligned Sigma.
+
+    Parameters
+    ----------
+    values : array_like
+        V in [0, 1] per environment (NaN: not evaluated, left out).
+    complexity : array_like
+        K per environment, in bits.
+    distance, cost : array_like, optional
+        Alignment distance (bits) and cost per environment, for Sigma's ``transform``.
+    transform : str
+        How V' is made from V (see :func:`~attribution.transforms.transform_values`);
+        without ``distance`` (or ``cost`` for ``lagrangian``) Sigma is NaN.
+
+    Examples
+    --------
+    >>> est = universal_intelligence([0.5, 1.0], [1.0, 2.0], distance=[0.0, 1.0])
+    >>> float(est.upsilon), float(est.sigma), est.weights.round(4).tolist(), est.dominant
+    (0.5, 0.375, [0.6667, 0.3333], 0)
+    >>> big = universal_intelligence([0.5, 0.5], [2000.0, 2001.0])
+    >>> big.upsilon, round(big.log2_upsilon, 6)
+    (0.0, -2000.415037)
+    """
+    v = np.asarray(values, dtype=np.float64)
+    k = np.asarray(complexity, dtype=np.float64)
+    if v.ndim != 1 or v.shape != k.shape:
+        raise ValueDataError(
+            f"values has shape {v.shape} and complexity {k.shape}; expected one per environment"
+        )
+    if np.any(np.isnan(k)) or np.any(k < 0):
+        raise ValueDataError(f"complexities are description lengths in bits (>= 0); got {k.tolist()}")
+    neg = -k
+    log2_u, _ = _log2_sum(neg, v)
+    norm = _log2_sum(neg, np.ones_like(k))[0] if len(k) else -math.inf
+    weights = np.exp2(neg - norm) if len(k) else np.zeros(0)
+    shares = (
+        np.where(np.isnan(v), 0.0, np.exp2(neg - log2_u) * np.nan_to_num(v))
+        if math.isfinite(log2_u)
+        else (np.zeros(len(k)))
+    )
+    have = (
+        (distance is not None)
+        if transform in ("multiplicative", "additive")
+        else (cost is not None if transform == "lagrangian" else True)
+    )
+    if have:
+        aligned = transform_values(v, distance=distance, cost=cost, transform=transform, w=w, lam=lam)
+        log2_s, sign = _log2_sum(neg, aligned)
+        sigma = sign * math.exp2(log2_s) if math.isfinite(log2_s) else 0.0
+        if sign < 0:
+            log2_s = math.nan
+    else:
+        log2_s, sigma = math.nan, math.nan
+    return IntelligenceEstimate(
+        log2_upsilon=log2_u,
+        log2_sigma=log2_s,
+        upsilon=math.exp2(log2_u) if math.isfinite(log2_u) else 0.0,
+        sigma=sigma,
+        weights=weights,
+        shares=shares,
+        dominant=int(np.argmax(shares)) if len(shares) else -1,
+    )
+
+
+def intelligence_table(
+    values: pd.DataFrame,
+    complexity: Mapping[str, float] | pd.Series,
+    distance: pd.DataFrame | None = None,
+    cost: pd.DataFrame | None = None,
+    transform: str = "multiplicative",
+    w: float = 1.0,
+    lam: float = 1.0,
+) -> pd.DataFrame:
+    """Upsilon and Sigma per agent: ``values`` has agents as rows and environments as columns.
+
+    Columns: ``log2_upsilon``, ``log2_sigma``, ``upsilon``, ``sigma``, ``dominant`` (the environment
+    with the largest share of Upsilon) and ``dominant_share``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"a": [0.5, 0.0], "b": [1.0, 1.0]}, index=["0", "0.0"])
+    >>> intelligence_table(v, {"a": 1.0, "b": 2.0})[["upsilon", "dominant", "dominant_share"]]
+         upsilon dominant  dominant_share
+    0       0.50        a             0.5
+    0.0     0.25        b             1.0
+    """
+    envs = list(values.columns)
+    k = pd.Series(complexity, dtype=float)
+    missing = [e for e in envs if e not in k.index]
+    if missing:
+        raise ValueDataError(f"no complexity for environment(s) {missing}; known: {list(k.index)}")
+    kk = k.loc[envs].to_numpy()
+    rows = []
+    for agent in values.index:
+        est = universal_intelligence(
+            values.loc[agent].to_numpy(dtype=float),
+            kk,
+            distance=None if distance is None else distance.loc[agent, envs].to_numpy(dtype=float),
+            cost=None if cost is None else cost.loc[agent, envs].to_numpy(dtype=float),
+            transform=transform,
+            w=w,
+            lam=lam,
+        )
+        rows.append(
+            {
+                "log2_upsilon": est.log2_upsilon,
+                "log2_sigma": est.log2_sigma,
+                "upsilon": est.upsilon,
+                "sigma": est.sigma,
+                "dominant": envs[est.dominant] if est.dominant >= 0 and est.shares.sum() > 0 else None,
+                "dominant_share": float(est.shares[est.dominant]) if len(envs) else math.nan,
+            }
+        )
+    return pd.DataFrame(rows, index=values.index)

@@ -1,0 +1,94 @@
+"""Credit tables: one column per rule, and the deterministic ``attribution.csv`` a run writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from attribution.base import Rule, as_rule
+from attribution.errors import RuleSpecError
+from attribution.tree import TreeArrays, as_tree
+from lineage import LineageArrays, LineageGraph, atomic_write, sort_ids
+
+__all__ = ["attribution_csv", "attribution_table", "resolve_rules", "write_attribution_csv"]
+
+
+def resolve_rules(rules: Iterable[str | Rule] | str | Rule) -> list[Rule]:
+    """Rules from spec strings or rule objects; refuses an empty list and duplicates (same spec)."""
+    items = [rules] if isinstance(rules, str | Rule) else list(rules)
+    out = [as_rule(r) for r in items]
+    if not out:
+        raise RuleSpecError("no rules given; name at least one, e.g. 'discounted:gamma=0.5'")
+    seen: set[str] = set()
+    for r in out:
+        if r.spec in seen:
+            raise RuleSpecError(f"rule {r.spec!r} is given twice (specs are compared in canonical form)")
+        seen.add(r.spec)
+    return out
+
+
+def attribution_table(
+    lineage: LineageGraph | LineageArrays | TreeArrays, rules: Iterable[str | Rule] | str | Rule
+) -> pd.DataFrame:
+    """Credit of every agent under every rule: one column per canonical rule spec.
+
+    Rows are agent ids in lineage-path order (``0.2`` before ``0.10``); for bare arrays, rows.
+
+    Examples
+    --------
+    >>> g = LineageGraph(); g.add_agent("0", value=0.2); g.add_agent("0.0", parent="0", value=0.6)
+    >>> attribution_table(g, ["self", "discounted:gamma=0.5"])
+    rule   self  discounted:gamma=0.5
+    agent
+    0       0.2                   0.5
+    0.0     0.6                   0.6
+    """
+    resolved = resolve_rules(rules)
+    tree = as_tree(lineage)
+    table = pd.DataFrame({r.spec: r.credit(tree) for r in resolved}, index=tree.index())
+    if tree.ids is not None:
+        table = table.loc[sort_ids(table.index)]
+    table.columns.name = "rule"
+    return table
+
+
+def _cell(x: float) -> str:
+    return "" if math.isnan(x) else "%.12g" % x  # noqa: UP031  # the same bytes on every platform
+
+
+def attribution_csv(
+    lineage: LineageGraph | LineageArrays | TreeArrays, rules: Iterable[str | Rule] | str | Rule
+) -> str:
+    """:func:`attribution_table` as CSV text: an ``agent`` column, then one per rule spec; numbers
+    with 12 significant digits, NaN as an empty cell, so the same lineage gives the same bytes.
+
+    Examples
+    --------
+    >>> g = LineageGraph(); g.add_agent("0", value=0.2); g.add_agent("0.0", parent="0", value=0.6)
+    >>> print(attribution_csv(g, ["self", "discounted:gamma=0.5", "nth-generation"]), end="")
+    agent,self,discounted:gamma=0.5,nth-generation
+    0,0.2,0.5,0.6
+    0.0,0.6,0.6,
+    """
+    table = attribution_table(lineage, rules)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["agent", *table.columns])
+    for agent, row in zip(table.index, table.itertuples(index=False), strict=True):
+        writer.writerow([agent, *(_cell(float(x)) for x in row)])
+    return buf.getvalue()
+
+
+def write_attribution_csv(
+    lineage: LineageGraph | LineageArrays | TreeArrays,
+    rules: Iterable[str | Rule] | str | Rule,
+    path: str | Path,
+) -> None:
+    """Write :func:`attribution_csv` to ``path`` atomically (what ``lineage-sim run`` writes as
+    ``attribution.csv`` when the config names ``[attribution] rules``)."""
+    atomic_write(path, attribution_csv(lineage, rules))
