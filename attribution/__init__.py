@@ -12,6 +12,18 @@ from attribution.base import (
     register_rule,
     rule_names,
 )
+from attribution.compare import Comparison, compare, gini, kendall_matrix
+from attribution.distances import (
+    DistanceInputError,
+    alignment_distances,
+    forbidden_occupancy,
+    invariance_tv,
+    js_distance,
+    kl_distance,
+    projection_distance,
+    sigma_from_allowed,
+    tv_distance,
+)
 from attribution.errors import (
     AttributionError,
     RuleParameterError,
@@ -19,6 +31,8 @@ from attribution.errors import (
     UnknownRuleError,
     ValueDataError,
 )
+from attribution.intelligence import IntelligenceEstimate, intelligence_table, universal_intelligence
+from attribution.plot import plot_credit, tree_layout
 from attribution.rules import (
     CMP,
     BestDescendant,
@@ -32,6 +46,7 @@ from attribution.rules import (
     Shapley,
 )
 from attribution.shapley import ShapleyEstimate, lineage_game, shapley_exact, shapley_monte_carlo
+from attribution.table import attribution_csv, attribution_table, write_attribution_csv
 from attribution.transforms import TRANSFORMS, transform_values
 from attribution.tree import TreeArrays
 
@@ -44,8 +59,11 @@ __all__ = [
     "BestDescendant",
     "CladeMean",
     "CladeSum",
+    "Comparison",
     "Discounted",
     "DiscountedMean",
+    "DistanceInputError",
+    "IntelligenceEstimate",
     "Marginal",
     "NthGeneration",
     "Rule",
@@ -57,13 +75,31 @@ __all__ = [
     "TreeArrays",
     "UnknownRuleError",
     "ValueDataError",
+    "alignment_distances",
     "as_rule",
+    "attribution_csv",
+    "attribution_table",
+    "compare",
+    "forbidden_occupancy",
     "get_rule",
+    "gini",
+    "intelligence_table",
+    "invariance_tv",
+    "js_distance",
+    "kendall_matrix",
+    "kl_distance",
     "lineage_game",
     "parse_rule",
+    "plot_credit",
+    "projection_distance",
     "register_rule",
     "rule_names",
     "shapley_exact",
     "shapley_monte_carlo",
+    "sigma_from_allowed",
     "transform_values",
+    "tree_layout",
+    "tv_distance",
+    "universal_intelligence",
+    "write_attribution_csv",
 ]
