@@ -191,18 +191,23 @@ def _build(
                 f"node {nid!r} has an attribute named {clash[0]!r}, which is reserved "
                 f"(reserved: {', '.join(sorted(RESERVED_ATTRIBUTES))})",
             )
-    children: dict[str | None, list[str]] = {}
-    for nid in nodes:
-        children.setdefault(parents[nid][0] if nid in parents else None, []).append(nid)
+    # Agents are added in file order, which is birth order in files we write, so that a round trip
+    # keeps row numbers (and hence the bytes of every export); an agent listed before its parent
+    # waits until the parent is in.
+    waiting: dict[str, list[str]] = {}
     try:
         out = LineageGraph(**meta)
-        # Parents before children; siblings keep their order in the file.
-        stack = list(reversed(children.get(None, [])))
-        while stack:
-            nid = stack.pop()
-            p, op = parents.get(nid, (None, None))
-            out.add_agent(nid, parent=p, operator=op, **nodes[nid])
-            stack.extend(reversed(children.get(nid, [])))
+        for first in nodes:
+            p = parents[first][0] if first in parents else None
+            if p is not None and p not in out:
+                waiting.setdefault(p, []).append(first)
+                continue
+            ready = [first]
+            while ready:
+                nid = ready.pop()
+                p, op = parents.get(nid, (None, None))
+                out.add_agent(nid, parent=p, operator=op, **nodes[nid])
+                ready.extend(reversed(waiting.pop(nid, [])))
     except LineageError as exc:
         raise _fail(path, str(exc)) from None
     if len(out) != len(nodes):
