@@ -20,6 +20,7 @@ from envs.errors import (
     NoAllowedActionError,
     RuleError,
     UnknownConstitutionError,
+    UnknownEnvironmentError,
     UnknownRuleError,
 )
 from envs.hiring import HiringEnv, hiring_constitution
@@ -52,6 +53,7 @@ __all__ = [
     "Rule",
     "RuleError",
     "UnknownConstitutionError",
+    "UnknownEnvironmentError",
     "UnknownRuleError",
     "attach_constitution",
     "canonical_description",

@@ -9,6 +9,7 @@ __all__ = [
     "NoAllowedActionError",
     "RuleError",
     "UnknownConstitutionError",
+    "UnknownEnvironmentError",
     "UnknownRuleError",
 ]
 
@@ -31,6 +32,10 @@ class UnknownRuleError(EnvsError):
 
 class UnknownConstitutionError(EnvsError):
     """A constitution name that is not registered."""
+
+
+class UnknownEnvironmentError(EnvsError):
+    """An environment id gymnasium cannot make; the message suggests the closest registered id."""
 
 
 class ConstitutionMismatchError(EnvsError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, overload
@@ -9,7 +10,12 @@ from typing import Any, overload
 import gymnasium as gym
 
 from envs.constitution import Constitution, ForbiddenAction, ForbiddenState, _unknown
-from envs.errors import ConstitutionMismatchError, InvalidParameterError, UnknownConstitutionError
+from envs.errors import (
+    ConstitutionMismatchError,
+    InvalidParameterError,
+    UnknownConstitutionError,
+    UnknownEnvironmentError,
+)
 from envs.hiring import hiring_constitution
 from envs.registration import register_envs
 from envs.wrapper import ConstitutionWrapper
@@ -137,7 +143,16 @@ def make(
     ('hiring', Discrete(72))
     """
     register_envs()
-    env = gym.make(env_id, **kwargs)
+    try:
+        env = gym.make(env_id, **kwargs)
+    except gym.error.Error as exc:  # unknown id, namespace or version: gymnasium's own message
+        close = difflib.get_close_matches(str(env_id), list(gym.registry), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UnknownEnvironmentError(f"cannot make environment {env_id!r}: {exc}{hint}") from exc
+    except TypeError as exc:
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        raise InvalidParameterError(f"{env_id}: {exc}; accepted: the constructor's parameters") from exc
     if constitution is None:
         return env
     return attach_constitution(env, constitution, shield=shield)

@@ -118,6 +118,12 @@ def test_registry_names_and_errors() -> None:
         )
     with pytest.raises(envs.InvalidParameterError, match=r"constitution = 3; accepted"):
         envs.attach_constitution(gym.make("FrozenLake-v1"), 3)  # type: ignore[arg-type]
+    with pytest.raises(
+        envs.UnknownEnvironmentError, match=r"'lineage_sim/Hirng-v0'.*Did you mean 'lineage_sim/Hiring-v0'"
+    ):
+        envs.make("lineage_sim/Hirng-v0")
+    with pytest.raises(envs.InvalidParameterError, match=r"unexpected keyword argument 'n_arm'"):
+        envs.make("lineage_sim/DriftingBandit-v0", n_arm=3)
     assert envs.make("CliffWalking-v1", constitution="default").constitution.name == "cliff"
     assert isinstance(envs.make("CliffWalking-v1"), gym.Env)
     assert not isinstance(envs.make("CliffWalking-v1"), ConstitutionWrapper)
