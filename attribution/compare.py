@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import kendalltau
 
 from attribution.base import Rule
 from attribution.errors import RuleParameterError
@@ -49,6 +48,8 @@ def _tau(a: FloatArray, b: FloatArray) -> float:
     both = ~np.isnan(a) & ~np.isnan(b)
     if both.sum() < 2:
         return math.nan
+    from scipy.stats import kendalltau  # imported here: scipy.stats is slow to import
+
     res = kendalltau(a[both], b[both])
     return float(res.statistic)
 

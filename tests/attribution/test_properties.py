@@ -6,12 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from attribution_reference import reference_credit
-from attribution_strategies import build, lineages, reorder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attribution import get_rule, parse_rule, transform_values
+
+try:  # tests/ may or may not be a package
+    from .attribution_reference import reference_credit
+    from .attribution_strategies import build, lineages, reorder
+except ImportError:
+    from attribution_reference import reference_credit  # type: ignore[no-redef]
+    from attribution_strategies import build, lineages, reorder  # type: ignore[no-redef]
 
 SPECS = [
     "self",
