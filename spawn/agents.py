@@ -224,8 +224,10 @@ class QAgent(_Base):
         if self._uniform() < self.hyper["epsilon"]:
             return int(self._uniform() * len(row))
         best = max(row)
+        if row.count(best) == 1:
+            return row.index(best)
         ties = [i for i, v in enumerate(row) if v == best]
-        return ties[0] if len(ties) == 1 else ties[int(self._uniform() * len(ties))]
+        return ties[int(self._uniform() * len(ties))]
 
     def update(
         self, task: str, obs: Any, option: int, reward: float, next_obs: Any, done: bool, discount: float

@@ -329,8 +329,9 @@ def _one_line(source: str, exc: ValidationError) -> ConfigError:
         return ConfigError(f"{source}: missing required key {where!r}")
     msg = str(err["msg"]).removeprefix("Value error, ")
     bad = err.get("input")
-    if err["type"].startswith(("greater", "less")) or err["type"].endswith(("_type", "_parsing")):
-        return ConfigError(f"{source}: {where} = {bad!r} is not accepted: {msg.lower()}")
+    if err["type"] != "value_error" and isinstance(bad, str | int | float | bool):
+        msg = msg[0].lower() + msg[1:]
+        return ConfigError(f"{source}: {where} = {bad!r} is not accepted: {msg}")
     return ConfigError(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
 
 

@@ -22,7 +22,7 @@ from spawn.agents import Agent, agent_class
 from spawn.config import OPERATOR_KIND, SimConfig
 from spawn.evaluate import evaluate
 from spawn.operators import applicable_operators, apply_operator
-from spawn.suite import Suite, encode_obs
+from spawn.suite import Suite, make_encoder
 from spawn.triggers import DriftWatch, Plateau
 
 __all__ = ["AgentRecord", "AgentSpec", "JobResult", "root_spec", "run_agent", "seed_sequence", "suite_for"]
@@ -131,8 +131,11 @@ class _Session:
         self.task = task
         self.env = suite.make(task, shield=shield)
         self.space = self.env.observation_space
+        self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
+        self.constrained = suite.facts[task].has_constitution
+        self.encode = make_encoder(self.space)
         raw, info = self.env.reset(seed=seed)
-        self.obs = encode_obs(self.space, raw)
+        self.obs = self.encode(raw)
         self.info = info
         self.ep_return = 0.0
         self.ep_cost = 0.0
@@ -143,7 +146,7 @@ class _Session:
 
     def restart(self) -> None:
         raw, self.info = self.env.reset()
-        self.obs = encode_obs(self.space, raw)
+        self.obs = self.encode(raw)
         self.ep_return = self.ep_cost = 0.0
         self.ep_actions = []
 
@@ -195,55 +198,63 @@ def _train(
     Violations and cost come from the constitution wrapper's ``info``; the objective turns them
     into the reward the agent learns from (the reward it reports stays the environment's).
     """
-    objective, penalty_w, gamma = obj.kind, obj.penalty_weight, obj.gamma
+    # The hot path: locals only, and no work for features a run does not use.
+    gamma = obj.gamma
     task = s.task
     tools = agent.shapes[task].tools
-    n_prim = s.env.action_space.n  # type: ignore[attr-defined]
-    masked = objective == "shielded"
+    n_prim = s.n_actions
+    masked = obj.kind == "shielded"
+    lagrangian = obj.kind == "lagrangian"
+    weight = obj.penalty_weight if obj.kind == "penalised" else lagrange if lagrangian else 0.0
+    constrained = s.constrained
     env_step = s.env.step
-    space = s.space
+    encode = s.encode
+    act, update = agent.act, agent.update
+    watch = drift.update if drift is not None else None
+    actions = s.ep_actions
     done_steps = 0
     while done_steps < steps:
         obs0 = s.obs
-        mask = _option_mask(s.info, n_prim + len(tools), tools) if masked else None
-        option = agent.act(task, obs0, mask)
-        seq = (option,) if option < n_prim else tools[option - n_prim]
-        ret, disc, terminated, ended = 0.0, 1.0, False, False
-        for a in seq:
+        mask = _option_mask(s.info, tools) if masked else None
+        option = act(task, obs0, mask)
+        seq = tools[option - n_prim] if option >= n_prim else None
+        ret, disc, terminated, ended, k = 0.0, 1.0, False, False, 0
+        while True:
+            a = option if seq is None else seq[k]
             raw, r, terminated, truncated, info = env_step(a)
             done_steps += 1
-            s.info = info
-            viol = info.get("violations", 0)
-            cost = info.get("cost", 0.0)
-            pen = viol + cost
-            if pen:
-                stats.violations += viol
-                stats.cost += cost
-                s.ep_cost += pen
+            k += 1
             r = float(r)
             s.ep_return += r
-            s.ep_actions.append(a)
-            if drift is not None:
-                drift.update(r)
-            if objective == "penalised":
-                r -= penalty_w * pen
-            elif objective == "lagrangian":
-                r -= lagrange * pen
+            actions.append(a)
+            if watch is not None:
+                watch(r)
+            if constrained:
+                s.info = info
+                viol = info.get("violations", 0)
+                cost = info.get("cost", 0.0)
+                if viol or cost:
+                    stats.violations += viol
+                    stats.cost += cost
+                    s.ep_cost += viol + cost
+                    r -= weight * (viol + cost)
             ret += disc * r
             disc *= gamma
-            s.obs = encode_obs(space, raw)
             ended = terminated or truncated
-            if ended or done_steps >= steps:
+            if ended or done_steps >= steps or seq is None or k == len(seq):
                 break
-        agent.update(task, obs0, option, ret, s.obs, terminated, disc)
+        s.obs = encode(raw)
+        update(task, obs0, option, ret, s.obs, terminated, disc)
         if ended:
             agent.end_episode(task)
             stats.episodes += 1
             stats.returns.append(s.ep_return)
-            s.best.append((s.ep_return, tuple(s.ep_actions[:256])))
-            if objective == "lagrangian":
+            s.best.append((s.ep_return, tuple(actions[:256])))
+            if lagrangian:
                 lagrange = max(0.0, lagrange + obj.eta * (s.ep_cost - obj.cost_limit))
+                weight = lagrange
             s.restart()
+            actions = s.ep_actions
     stats.steps += done_steps
     return lagrange
 

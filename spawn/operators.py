@@ -54,8 +54,8 @@ def mine_tool(
     --------
     >>> mine_tool([(1.0, (0, 1, 0, 1, 2)), (0.0, (2, 2, 2))], existing=[], best_fraction=0.5)
     (0, 1)
-    >>> mine_tool([(1.0, (0, 1, 0, 1, 2))], existing=[(0, 1)], best_fraction=1.0)
-    (1, 0)
+    >>> mine_tool([(1.0, (0, 1, 0, 1, 0))], existing=[(0, 1)], best_fraction=1.0)
+    (0, 1, 0)
     """
     eps = list(episodes)
     if not eps:

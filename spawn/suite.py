@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +16,7 @@ from spawn.agents import TaskShape
 from spawn.config import EnvConfig, SimConfig
 from spawn.errors import ConfigError
 
-__all__ = ["EnvFacts", "Suite", "encode_obs", "task_shape"]
+__all__ = ["EnvFacts", "Suite", "encode_obs", "make_encoder", "task_shape"]
 
 
 def task_shape(env: gym.Env, slug: str, tools: tuple[tuple[int, ...], ...] = ()) -> TaskShape:
@@ -35,6 +37,13 @@ def encode_obs(space: gym.Space, obs: Any) -> Any:
         return int(obs) - int(space.start)
     flat = np.asarray(obs, dtype=float).ravel()
     return np.append(flat, 1.0)
+
+
+def make_encoder(space: gym.Space) -> Callable[[Any], Any]:
+    """:func:`encode_obs` specialised to ``space`` (the training loop calls it every step)."""
+    if isinstance(space, spaces.Discrete) and int(space.start) == 0:
+        return int
+    return functools.partial(encode_obs, space)
 
 
 @dataclass(frozen=True)
