@@ -63,7 +63,9 @@ def test_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.toml")
 
 
-def test_stock_env_without_range_refused_before_writing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stock_env_without_range_refused_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     p = tmp_path / "c.toml"
     p.write_text('seed = 1\nbudget = 100\n[[envs]]\nid = "CliffWalking-v1"\n')
     out = tmp_path / "run"

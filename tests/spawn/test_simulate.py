@@ -97,13 +97,24 @@ def test_out_dir_refused_unless_force(tmp_path: Path, capsys: pytest.CaptureFixt
     seed=st.integers(0, 1000),
 )
 def test_budget_and_caps_hold(
-    tmp_path_factory: pytest.TempPathFactory, budget: int, share: float, round_steps: int, max_agents: int,
-    max_depth: int, max_children: int, seed: int,
+    tmp_path_factory: pytest.TempPathFactory,
+    budget: int,
+    share: float,
+    round_steps: int,
+    max_agents: int,
+    max_depth: int,
+    max_children: int,
+    seed: int,
 ) -> None:
     cfg = config(
         seed=seed,
         budget=budget,
-        spawn={"round_steps": round_steps, "child_share": share, "min_child_budget": 50, "max_children": max_children},
+        spawn={
+            "round_steps": round_steps,
+            "child_share": share,
+            "min_child_budget": 50,
+            "max_children": max_children,
+        },
         caps={"max_agents": max_agents, "max_depth": max_depth},
         eval={"episodes": 1, "max_steps": 20},
     )
