@@ -28,6 +28,7 @@ __all__ = [
     "RandomAgent",
     "TaskShape",
     "agent_class",
+    "option_mask",
 ]
 
 
@@ -78,6 +79,22 @@ class Agent(Protocol):
     def reset_estimates(self) -> None: ...
 
     def get_params(self) -> dict[str, Any]: ...
+
+
+def option_mask(action_mask: Any, tools: tuple[tuple[int, ...], ...]) -> np.ndarray | None:
+    """A mask over options from a mask over primitive actions: a tool is allowed when its first action is.
+
+    Examples
+    --------
+    >>> option_mask(np.array([1, 0], dtype=np.int8), ((1, 0), (0, 0))).tolist()
+    [True, False, False, True]
+    """
+    if action_mask is None:
+        return None
+    m = np.asarray(action_mask, dtype=bool)
+    if not tools:
+        return m
+    return np.concatenate([m, np.array([m[t[0]] for t in tools], dtype=bool)])
 
 
 def _masked_choice(rng: np.random.Generator, n: int, mask: np.ndarray | None) -> int:

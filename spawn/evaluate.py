@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from attribution.distances import alignment_distances, invariance_tv
-from spawn.agents import Agent
+from spawn.agents import Agent, option_mask
 from spawn.suite import Suite, encode_obs
 
 if TYPE_CHECKING:
@@ -117,11 +117,8 @@ def _evaluate_env(
     steps = 0
     extra: dict[str, list[float]] = defaultdict(list)
 
-    def option_mask(info: dict[str, Any]) -> np.ndarray | None:
-        if not shield or "action_mask" not in info:
-            return None
-        m = np.asarray(info["action_mask"], dtype=bool)
-        return np.concatenate([m, np.array([m[t[0]] for t in tools], dtype=bool)]) if tools else m
+    def allowed_options(info: dict[str, Any]) -> np.ndarray | None:
+        return option_mask(info.get("action_mask"), tools) if shield else None
 
     for seed in seeds:
         raw, info = env.reset(seed=seed)
@@ -136,7 +133,7 @@ def _evaluate_env(
                 row = np.zeros(n_actions)
                 row[a] = 1.0
             else:
-                probs = agent.action_probs(task, obs, option_mask(info), greedy=True)
+                probs = agent.action_probs(task, obs, allowed_options(info), greedy=True)
                 option = int(rng.choice(len(probs), p=probs))
                 row = primitive_probs(probs, n_actions, tools)
                 if option < n_actions:
@@ -145,7 +142,7 @@ def _evaluate_env(
                     a, *pending = tools[option - n_actions]
                 for rule in invariances:
                     other = encode_obs(space, rule.transform(raw))
-                    p2 = agent.action_probs(task, other, option_mask(info), greedy=True)
+                    p2 = agent.action_probs(task, other, allowed_options(info), greedy=True)
                     inv_pairs[rule.name].append((row, primitive_probs(p2, n_actions, tools)))
             if constitution is not None:
                 pi_rows.append(row)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from lineage import child_id
-from spawn.agents import Agent, agent_class
+from spawn.agents import Agent, agent_class, option_mask
 from spawn.config import OPERATOR_KIND, SimConfig
 from spawn.evaluate import evaluate
 from spawn.operators import applicable_operators, apply_operator
@@ -161,18 +161,6 @@ class _Stats:
     returns: list[float] = field(default_factory=list)
 
 
-def _option_mask(
-    info: dict[str, Any], n_options: int, tools: tuple[tuple[int, ...], ...]
-) -> np.ndarray | None:
-    m = info.get("action_mask")
-    if m is None:
-        return None
-    m = np.asarray(m, dtype=bool)
-    if not tools:
-        return m
-    return np.concatenate([m, np.array([m[t[0]] for t in tools], dtype=bool)])
-
-
 @dataclass(frozen=True)
 class _Objective:
     """What the agent learns from: ``raw`` reward, ``shielded``, ``penalised`` or ``lagrangian``."""
@@ -215,7 +203,7 @@ def _train(
     done_steps = 0
     while done_steps < steps:
         obs0 = s.obs
-        mask = _option_mask(s.info, tools) if masked else None
+        mask = option_mask(s.info.get("action_mask"), tools) if masked else None
         option = act(task, obs0, mask)
         seq = tools[option - n_prim] if option >= n_prim else None
         ret, disc, terminated, ended, k = 0.0, 1.0, False, False, 0
