@@ -65,6 +65,12 @@ class Executor(Protocol):
     def run_tree(self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: OnResult) -> None:
         """Run ``specs`` and, recursively, every child they create, calling ``on_result`` for each."""
 
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``[fn(x) for x in items]``, possibly in parallel; results in the order of ``items``.
+
+        ``fn`` must be a picklable module-level function (Ray ships it to workers).
+        """
+
     def where(self) -> dict[str, Any]:
         """Facts about where the work ran (for ``timing.json``)."""
 
@@ -85,6 +91,9 @@ class InlineExecutor:
             on_result(result)
             for child in result.children:
                 heapq.heappush(heap, (path_key(child.id), child.id, child))
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        return [fn(x) for x in items]
 
     def where(self) -> dict[str, Any]:
         return {"runtime": self.name, "nodes": 1, "cpus": os.cpu_count() or 1, "host": platform.node()}
