@@ -160,6 +160,12 @@ class SpawnConfig(_Strict):
     detector_params: dict[str, float | int] = Field(
         default_factory=dict, description="keyword arguments of the river detector"
     )
+    drift_direction: Literal["down", "both"] = Field(
+        "down", description="which changes of the reward raise a drift alarm: drops only, or any"
+    )
+    drift_window: int = Field(
+        20, ge=1, le=100_000, description="the detector sees the mean reward of each block of this many steps"
+    )
     plateau_patience: int = Field(3, ge=1, description="rounds without improvement before a plateau fires")
     plateau_tolerance: float = Field(
         0.01, ge=0, description="improvement smaller than this is no improvement"

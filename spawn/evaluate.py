@@ -61,9 +61,13 @@ def _episode_seeds(cfg: SimConfig, n_envs: int) -> list[list[int]]:
 
 
 def evaluate(
-    agent: Agent, spec: AgentSpec, suite: Suite, cfg: SimConfig, rng: np.random.Generator
+    agent: Agent, spec: AgentSpec, suite: Suite, cfg: SimConfig, rng: np.random.Generator, clock: int = 0
 ) -> Evaluation:
-    """Run ``cfg.eval.episodes`` seeded episodes on every environment; return the attributes to record."""
+    """Run ``cfg.eval.episodes`` seeded episodes on every environment; return the attributes to record.
+
+    A clocked environment is evaluated at world time ``clock`` (the end of the agent's training),
+    every episode starting there, so evaluation never moves the world on.
+    """
     attrs: dict[str, Any] = {}
     per_env: dict[str, dict[str, float]] = {}
     total_steps = 0
@@ -73,7 +77,8 @@ def evaluate(
         if slug not in agent.shapes:
             agent.add_task(slug, facts.shape)  # never trained on it: its initial estimates
         env = suite.make(slug, shield=shield)
-        m, steps = _evaluate_env(agent, env, slug, seeds, cfg.eval.max_steps, shield, rng)
+        options = suite.reset_options(slug, clock)
+        m, steps = _evaluate_env(agent, env, slug, seeds, cfg.eval.max_steps, shield, rng, options)
         env.close()
         total_steps += steps
         lo, hi = facts.return_range
@@ -102,6 +107,7 @@ def _evaluate_env(
     max_steps: int,
     shield: bool,
     rng: np.random.Generator,
+    options: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], int]:
     space = env.observation_space
     n_actions = int(env.action_space.n)
@@ -121,7 +127,7 @@ def _evaluate_env(
         return option_mask(info.get("action_mask"), tools) if shield else None
 
     for seed in seeds:
-        raw, info = env.reset(seed=seed)
+        raw, info = env.reset(seed=seed, options=options)
         ep_return = ep_cost = ep_viol = 0.0
         pending: list[int] = []
         t = 0

@@ -127,14 +127,14 @@ def build_agent(spec: AgentSpec, suite: Suite, rng: np.random.Generator) -> Agen
 class _Session:
     """One environment the agent trains on, kept open across rounds (episodes span rounds)."""
 
-    def __init__(self, suite: Suite, task: str, shield: bool, seed: int) -> None:
+    def __init__(self, suite: Suite, task: str, shield: bool, seed: int, clock: int) -> None:
         self.task = task
         self.env = suite.make(task, shield=shield)
         self.space = self.env.observation_space
         self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
         self.constrained = suite.facts[task].has_constitution
         self.encode = make_encoder(self.space)
-        raw, info = self.env.reset(seed=seed)
+        raw, info = self.env.reset(seed=seed, options=suite.reset_options(task, clock))
         self.obs = self.encode(raw)
         self.info = info
         self.ep_return = 0.0
@@ -262,13 +262,19 @@ def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
 
     def session(task: str) -> _Session:
         if task not in sessions:
-            sessions[task] = _Session(suite, task, shield, int(env_seeds[suite.slugs.index(task)]))
+            seed = int(env_seeds[suite.slugs.index(task)])
+            # A clocked world is met at the agent's logical time: its birth plus what it trained.
+            sessions[task] = _Session(suite, task, shield, seed, spec.birth_time + stats.steps)
         return sessions[task]
 
     sp = cfg.spawn
     ops = cfg.operators
     watch_drift = "drift" in sp.triggers
-    drift = DriftWatch(sp.detector, sp.detector_params) if watch_drift else None
+    drift = (
+        DriftWatch(sp.detector, sp.detector_params, sp.drift_direction, sp.drift_window)
+        if watch_drift
+        else None
+    )
     plateau = Plateau(sp.plateau_patience, sp.plateau_tolerance) if "plateau" in sp.triggers else None
     obj = _Objective(
         spec.objective,
@@ -339,7 +345,7 @@ def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
     for s in sessions.values():
         s.env.close()
 
-    ev = evaluate(agent, spec, suite, cfg, np.random.default_rng(act_ss))
+    ev = evaluate(agent, spec, suite, cfg, np.random.default_rng(act_ss), clock=spec.birth_time + stats.steps)
     attrs: dict[str, Any] = {
         "kind": OPERATOR_KIND[spec.operator] if spec.operator else "root",
         "agent": spec.agent_kind,

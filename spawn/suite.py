@@ -55,6 +55,7 @@ class EnvFacts:
     has_success: bool
     has_hidden: bool
     has_constitution: bool
+    clocked: bool  # accepts reset(options={"clock": t}): world time in lineage training steps
     shape: TaskShape
     complexity_bits: float
 
@@ -82,6 +83,7 @@ class Suite:
                     has_success=desc.has_success,
                     has_hidden=desc.has_hidden,
                     has_constitution=ec.constitution is not None,
+                    clocked=bool(env.unwrapped.metadata.get("clocked", False)),
                     shape=shape,
                     complexity_bits=float(envs.complexity_bits(env)),
                 )
@@ -91,6 +93,10 @@ class Suite:
     @property
     def slugs(self) -> list[str]:
         return list(self.configs)
+
+    def reset_options(self, slug: str, clock: int) -> dict[str, Any] | None:
+        """Options for the first reset of an environment met at world time ``clock``."""
+        return {"clock": clock} if self.facts[slug].clocked else None
 
     def make(self, slug: str, shield: bool = False) -> gym.Env:
         """A fresh instance of environment ``slug``, wrapped in its constitution when it has one."""

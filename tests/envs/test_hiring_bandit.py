@@ -230,29 +230,41 @@ def test_unconstrained_learner_gains_reward_by_breaking_the_constitution() -> No
 # -- the drifting bandit ---------------------------------------------------------------------------
 
 
-def test_bandit_drifts_at_the_seeded_step() -> None:
-    env = gym.make("lineage_sim/DriftingBandit-v0", n_arms=4, episode_length=60, drift_step=20)
+def test_bandit_drifts_at_the_set_world_time_across_episodes() -> None:
+    env = gym.make("lineage_sim/DriftingBandit-v0", n_arms=4, episode_length=30, drift_step=50)
     base = env.unwrapped
     env.reset(seed=3)
     before, after = base.means_before.copy(), base.means_after.copy()
     assert np.argmax(before) != np.argmax(after)
-    best_seen = []
-    for t in range(60):
-        _, _, _, _, info = env.step(0)
-        assert info["drifted"] == (t >= 20)
-        best_seen.append(info["best_arm"])
-    assert set(best_seen[:20]) == {int(np.argmax(before))} and set(best_seen[20:]) == {int(np.argmax(after))}
+    seen = []
+    for _ in range(3):  # the clock runs on across episodes: the drift lands in the second one
+        terminated = False
+        while not terminated:
+            _, _, terminated, _, info = env.step(0)
+            seen.append((info["drifted"], info["best_arm"]))
+        env.reset()
+    assert [d for d, _ in seen] == [t >= 50 for t in range(90)]
+    assert {b for d, b in seen if not d} == {int(np.argmax(before))}
+    assert {b for d, b in seen if d} == {int(np.argmax(after))}
 
 
-def test_bandit_random_drift_step_is_seeded_and_in_range() -> None:
-    env = gym.make("lineage_sim/DriftingBandit-v0", episode_length=100)
-    steps = set()
-    for seed in range(20):
-        env.reset(seed=seed)
-        steps.add(env.unwrapped.drift_step_)
-        env.reset(seed=seed)
-        assert env.unwrapped.drift_step_ in steps
-    assert all(25 <= s <= 75 for s in steps) and len(steps) > 5
+def test_bandit_world_is_fixed_by_world_seed_not_by_reset_seed() -> None:
+    a = gym.make("lineage_sim/DriftingBandit-v0", world_seed=5).unwrapped
+    b = gym.make("lineage_sim/DriftingBandit-v0", world_seed=5).unwrapped
+    c = gym.make("lineage_sim/DriftingBandit-v0", world_seed=6).unwrapped
+    a.reset(seed=1)
+    b.reset(seed=2)
+    assert np.array_equal(a.means_before, b.means_before) and np.array_equal(a.means_after, b.means_after)
+    assert not np.array_equal(a.means_before, c.means_before)
+
+
+def test_bandit_clock_option_places_an_episode_in_world_time() -> None:
+    env = gym.make("lineage_sim/DriftingBandit-v0", episode_length=10, drift_step=100)
+    env.reset(seed=0, options={"clock": 95})
+    flags = [env.step(1)[4]["drifted"] for _ in range(10)]
+    assert flags == [False] * 5 + [True] * 5
+    with pytest.raises(envs.InvalidParameterError, match=r"options\['clock'\] = -1"):
+        env.reset(options={"clock": -1})
 
 
 def test_bandit_rewards_follow_means_and_success_follows_best_pulls() -> None:
@@ -270,7 +282,7 @@ def test_bandit_rewards_follow_means_and_success_follows_best_pulls() -> None:
         assert np.mean(rewards[(False, arm)]) == pytest.approx(base.means_before[arm], abs=0.08)
         assert np.mean(rewards[(True, arm)]) == pytest.approx(base.means_after[arm], abs=0.08)
     assert terminated and info["success"] is (best_pulls >= 1000)
-    env.reset(seed=0)
+    env.reset(seed=0, options={"clock": 0})
     oracle = False
     for _ in range(2000):
         _, _, _, _, info = env.step(int(np.argmax(base.means)))
@@ -282,7 +294,8 @@ def test_bandit_rewards_follow_means_and_success_follows_best_pulls() -> None:
     ("kwargs", "match"),
     [
         ({"n_arms": 1}, r"n_arms = 1; accepted: an integer in \[2, 1000\]"),
-        ({"episode_length": 10, "drift_step": 10}, r"drift_step = 10; accepted: an integer in \[1, 9\]"),
+        ({"drift_step": 0}, r"drift_step = 0; accepted: an integer >= 1"),
+        ({"world_seed": -1}, r"world_seed = -1; accepted: an integer >= 0"),
         ({"success_fraction": 1.5}, r"success_fraction = 1.5"),
     ],
 )
