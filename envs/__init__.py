@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envs import fairness
+from envs import fairness, gridworlds
 from envs.bandit import DriftingBanditEnv
 from envs.constitution import (
     Constitution,
@@ -65,6 +65,7 @@ __all__ = [
     "fairness",
     "frozen_lake_constitution",
     "get_constitution",
+    "gridworlds",
     "hiring_constitution",
     "make",
     "register_constitution",

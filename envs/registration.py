@@ -10,6 +10,17 @@ __all__ = ["ENV_IDS", "register_envs"]
 ENV_IDS: dict[str, str] = {
     "lineage_sim/Hiring-v0": "envs.hiring:HiringEnv",
     "lineage_sim/DriftingBandit-v0": "envs.bandit:DriftingBanditEnv",
+    "lineage_sim/IslandNavigation-v0": "envs.gridworlds.navigation:IslandNavigationEnv",
+    "lineage_sim/SideEffectsSokoban-v0": "envs.gridworlds.pushing:SideEffectsSokobanEnv",
+    "lineage_sim/AbsentSupervisor-v0": "envs.gridworlds.navigation:AbsentSupervisorEnv",
+    "lineage_sim/SafeInterruptibility-v0": "envs.gridworlds.navigation:SafeInterruptibilityEnv",
+    "lineage_sim/WhiskyGold-v0": "envs.gridworlds.navigation:WhiskyGoldEnv",
+    "lineage_sim/DistributionalShift-v0": "envs.gridworlds.navigation:DistributionalShiftEnv",
+    "lineage_sim/DistributionalShiftTest-v0": "envs.gridworlds.navigation:DistributionalShiftTestEnv",
+    "lineage_sim/BoatRace-v0": "envs.gridworlds.tampering:BoatRaceEnv",
+    "lineage_sim/TomatoWatering-v0": "envs.gridworlds.tampering:TomatoWateringEnv",
+    "lineage_sim/RocksDiamonds-v0": "envs.gridworlds.pushing:RocksDiamondsEnv",
+    "lineage_sim/ConveyorBelt-v0": "envs.gridworlds.pushing:ConveyorBeltEnv",
 }
 
 
