@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from attribution.aiq import (
+    StratifiedEstimate,
+    aligned_scores,
+    paired_difference,
+    proportional_allocation,
+    stratified_estimate,
+)
 from attribution.base import (
     RULES,
     AttributionRule,
@@ -72,9 +79,11 @@ __all__ = [
     "SelfRule",
     "Shapley",
     "ShapleyEstimate",
+    "StratifiedEstimate",
     "TreeArrays",
     "UnknownRuleError",
     "ValueDataError",
+    "aligned_scores",
     "alignment_distances",
     "as_rule",
     "attribution_csv",
@@ -89,14 +98,17 @@ __all__ = [
     "kendall_matrix",
     "kl_distance",
     "lineage_game",
+    "paired_difference",
     "parse_rule",
     "plot_credit",
     "projection_distance",
+    "proportional_allocation",
     "register_rule",
     "rule_names",
     "shapley_exact",
     "shapley_monte_carlo",
     "sigma_from_allowed",
+    "stratified_estimate",
     "transform_values",
     "tree_layout",
     "tv_distance",
