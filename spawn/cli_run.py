@@ -37,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config, seed=args.seed)
-        executor = make_executor(args.runtime)
+        executor = make_executor(args.runtime, **_runtime_options(args))
         outcome = simulate(cfg, Path(args.out), executor, force=args.force, progress=not args.quiet)
     except SpawnError as exc:
         raise UsageError(f"{PROG} run: {exc}") from None
@@ -50,12 +50,79 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from spawn.simulate import make_executor, resume
 
     try:
-        outcome = resume(Path(args.dir), make_executor(args.runtime), progress=not args.quiet)
+        executor = make_executor(args.runtime, **_runtime_options(args))
+        outcome = resume(Path(args.dir), executor, progress=not args.quiet)
     except SpawnError as exc:
         raise UsageError(f"{PROG} resume: {exc}") from None
     if not args.quiet:
         _show(outcome, Path(args.dir))
     return 0
+
+
+_RAY_OPTIONS = {"address": None, "kill_prob": 0.0, "max_attempts": 4, "dashboard": False}
+
+
+def _runtime_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The executor options the command line gives; a Ray option with ``--runtime inline`` is an error."""
+    given = {k: getattr(args, k) for k, default in _RAY_OPTIONS.items() if getattr(args, k) != default}
+    if args.shards is not None:
+        if args.runtime != "ray-shards":
+            raise UsageError(f"{PROG} {args.command}: --shards applies to --runtime ray-shards only")
+        given["shards"] = args.shards
+    if args.runtime == "inline":
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise UsageError(f"{PROG} {args.command}: {flags}: only for --runtime ray-actors or ray-shards")
+        return {}
+    return {**{k: getattr(args, k) for k in _RAY_OPTIONS}, **given}
+
+
+def _probability(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text!r}") from None
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {v}")
+    return v
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {v}")
+    return v
+
+
+def _add_ray_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Ray runtimes (ray-actors, ray-shards)")
+    g.add_argument(
+        "--address",
+        default=None,
+        help="join this Ray cluster (default: $RAY_ADDRESS, else start a local Ray for the run)",
+    )
+    g.add_argument(
+        "--shards",
+        type=_at_least_one,
+        default=None,
+        help="shard actors for ray-shards (default: one per CPU)",
+    )
+    g.add_argument(
+        "--kill-prob",
+        type=_probability,
+        default=0.0,
+        help="fault injection: kill each agent actor (or shard call) with this probability (default 0)",
+    )
+    g.add_argument(
+        "--max-attempts",
+        type=_at_least_one,
+        default=4,
+        help="attempts per agent before the run fails naming it (default 4)",
+    )
+    g.add_argument("--dashboard", action="store_true", help="start the Ray dashboard with a local Ray")
 
 
 def _seed(text: str) -> int:
@@ -80,10 +147,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")
+    _add_ray_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("resume", help="finish an interrupted run from its checkpoint")
     p.add_argument("dir", help="the run directory")
     p.add_argument("--runtime", choices=list(RUNTIMES), default="inline", help="where agents run")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")
+    _add_ray_options(p)
     p.set_defaults(func=cmd_resume)

@@ -38,6 +38,7 @@ __all__ = [
     "CapsConfig",
     "EnvConfig",
     "EvalConfig",
+    "FaultsConfig",
     "GateConfig",
     "MutationConfig",
     "SimConfig",
@@ -164,7 +165,7 @@ class SpawnConfig(_Strict):
         "down", description="which changes of the reward raise a drift alarm: drops only, or any"
     )
     drift_window: int = Field(
-        20, ge=1, le=100_000, description="the detector sees the mean reward of each block of this many steps"
+        1, ge=1, le=100_000, description="the detector sees the mean reward of each block of this many steps"
     )
     plateau_patience: int = Field(3, ge=1, description="rounds without improvement before a plateau fires")
     plateau_tolerance: float = Field(
@@ -237,6 +238,14 @@ class EvalConfig(_Strict):
     max_steps: int = Field(200, ge=1, le=1_000_000, description="steps per evaluation episode at most")
 
 
+class FaultsConfig(_Strict):
+    """What an exception from user code does (``[faults]``)."""
+
+    on_error: Literal["stop-clade", "continue-clade", "fail"] = Field(
+        "stop-clade", description="record the error and drop the agent's children, keep them, or stop the run"
+    )
+
+
 class AttributionConfig(_Strict):
     """Attribution rules to tabulate into ``attribution.csv`` (``[attribution]``)."""
 
@@ -260,6 +269,7 @@ class SimConfig(_Strict):
     caps: CapsConfig = CapsConfig()
     gate: GateConfig = GateConfig()
     eval: EvalConfig = EvalConfig()
+    faults: FaultsConfig = FaultsConfig()
     attribution: AttributionConfig = AttributionConfig()
 
     @field_validator("operators")
@@ -295,6 +305,7 @@ _ROOT_TYPES: dict[str, type[BaseModel]] = {
     "caps": CapsConfig,
     "gate": GateConfig,
     "eval": EvalConfig,
+    "faults": FaultsConfig,
     "attribution": AttributionConfig,
     "envs": EnvConfig,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CheckpointError", "ConfigError", "RunDirError", "SpawnError"]
+__all__ = ["AgentFailedError", "CheckpointError", "ConfigError", "RunDirError", "SpawnError"]
 
 
 class SpawnError(Exception):
@@ -19,3 +19,7 @@ class RunDirError(SpawnError, ValueError):
 
 class CheckpointError(SpawnError, ValueError):
     """A checkpoint that cannot be resumed from (missing, corrupt, or of another run)."""
+
+
+class AgentFailedError(SpawnError, RuntimeError):
+    """An agent's user code raised and ``[faults] on_error = "fail"`` (or it could not even start)."""

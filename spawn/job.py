@@ -20,12 +20,23 @@ import numpy as np
 from lineage import child_id
 from spawn.agents import Agent, agent_class, option_mask
 from spawn.config import OPERATOR_KIND, SimConfig
+from spawn.errors import AgentFailedError, SpawnError
 from spawn.evaluate import evaluate
 from spawn.operators import applicable_operators, apply_operator
 from spawn.suite import Suite, make_encoder
 from spawn.triggers import DriftWatch, Plateau
 
-__all__ = ["AgentRecord", "AgentSpec", "JobResult", "root_spec", "run_agent", "seed_sequence", "suite_for"]
+__all__ = [
+    "AgentRecord",
+    "AgentSpec",
+    "JobResult",
+    "Life",
+    "live",
+    "root_spec",
+    "run_agent",
+    "seed_sequence",
+    "suite_for",
+]
 
 
 def path_ints(agent_id: str) -> tuple[int, ...]:
@@ -56,6 +67,7 @@ class AgentSpec:
     birth_time: int
     liability: float  # violations + cost accumulated along the ancestor chain
     lagrange: float = 0.0
+    trigger: str | None = None  # what made the parent create this agent
 
 
 @dataclass(frozen=True)
@@ -248,126 +260,184 @@ def _train(
 
 
 # ---------------------------------------------------------------------- the life
-def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
-    """Run one agent's life: train in rounds, spawn children when a trigger fires, evaluate, record."""
-    suite = suite_for(cfg)
-    ss = seed_sequence(cfg.seed, spec.id)
-    agent_ss, env_ss, op_ss, act_ss = ss.spawn(4)
-    rng = np.random.default_rng(agent_ss)
-    op_rng = np.random.default_rng(op_ss)
-    agent = build_agent(spec, suite, rng)
-    shield = spec.objective == "shielded"
-    env_seeds = env_ss.generate_state(len(suite.slugs))
-    sessions: dict[str, _Session] = {}
+class Life:
+    """One agent's life: train in rounds, spawn children when a trigger fires, evaluate, record.
 
-    def session(task: str) -> _Session:
-        if task not in sessions:
-            seed = int(env_seeds[suite.slugs.index(task)])
+    Its state stays readable when user code (a plugin agent, an environment) raises midway, so
+    that the failure can be recorded on the agent's node instead of taking the run down.
+    """
+
+    def __init__(self, spec: AgentSpec, cfg: SimConfig) -> None:
+        self.spec, self.cfg = spec, cfg
+        self.stats = _Stats()
+        self.children: list[AgentSpec] = []
+        self.sessions: dict[str, _Session] = {}
+        self.suite = suite_for(cfg)
+        agent_ss, env_ss, op_ss, self._act_ss = seed_sequence(cfg.seed, spec.id).spawn(4)
+        self.op_rng = np.random.default_rng(op_ss)
+        self.env_seeds = env_ss.generate_state(len(self.suite.slugs))
+        self.lagrange = spec.lagrange
+        self.agent = build_agent(spec, self.suite, np.random.default_rng(agent_ss))
+
+    def session(self, task: str) -> _Session:
+        if task not in self.sessions:
+            seed = int(self.env_seeds[self.suite.slugs.index(task)])
             # A clocked world is met at the agent's logical time: its birth plus what it trained.
-            sessions[task] = _Session(suite, task, shield, seed, spec.birth_time + stats.steps)
-        return sessions[task]
-
-    sp = cfg.spawn
-    ops = cfg.operators
-    watch_drift = "drift" in sp.triggers
-    drift = (
-        DriftWatch(sp.detector, sp.detector_params, sp.drift_direction, sp.drift_window)
-        if watch_drift
-        else None
-    )
-    plateau = Plateau(sp.plateau_patience, sp.plateau_tolerance) if "plateau" in sp.triggers else None
-    obj = _Objective(
-        spec.objective,
-        cfg.agent.penalty_weight,
-        cfg.agent.lagrange_lr,
-        cfg.agent.cost_limit,
-        spec.hyper.get("gamma", cfg.agent.gamma),
-    )
-    lagrange = spec.lagrange
-    stats = _Stats()
-    remaining = spec.budget
-    quota = spec.quota
-    children: list[AgentSpec] = []
-    triggers_fired: list[str] = []
-    rounds = 0
-    while remaining > 0:
-        task = spec.tasks[rounds % len(spec.tasks)]
-        n = min(sp.round_steps, remaining)
-        lagrange = _train(agent, session(task), n, obj, lagrange, stats, drift)
-        remaining -= n
-        rounds += 1
-        round_returns = stats.returns[-max(1, stats.episodes) :]
-        fired = None
-        if drift is not None and drift.alarm():
-            stats.drift_alarms += 1
-            fired = "drift"
-        elif "schedule" in sp.triggers and rounds % sp.every == 0:
-            fired = "schedule"
-        elif plateau is not None and plateau.update(float(np.mean(round_returns)) if round_returns else 0.0):
-            fired = "plateau"
-        if fired is None:
-            continue
-        share = math.floor(remaining * sp.child_share)
-        child_quota = math.floor((quota - 1) * sp.child_share) if quota >= 1 else 0
-        liability = spec.liability + stats.violations + stats.cost
-        if (
-            spec.depth >= cfg.caps.max_depth
-            or len(children) >= sp.max_children
-            or quota < 1
-            or share < sp.min_child_budget
-            or (cfg.gate.max_liability is not None and liability > cfg.gate.max_liability)
-        ):
-            continue
-        choices = applicable_operators(fired, ops, spec, suite, {t: s.best for t, s in sessions.items()}, cfg)
-        if not choices:
-            continue
-        names, w = zip(*choices, strict=True)
-        op = names[int(op_rng.choice(len(names), p=np.asarray(w) / sum(w)))]
-        cid = child_id(spec.id, len(children))
-        child = apply_operator(op, spec, agent, op_rng, cfg, suite, {t: s.best for t, s in sessions.items()})
-        children.append(
-            replace(
-                child,
-                id=cid,
-                parent=spec.id,
-                depth=spec.depth + 1,
-                operator=op,
-                budget=share,
-                quota=child_quota,
-                birth_time=spec.birth_time + stats.steps,
-                liability=liability,
-                lagrange=lagrange,
+            shield = self.spec.objective == "shielded"
+            self.sessions[task] = _Session(
+                self.suite, task, shield, seed, self.spec.birth_time + self.stats.steps
             )
-        )
-        triggers_fired.append(fired)
-        remaining -= share
-        quota -= 1 + child_quota
-    for s in sessions.values():
-        s.env.close()
+        return self.sessions[task]
 
-    ev = evaluate(agent, spec, suite, cfg, np.random.default_rng(act_ss), clock=spec.birth_time + stats.steps)
-    attrs: dict[str, Any] = {
-        "kind": OPERATOR_KIND[spec.operator] if spec.operator else "root",
-        "agent": spec.agent_kind,
-        "objective": spec.objective,
-        "birth_time": spec.birth_time,
-        "budget": spec.budget,
-        "train_steps": stats.steps,
-        "eval_steps": ev.steps,
-        "episodes": stats.episodes,
-        "tasks": ",".join(spec.tasks),
-        "tools": sum(len(shape.tools) for shape in agent.shapes.values()),
-        "children": len(children),
-        "train_violations": stats.violations,
-        "train_cost": stats.cost,
-        "liability": spec.liability + stats.violations + stats.cost,
-        "drift_alarms": stats.drift_alarms,
-    }
-    if spec.objective == "lagrangian":
-        attrs["lagrange_lambda"] = lagrange
-    for k in ("alpha", "epsilon", "lr", "lambda", "temperature"):
-        if k in agent.hyper:
-            attrs[f"hp_{k}"] = agent.hyper[k]
-    attrs.update(ev.attributes)
-    record = AgentRecord(spec.id, spec.parent, spec.operator, attrs, stats.steps, ev.steps)
-    return JobResult(record, tuple(children))
+    def train(self) -> None:
+        spec, cfg, stats, sp = self.spec, self.cfg, self.stats, self.cfg.spawn
+        # One detector per task: each environment's reward stream is its own.
+        watches = (
+            {
+                t: DriftWatch(sp.detector, sp.detector_params, sp.drift_direction, sp.drift_window)
+                for t in spec.tasks
+            }
+            if "drift" in sp.triggers
+            else None
+        )
+        plateau = Plateau(sp.plateau_patience, sp.plateau_tolerance) if "plateau" in sp.triggers else None
+        a = cfg.agent
+        obj = _Objective(
+            spec.objective, a.penalty_weight, a.lagrange_lr, a.cost_limit, spec.hyper.get("gamma", a.gamma)
+        )
+        remaining, quota, rounds = spec.budget, spec.quota, 0
+        while remaining > 0:
+            n = min(sp.round_steps, remaining)
+            task = spec.tasks[rounds % len(spec.tasks)]
+            drift = watches[task] if watches is not None else None
+            episodes_before = stats.episodes
+            self.lagrange = _train(self.agent, self.session(task), n, obj, self.lagrange, stats, drift)
+            remaining -= n
+            rounds += 1
+            fired = None
+            if drift is not None and drift.alarm():
+                stats.drift_alarms += 1
+                fired = "drift"
+            elif "schedule" in sp.triggers and rounds % sp.every == 0:
+                fired = "schedule"
+            elif plateau is not None:
+                # The round's mean episode return (the last one's, when no episode ended this round).
+                ended = stats.returns[episodes_before:] or stats.returns[-1:]
+                if ended and plateau.update(float(np.mean(ended))):
+                    fired = "plateau"
+            if fired is None:
+                continue
+            share = math.floor(remaining * sp.child_share)
+            child_quota = math.floor((quota - 1) * sp.child_share) if quota >= 1 else 0
+            liability = spec.liability + stats.violations + stats.cost
+            if (
+                spec.depth >= cfg.caps.max_depth
+                or len(self.children) >= sp.max_children
+                or quota < 1
+                or share < sp.min_child_budget
+                or (cfg.gate.max_liability is not None and liability > cfg.gate.max_liability)
+            ):
+                continue
+            best = {t: s.best for t, s in self.sessions.items()}
+            choices = applicable_operators(fired, cfg.operators, spec, self.suite, best, cfg)
+            if not choices:
+                continue
+            names, weights = zip(*choices, strict=True)
+            op = names[int(self.op_rng.choice(len(names), p=np.asarray(weights) / sum(weights)))]
+            child = apply_operator(op, spec, self.agent, self.op_rng, cfg, self.suite, best)
+            self.children.append(
+                replace(
+                    child,
+                    id=child_id(spec.id, len(self.children)),
+                    parent=spec.id,
+                    depth=spec.depth + 1,
+                    operator=op,
+                    trigger=fired,
+                    budget=share,
+                    quota=child_quota,
+                    birth_time=spec.birth_time + stats.steps,
+                    liability=liability,
+                    lagrange=self.lagrange,
+                )
+            )
+            remaining -= share
+            quota -= 1 + child_quota
+        self.close()
+
+    def close(self) -> None:
+        for s in self.sessions.values():
+            s.env.close()
+        self.sessions.clear()
+
+    def _attributes(self) -> dict[str, Any]:
+        spec, stats = self.spec, self.stats
+        attrs: dict[str, Any] = {
+            "kind": OPERATOR_KIND[spec.operator] if spec.operator else "root",
+            "trigger": spec.trigger,
+            "agent": spec.agent_kind,
+            "objective": spec.objective,
+            "birth_time": spec.birth_time,
+            "budget": spec.budget,
+            "train_steps": stats.steps,
+            "episodes": stats.episodes,
+            "tasks": ",".join(spec.tasks),
+            "tools": sum(len(t) for t in spec.tools.values()),
+            "children": len(self.children),
+            "train_violations": stats.violations,
+            "train_cost": stats.cost,
+            "liability": spec.liability + stats.violations + stats.cost,
+            "drift_alarms": stats.drift_alarms,
+        }
+        if spec.objective == "lagrangian":
+            attrs["lagrange_lambda"] = self.lagrange
+        for k in ("alpha", "epsilon", "lr", "lambda", "temperature"):
+            if k in spec.hyper:
+                attrs[f"hp_{k}"] = spec.hyper[k]
+        return attrs
+
+    def finish(self) -> JobResult:
+        """Evaluate and record (after :meth:`train`)."""
+        spec, stats = self.spec, self.stats
+        clock = spec.birth_time + stats.steps
+        ev = evaluate(
+            self.agent, spec, self.suite, self.cfg, np.random.default_rng(self._act_ss), clock=clock
+        )
+        attrs = self._attributes() | {"eval_steps": ev.steps} | ev.attributes
+        record = AgentRecord(spec.id, spec.parent, spec.operator, attrs, stats.steps, ev.steps)
+        return JobResult(record, tuple(self.children))
+
+    def failed(self, exc: BaseException) -> JobResult:
+        """The record of a life that user code ended: the error, what it did, and (per config) its children."""
+        self.close()
+        attrs = self._attributes() | {"eval_steps": 0, "error": f"{type(exc).__name__}: {exc}"}
+        keep = self.cfg.faults.on_error == "continue-clade"
+        record = AgentRecord(self.spec.id, self.spec.parent, self.spec.operator, attrs, self.stats.steps, 0)
+        return JobResult(record, tuple(self.children) if keep else ())
+
+
+def live(spec: AgentSpec, cfg: SimConfig) -> tuple[Agent, JobResult]:
+    """Run a life and also return the agent as it ended (for tests and notebooks)."""
+    life = Life(spec, cfg)
+    life.train()
+    return life.agent, life.finish()
+
+
+def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
+    """Run one agent's life, a pure function of ``spec`` and ``cfg``.
+
+    An exception from user code (an agent, an environment) is recorded on the agent's node as
+    ``error`` and its budget left unspent; ``[faults] on_error`` decides whether the children it
+    made before failing live on (``continue-clade``), are dropped (``stop-clade``, the default),
+    or whether the whole run stops (``fail``). Errors of the user's config always stop the run.
+    """
+    life: Life | None = None
+    try:
+        life = Life(spec, cfg)
+        life.train()
+        return life.finish()
+    except SpawnError:
+        raise
+    except Exception as exc:
+        if cfg.faults.on_error == "fail" or life is None:
+            raise AgentFailedError(f"agent {spec.id} failed: {type(exc).__name__}: {exc}") from exc
+        return life.failed(exc)

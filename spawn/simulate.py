@@ -29,6 +29,7 @@ from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_cs
 from spawn.config import SimConfig, config_to_toml, parse_config
 from spawn.errors import CheckpointError, RunDirError
 from spawn.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
+from spawn.runtimes import ray_actors, ray_shards
 
 __all__ = [
     "OUTPUT_FILES",
@@ -102,7 +103,11 @@ class InlineExecutor:
         pass
 
 
-RUNTIMES: dict[str, Callable[..., Executor]] = {"inline": InlineExecutor}
+RUNTIMES: dict[str, Callable[..., Executor]] = {
+    "inline": InlineExecutor,
+    "ray-actors": ray_actors,  # these two import Ray when called, never before
+    "ray-shards": ray_shards,
+}
 
 
 def make_executor(runtime: str, **options: Any) -> Executor:

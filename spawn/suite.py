@@ -90,6 +90,22 @@ class Suite:
             finally:
                 env.close()
 
+        self._check_agent_fits()
+
+    def _check_agent_fits(self) -> None:
+        from spawn.agents import agent_class
+
+        kind = self.cfg.agent.kind
+        if not getattr(agent_class(kind), "needs_discrete", False):
+            return
+        for i, ec in enumerate(self.cfg.envs):
+            if self.facts[ec.slug].shape.n_obs is None:
+                raise ConfigError(
+                    f"envs[{i}] ({ec.id}) has non-discrete observations, which agent kind {kind!r} cannot use "
+                    "(every agent is evaluated on every environment); use kwargs = { discrete = true } where the "
+                    'environment offers it, or [agent] kind = "linear"'
+                )
+
     @property
     def slugs(self) -> list[str]:
         return list(self.configs)

@@ -85,6 +85,17 @@ def test_cli_bad_config_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
     assert not out.exists()
 
 
+def test_tabular_agent_on_box_observations_refused_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('seed = 1\nbudget = 100\n[[envs]]\nid = "lineage_sim/IslandNavigation-v0"\n')
+    assert main(["run", str(p), "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "agent kind 'q'" in err[0] and "discrete = true" in err[0]
+    assert not (tmp_path / "run").exists()
+
+
 def test_seed_override(tmp_path: Path) -> None:
     p = tmp_path / "c.toml"
     p.write_text(BASE)
