@@ -407,7 +407,7 @@ class Life:
         return JobResult(record, tuple(self.children))
 
     def failed(self, exc: BaseException) -> JobResult:
-        """The record of a life that user code ended: the error, what it did, and (per config) its children."""
+        """The record of a life that user code ended: the error, what it did, per config its children."""
         self.close()
         attrs = self._attributes() | {"eval_steps": 0, "error": f"{type(exc).__name__}: {exc}"}
         keep = self.cfg.faults.on_error == "continue-clade"

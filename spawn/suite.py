@@ -101,9 +101,9 @@ class Suite:
         for i, ec in enumerate(self.cfg.envs):
             if self.facts[ec.slug].shape.n_obs is None:
                 raise ConfigError(
-                    f"envs[{i}] ({ec.id}) has non-discrete observations, which agent kind {kind!r} cannot use "
-                    "(every agent is evaluated on every environment); use kwargs = { discrete = true } where the "
-                    'environment offers it, or [agent] kind = "linear"'
+                    f"envs[{i}] ({ec.id}) has non-discrete observations, which agent kind {kind!r} "
+                    "cannot use (every agent is evaluated on every environment); use "
+                    'kwargs = { discrete = true } where the environment offers it, or [agent] kind = "linear"'
                 )
 
     @property
