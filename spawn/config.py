@@ -249,7 +249,19 @@ class FaultsConfig(_Strict):
 class AttributionConfig(_Strict):
     """Attribution rules to tabulate into ``attribution.csv`` (``[attribution]``)."""
 
-    rules: tuple[str, ...] = ()
+    rules: tuple[str, ...] = Field((), description="rule specs, e.g. 'discounted:gamma=0.7' or 'cmp'")
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        from attribution import AttributionError, parse_rule
+
+        for spec in v:
+            try:
+                parse_rule(spec)
+            except AttributionError as exc:
+                raise ValueError(str(exc)) from None
+        return v
 
 
 class SimConfig(_Strict):

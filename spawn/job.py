@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from lineage import child_id
 from spawn.agents import Agent, agent_class, option_mask
@@ -432,9 +433,11 @@ def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
     """
     life: Life | None = None
     try:
-        life = Life(spec, cfg)
-        life.train()
-        return life.finish()
+        # One BLAS thread: results must not depend on the machine's thread count.
+        with threadpool_limits(limits=1):
+            life = Life(spec, cfg)
+            life.train()
+            return life.finish()
     except SpawnError:
         raise
     except Exception as exc:

@@ -50,6 +50,8 @@ def test_defaults_and_round_trip(tmp_path: Path) -> None:
         (BASE + "[caps]\nmax_depth = 1000\n", ["caps.max_depth", "1000"]),
         (BASE + "[[envs]]\nid = 'FrozenLake-v1'\n", ["share the name 'FrozenLake-v1'"]),
         ("seed = 1\nbudget = \n", ["is not valid TOML"]),
+        (BASE + '[attribution]\nrules = ["discountd"]\n', ["attribution.rules", "did you mean 'discounted'"]),
+        (BASE + "[faults]\non_error = \"ignore\"\n", ["faults.on_error", "'ignore'", "stop-clade"]),
     ],
 )
 def test_refused_with_one_line(text: str, expected: list[str], tmp_path: Path) -> None:

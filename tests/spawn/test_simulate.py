@@ -146,3 +146,18 @@ def test_quickstart_runs_with_a_tiny_budget(tmp_path: Path) -> None:
     data["spawn"] = {**data["spawn"], "round_steps": 300, "min_child_budget": 300}
     outcome = simulate(parse_config(data), tmp_path / "q")
     assert outcome.lineage is not None and len(outcome.lineage) > 1
+
+
+def test_attribution_rules_in_the_config_write_attribution_csv(tmp_path: Path) -> None:
+    import csv
+
+    from attribution import attribution_table
+
+    cfg = config(envs=[HIRING], attribution={"rules": ["self", "discounted:gamma=0.5", "cmp"]})
+    g = simulate(cfg, tmp_path / "r").lineage
+    assert g is not None
+    rows = list(csv.DictReader((tmp_path / "r" / "attribution.csv").open()))
+    table = attribution_table(g, ["self", "discounted:gamma=0.5", "cmp"])
+    assert [r["agent"] for r in rows] == list(table.index) and len(rows) == len(g) > 1
+    assert float(rows[0]["discounted:gamma=0.5"]) == pytest.approx(table["discounted:gamma=0.5"].iloc[0])
+    assert float(rows[0]["self"]) == pytest.approx(g.attributes("0")["value"])
