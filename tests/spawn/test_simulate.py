@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from lineage import LineageGraph
 from spawn.cli import main
-from spawn.config import parse_config
 from spawn.simulate import resume, simulate
 
 from .helpers import HIRING, config
@@ -139,15 +138,6 @@ def test_liability_gate_stops_spawning(tmp_path: Path) -> None:
     assert len(free) > 1 and len(gated) == 1
 
 
-def test_quickstart_runs_with_a_tiny_budget(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[2]
-    data = tomllib.loads((root / "examples" / "quickstart.toml").read_text())
-    data["budget"] = 6000
-    data["spawn"] = {**data["spawn"], "round_steps": 300, "min_child_budget": 300}
-    outcome = simulate(parse_config(data), tmp_path / "q")
-    assert outcome.lineage is not None and len(outcome.lineage) > 1
-
-
 def test_attribution_rules_in_the_config_write_attribution_csv(tmp_path: Path) -> None:
     import csv
 
@@ -161,3 +151,23 @@ def test_attribution_rules_in_the_config_write_attribution_csv(tmp_path: Path) -
     assert [r["agent"] for r in rows] == list(table.index) and len(rows) == len(g) > 1
     assert float(rows[0]["discounted:gamma=0.5"]) == pytest.approx(table["discounted:gamma=0.5"].iloc[0])
     assert float(rows[0]["self"]) == pytest.approx(g.attributes("0")["value"])
+
+
+def test_the_quickstart_as_shipped_shows_every_operator(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert (
+        main(["run", str(root / "examples" / "quickstart.toml"), "--out", str(tmp_path / "q"), "--quiet"])
+        == 0
+    )
+    g = LineageGraph.load(tmp_path / "q" / "lineage.json")
+    ops = g.summary()["operators"]
+    assert set(ops) == {"finetune", "retrain-on-drift", "mutate", "add-tool", "new-task"}
+    assert g.summary()["max_depth"] >= 3
+    assert {g.attributes(a)["kind"] for a in g} == {"root", "narrow", "broad"}
+
+
+def test_plateau_trigger_fires_on_flat_returns(tmp_path: Path) -> None:
+    cfg = config(spawn={"triggers": ["plateau"], "plateau_patience": 2, "plateau_tolerance": 0.5})
+    g = simulate(cfg, tmp_path / "p").lineage
+    assert g is not None and len(g) > 1
+    assert {g.attributes(a)["trigger"] for a in g if a != "0"} == {"plateau"}
