@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from envs import fairness, gridworlds
 from envs.bandit import DriftingBanditEnv
+from envs.bf import (
+    BFEnv,
+    BFMachine,
+    bf_constitution,
+    classify_program,
+    program_complexity_bits,
+    random_program,
+    sample_program,
+    simplify_program,
+)
 from envs.constitution import (
     Constitution,
     ForbiddenAction,
@@ -38,6 +48,8 @@ from envs.wrapper import ConstitutionWrapper
 
 __all__ = [
     "ENV_IDS",
+    "BFEnv",
+    "BFMachine",
     "Constitution",
     "ConstitutionMismatchError",
     "ConstitutionWrapper",
@@ -56,7 +68,9 @@ __all__ = [
     "UnknownEnvironmentError",
     "UnknownRuleError",
     "attach_constitution",
+    "bf_constitution",
     "canonical_description",
+    "classify_program",
     "cliff_constitution",
     "complexity_bits",
     "constitution_names",
@@ -68,8 +82,12 @@ __all__ = [
     "gridworlds",
     "hiring_constitution",
     "make",
+    "program_complexity_bits",
+    "random_program",
     "register_constitution",
     "register_envs",
+    "sample_program",
+    "simplify_program",
 ]
 
 register_envs()

@@ -21,6 +21,7 @@ ENV_IDS: dict[str, str] = {
     "lineage_sim/TomatoWatering-v0": "envs.gridworlds.tampering:TomatoWateringEnv",
     "lineage_sim/RocksDiamonds-v0": "envs.gridworlds.pushing:RocksDiamondsEnv",
     "lineage_sim/ConveyorBelt-v0": "envs.gridworlds.pushing:ConveyorBeltEnv",
+    "lineage_sim/BF-v0": "envs.bf:BFEnv",
 }
 
 

@@ -16,6 +16,8 @@ __all__ = [
     "AIQAgent",
     "FreqAgent",
     "HLQLambdaAgent",
+    "LineageAgent",
+    "LineageAgentFactory",
     "QLambdaAgent",
     "RandomAIQAgent",
     "agent_parameters",
@@ -353,3 +355,62 @@ def make_aiq_agent(
     except TypeError as exc:
         raise ConfigError(f"agent {name!r}: bad parameters {overrides} ({exc})") from None
     return agent
+
+
+class LineageAgent:
+    """A simulator agent (:class:`spawn.agents.Agent`) driven as an AIQ agent, on the task ``"bf"``.
+
+    Each ``perceive`` first updates the agent on the previous transition (observation, action, the
+    reward now shown, the new observation; episodes never end), then acts on the new observation.
+
+    Examples
+    --------
+    >>> agent = LineageAgent.build("q", {"epsilon": 0.1}, np.random.default_rng(0))
+    >>> 0 <= agent.perceive(2, 0.0) < 5 and abs(sum(agent.action_probs(2)) - 1) < 1e-9
+    True
+    """
+
+    task = "bf"
+
+    def __init__(self, agent: Any, discount: float = 0.95) -> None:
+        self.agent, self.discount = agent, discount
+        self.prev: tuple[int, int] | None = None
+
+    @classmethod
+    def build(
+        cls, kind: str, hyper: dict[str, float], rng: np.random.Generator, n: int = 5, discount: float = 0.95
+    ) -> LineageAgent:
+        """A fresh agent of ``kind`` (a :data:`spawn.agents.AGENTS` name or ``module:Class``)."""
+        from spawn.agents import TaskShape, agent_class
+
+        shape = TaskShape(n_obs=n, n_features=n, n_actions=n)
+        return cls(agent_class(kind)({cls.task: shape}, hyper, rng), discount)
+
+    def perceive(self, obs: int, reward: float) -> int:
+        if self.prev is not None:
+            o, a = self.prev
+            self.agent.update(self.task, o, a, reward, obs, False, self.discount)
+        action = int(self.agent.act(self.task, obs, None))
+        self.prev = (obs, action)
+        return action
+
+    def action_probs(self, obs: int) -> list[float]:
+        return [float(x) for x in self.agent.action_probs(self.task, obs, None)]
+
+
+class LineageAgentFactory:
+    """A picklable ``rng -> LineageAgent`` for :func:`spawn.universal.estimate_upsilon`'s ``factory``.
+
+    Examples
+    --------
+    >>> f = LineageAgentFactory("q", {"epsilon": 0.1})
+    >>> f.__name__, type(f(np.random.default_rng(0))).__name__
+    ('lineage:q', 'LineageAgent')
+    """
+
+    def __init__(self, kind: str, hyper: dict[str, float] | None = None, n: int = 5) -> None:
+        self.kind, self.hyper, self.n = kind, dict(hyper or {}), n
+        self.__name__ = f"lineage:{kind}"
+
+    def __call__(self, rng: np.random.Generator) -> LineageAgent:
+        return LineageAgent.build(self.kind, self.hyper, rng, self.n)

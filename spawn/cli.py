@@ -25,7 +25,7 @@ PROG = "lineage-sim"
 
 #: Modules that add subcommands; each defines ``register(subparsers)`` and raises
 #: :class:`UsageError` (or a package's own error) for user mistakes.
-_COMMAND_MODULES: list[str] = ["spawn.cli_run", "spawn.cli_compare"]
+_COMMAND_MODULES: list[str] = ["spawn.cli_run", "spawn.cli_compare", "spawn.cli_universal"]
 
 
 class UsageError(Exception):

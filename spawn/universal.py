@@ -423,7 +423,7 @@ def estimate_upsilon(
     if short:
         raise ConfigError(
             f"{programs} programs need more than the pool of {pool.size} holds in strata {short}; "
-            "use a larger pool_size (about 2 x programs)"
+            "use a larger pool (pool_size, --pool-size: about 2 x programs)"
         )
     params = tuple(sorted((agent_params or {}).items()))
     runs: list[dict[int, tuple[float, float, float, float]]] = [{} for _ in range(STRATA)]
