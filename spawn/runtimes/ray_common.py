@@ -162,8 +162,8 @@ class RaySession:
             where = f"the Ray cluster at {address!r}" if address else "a local Ray"
             text = " ".join(str(exc).split())
             hint = ""
-            if "auth" in text.lower() or "token" in text.lower():
-                hint = " (clusters made by 'ray start' need RAY_AUTH_MODE=token in the driver's environment)"
+            if address and os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+                hint = "; is it up? a 'ray start' cluster needs RAY_AUTH_MODE=token in this environment"
             raise RayRuntimeError(f"cannot start or join {where}: {text[:300]}{hint}") from None
         self.owned = True
 

@@ -1,0 +1,97 @@
+"""A ``ray start --head`` cluster on loopback joined with ``--address``; a killed driver resumes.
+
+Ray 2.60 turns token authentication on for clusters made by ``ray start``: the cluster and every
+driver get ``RAY_AUTH_MODE=token`` in their environment (the token is in ``~/.ray/auth_token``).
+The head runs with ``--block`` and is stopped by signalling that process, which ends exactly this
+cluster's processes (``ray stop`` would end every Ray on the machine, other users' included).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from spawn.config import config_to_toml
+from spawn.simulate import simulate
+
+from .test_ray_runtimes import outputs, small
+
+__all__: list[str] = []
+
+CLI = [sys.executable, "-c", "import sys; from spawn.cli import main; sys.exit(main())"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    pytest.importorskip("ray")
+    port = _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
+    env.pop("RAY_ADDRESS", None)
+    log = tmp_path_factory.mktemp("head") / "ray-start.log"
+    cmd = ["ray", "start", "--head", f"--port={port}", "--num-cpus=2", "--node-ip-address=127.0.0.1"]
+    cmd += ["--include-dashboard=false", "--disable-usage-stats", "--block"]
+    with log.open("w") as sink:
+        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while "block forever" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}", env
+    finally:
+        proc.send_signal(signal.SIGTERM)  # ray's handler ends this node's processes
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _records(path: Path) -> int:
+    try:
+        return len(pickle.loads(path.read_bytes())["records"])
+    except Exception:
+        return 0
+
+
+@pytest.mark.ray
+def test_killed_driver_on_a_cluster_resumes_to_the_same_bytes(
+    head: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    address, env = head
+    simulate(small(), tmp_path / "inline")
+    reference = outputs(tmp_path / "inline")
+    cfg_path = tmp_path / "c.toml"
+    cfg_path.write_text(config_to_toml(small()))
+    out = tmp_path / "r"
+    run = [*CLI, "run", str(cfg_path), "--out", str(out), "--quiet", "--runtime", "ray-actors"]
+    driver = subprocess.Popen([*run, "--address", address], env=env)
+    deadline = time.monotonic() + 120
+    while _records(out / "checkpoint.pkl") == 0:  # the collector grows the checkpoint live
+        assert driver.poll() is None and time.monotonic() < deadline, "the driver ended before a checkpoint"
+        time.sleep(0.05)
+    driver.kill()  # SIGKILL: no chance to save anything more
+    driver.wait()
+    assert not (out / "lineage.json").exists(), "the run finished before the driver was killed"
+    assert 0 < _records(out / "checkpoint.pkl") < 6
+    again = [*CLI, "resume", str(out), "--quiet", "--runtime", "ray-shards", "--address", address]
+    done = subprocess.run(again, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert outputs(out) == reference
+    timing = (out / "timing.json").read_text()
+    assert '"session": "joined"' in timing and '"code_shipped": true' in timing
