@@ -32,8 +32,10 @@ __all__ = [
     "AGENT_KINDS",
     "OBJECTIVES",
     "OPERATORS",
+    "SELECTORS",
     "TRIGGERS",
     "AgentConfig",
+    "ArchiveConfig",
     "AttributionConfig",
     "CapsConfig",
     "EnvConfig",
@@ -246,6 +248,22 @@ class FaultsConfig(_Strict):
     )
 
 
+SELECTORS = ("uniform", "greedy", "dgm", "hgm", "rule:<rule spec>")
+
+
+class ArchiveConfig(_Strict):
+    """The archive regime (``[archive]``): a driver picks parents from the archive, batch by batch."""
+
+    batch_size: int = Field(4, ge=1, le=10_000, description="parents picked per batch (with replacement)")
+    root_budget: int | None = Field(None, ge=1, description="training steps of the root (default: child_budget)")
+    child_budget: int = Field(500, ge=1, description="training steps of every child")
+    keep: Literal["all", "margin"] = Field("all", description="which children may become parents")
+    margin: float = Field(0.1, ge=0, le=1, description="with keep = margin: value at least root value - margin")
+    dgm_lambda: float = Field(10.0, gt=0, description="dgm: sigmoid steepness")
+    hgm_tau: float = Field(1.0, gt=0, description="hgm: Thompson-sampling temperature tau")
+    temperature: float = Field(0.1, gt=0, description="rule:<spec> selectors: softmax temperature over credit")
+
+
 class AttributionConfig(_Strict):
     """Attribution rules to tabulate into ``attribution.csv`` (``[attribution]``)."""
 
@@ -269,7 +287,8 @@ class SimConfig(_Strict):
 
     seed: int = Field(ge=0, lt=2**63)
     budget: int = Field(ge=1, le=10**12, description="training environment steps for the whole lineage")
-    regime: Literal["recursive"] = "recursive"
+    regime: Literal["recursive", "archive"] = "recursive"
+    selector: str = Field("dgm", description="archive regime: uniform | greedy | dgm | hgm | rule:<rule spec>")
     envs: tuple[EnvConfig, ...] = Field(min_length=1)
     agent: AgentConfig = AgentConfig()
     spawn: SpawnConfig = SpawnConfig()
@@ -282,7 +301,21 @@ class SimConfig(_Strict):
     gate: GateConfig = GateConfig()
     eval: EvalConfig = EvalConfig()
     faults: FaultsConfig = FaultsConfig()
+    archive: ArchiveConfig = ArchiveConfig()
     attribution: AttributionConfig = AttributionConfig()
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, v: str) -> str:
+        if v.startswith("rule:"):
+            from attribution import AttributionError, parse_rule
+
+            try:
+                parse_rule(v.removeprefix("rule:"))
+            except AttributionError as exc:
+                raise ValueError(f"selector {v!r}: {exc}") from None
+            return v
+        return _one_of(v, SELECTORS[:4], "selector")
 
     @field_validator("operators")
     @classmethod
@@ -318,6 +351,7 @@ _ROOT_TYPES: dict[str, type[BaseModel]] = {
     "gate": GateConfig,
     "eval": EvalConfig,
     "faults": FaultsConfig,
+    "archive": ArchiveConfig,
     "attribution": AttributionConfig,
     "envs": EnvConfig,
 }
@@ -413,20 +447,11 @@ def _toml_key(k: str) -> str:
 def config_to_toml(cfg: SimConfig) -> str:
     """The config as run, every default filled in, as TOML text (deterministic)."""
     data = cfg.model_dump(by_alias=True, exclude_none=True)
-    lines = [f"{k} = {_toml_value(data[k])}" for k in ("seed", "budget", "regime")]
+    lines = [f"{k} = {_toml_value(data[k])}" for k in ("seed", "budget", "regime", "selector")]
     for env in data["envs"]:
         lines += ["", "[[envs]]", *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in env.items())]
-    for section in (
-        "agent",
-        "spawn",
-        "operators",
-        "mutation",
-        "tools",
-        "caps",
-        "gate",
-        "eval",
-        "attribution",
-    ):
+    # Every table, in the order SimConfig declares them.
+    for section in [k for k in data if isinstance(data[k], dict)]:
         lines += [
             "",
             f"[{section}]",

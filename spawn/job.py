@@ -69,6 +69,7 @@ class AgentSpec:
     liability: float  # violations + cost accumulated along the ancestor chain
     lagrange: float = 0.0
     trigger: str | None = None  # what made the parent create this agent
+    keep_final: bool = False  # return the final agent state (the archive regime breeds from it later)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ class AgentRecord:
 class JobResult:
     record: AgentRecord
     children: tuple[AgentSpec, ...] = field(default_factory=tuple)
+    #: With ``spec.keep_final``: the agent as it ended, as a template for children made later
+    #: (the archive regime), and its best training episodes per task (for ``add-tool``).
+    final: AgentSpec | None = None
+    best: dict[str, tuple[tuple[float, tuple[int, ...]], ...]] | None = None
 
 
 def root_spec(cfg: SimConfig) -> AgentSpec:
@@ -273,6 +278,7 @@ class Life:
         self.stats = _Stats()
         self.children: list[AgentSpec] = []
         self.sessions: dict[str, _Session] = {}
+        self._best: dict[str, deque[tuple[float, tuple[int, ...]]]] = {}
         self.suite = suite_for(cfg)
         agent_ss, env_ss, op_ss, self._act_ss = seed_sequence(cfg.seed, spec.id).spawn(4)
         self.op_rng = np.random.default_rng(op_ss)
@@ -368,6 +374,7 @@ class Life:
     def close(self) -> None:
         for s in self.sessions.values():
             s.env.close()
+        self._best = {t: s.best for t, s in self.sessions.items()}
         self.sessions.clear()
 
     def _attributes(self) -> dict[str, Any]:
@@ -405,7 +412,17 @@ class Life:
         )
         attrs = self._attributes() | {"eval_steps": ev.steps} | ev.attributes
         record = AgentRecord(spec.id, spec.parent, spec.operator, attrs, stats.steps, ev.steps)
-        return JobResult(record, tuple(self.children))
+        if not spec.keep_final:
+            return JobResult(record, tuple(self.children))
+        final = replace(
+            spec,
+            params=self.agent.get_params(),
+            hyper=dict(self.agent.hyper) | {"softmax": spec.hyper.get("softmax", 0.0)},
+            lagrange=self.lagrange,
+            keep_final=False,
+        )
+        best = {t: tuple(episodes) for t, episodes in self._best.items()}
+        return JobResult(record, tuple(self.children), final, best)
 
     def failed(self, exc: BaseException) -> JobResult:
         """The record of a life that user code ended: the error, what it did, per config its children."""

@@ -26,9 +26,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_csv
+from spawn.archive import ArchiveState, batches_csv, load_archive_checkpoint, run_archive
 from spawn.config import SimConfig, config_to_toml, parse_config
 from spawn.errors import CheckpointError, RunDirError
 from spawn.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
+from spawn.progress import RunProgress
 from spawn.runtimes import ray_actors, ray_shards
 
 __all__ = [
@@ -203,7 +205,7 @@ def prepare_run_dir(out: Path, force: bool) -> None:
     if out.exists() and any(out.iterdir()) and not force:
         raise RunDirError(f"--out {str(out)!r} exists and is not empty; pass --force to overwrite it")
     out.mkdir(parents=True, exist_ok=True)
-    for name in (*OUTPUT_FILES, CHECKPOINT, "attribution.csv"):
+    for name in (*OUTPUT_FILES, CHECKPOINT, "attribution.csv", "batches.csv"):
         (out / name).unlink(missing_ok=True)
 
 
@@ -255,67 +257,90 @@ class RunOutcome:
     where: dict[str, Any]
 
 
-def _run(
+Body = Callable[["RunProgress"], tuple[bool, dict[str, AgentRecord], int]]
+
+
+def _recursive_body(
     cfg: SimConfig,
     out: Path,
     executor: Executor,
     state: _State,
-    progress: bool,
     stop_after: int | None,
     checkpoint_every: float,
-) -> RunOutcome:
-    from spawn.progress import RunProgress
+) -> Body:
+    def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
+        last_save = time.perf_counter()
+        new = 0
+        bar.advance(len(state.records), sum(r.train_steps for r in state.records.values()))
 
+        def on_result(result: JobResult) -> None:
+            nonlocal last_save, new
+            rec = result.record
+            state.records[rec.id] = rec
+            state.waiting.pop(rec.id, None)
+            for child in result.children:
+                if child.id not in state.records:
+                    state.waiting[child.id] = child
+            new += 1
+            bar.advance(1, rec.train_steps)
+            now = time.perf_counter()
+            if now - last_save >= checkpoint_every:
+                _save_checkpoint(out, cfg, state)
+                last_save = now
+            if stop_after is not None and new >= stop_after:
+                raise StopRun
+
+        complete = False
+        try:
+            executor.run_tree(cfg, state.frontier() if state.records else [root_spec(cfg)], on_result)
+            complete = True
+        except StopRun:
+            pass
+        finally:
+            if not state.records:
+                state.waiting = {"0": root_spec(cfg)}
+            _save_checkpoint(out, cfg, state)
+        return complete, state.records, new
+
+    return body
+
+
+def _archive_body(
+    cfg: SimConfig, out: Path, executor: Executor, state: ArchiveState, stop_after: int | None
+) -> Body:
+    def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
+        before = len(state.records)
+        bar.advance(before, state.spent)
+
+        def on_batch(results: list[JobResult]) -> None:
+            bar.advance(len(results), sum(r.record.train_steps for r in results))
+
+        complete = run_archive(cfg, out, executor, state, _config_digest(cfg), on_batch, stop_after)
+        if complete:
+            atomic_write(out / "batches.csv", batches_csv(state.log))
+        return complete, state.records, len(state.records) - before
+
+    return body
+
+
+def _run(cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Body) -> RunOutcome:
     start = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    last_save = start
-    new = 0
     bar = RunProgress(cfg.budget, enabled=progress)
-    bar.advance(len(state.records), sum(r.train_steps for r in state.records.values()))
-
-    def on_result(result: JobResult) -> None:
-        nonlocal last_save, new
-        rec = result.record
-        state.records[rec.id] = rec
-        state.waiting.pop(rec.id, None)
-        for child in result.children:
-            if child.id not in state.records:
-                state.waiting[child.id] = child
-        new += 1
-        bar.advance(1, rec.train_steps)
-        now = time.perf_counter()
-        if now - last_save >= checkpoint_every:
-            _save_checkpoint(out, cfg, state)
-            last_save = now
-        if stop_after is not None and new >= stop_after:
-            raise StopRun
-
-    complete = False
-    lineage = None
     try:
         with bar:
-            executor.run_tree(cfg, state.frontier() if state.records else [root_spec(cfg)], on_result)
-        complete = True
-    except StopRun:
-        pass
-    except KeyboardInterrupt:
-        _save_checkpoint(out, cfg, state)
-        raise
+            complete, records, new = body(bar)
     finally:
         where = executor.where()
         executor.close()
-    if not state.records:
-        state.waiting = {"0": root_spec(cfg)}
-    _save_checkpoint(out, cfg, state)
     wall = time.perf_counter() - start
-    if complete:
-        lineage = write_outputs(cfg, out, state.records)
-    steps = sum(r.train_steps for r in state.records.values())
-    evals = sum(r.eval_steps for r in state.records.values())
+    lineage = write_outputs(cfg, out, records) if complete else None
+    steps = sum(r.train_steps for r in records.values())
+    evals = sum(r.eval_steps for r in records.values())
     timing = {
         "started_at": started_at,
         "wall_seconds": round(wall, 3),
-        "agents": len(state.records),
+        "agents": len(records),
         "agents_this_session": new,
         "train_steps": steps,
         "eval_steps": evals,
@@ -327,6 +352,21 @@ def _run(
     }
     atomic_write(out / "timing.json", _json(timing))
     return RunOutcome(lineage, complete, wall, where)
+
+
+def _body(
+    cfg: SimConfig,
+    out: Path,
+    executor: Executor,
+    stop_after: int | None,
+    checkpoint_every: float,
+    fresh: bool,
+) -> Body:
+    if cfg.regime == "archive":
+        state = ArchiveState() if fresh else load_archive_checkpoint(out, _config_digest(cfg))
+        return _archive_body(cfg, out, executor, state, stop_after)
+    rstate = _State() if fresh else _load_checkpoint(out, cfg)
+    return _recursive_body(cfg, out, executor, rstate, stop_after, checkpoint_every)
 
 
 def simulate(
@@ -350,7 +390,10 @@ def simulate(
     out = Path(out)
     prepare_run_dir(out, force)
     atomic_write(out / "config.toml", config_to_toml(cfg))
-    return _run(cfg, out, executor or InlineExecutor(), _State(), progress, stop_after, checkpoint_every)
+    executor = executor or InlineExecutor()
+    return _run(
+        cfg, out, executor, progress, _body(cfg, out, executor, stop_after, checkpoint_every, fresh=True)
+    )
 
 
 def resume(
@@ -374,5 +417,7 @@ def resume(
         raise RunDirError(f"{str(out)!r} is not a run directory (no config.toml)") from None
     except tomllib.TOMLDecodeError as exc:
         raise CheckpointError(f"{cfg_path}: is not valid TOML ({exc})") from None
-    state = _load_checkpoint(out, cfg)
-    return _run(cfg, out, executor or InlineExecutor(), state, progress, stop_after, checkpoint_every)
+    executor = executor or InlineExecutor()
+    return _run(
+        cfg, out, executor, progress, _body(cfg, out, executor, stop_after, checkpoint_every, fresh=False)
+    )

@@ -1,0 +1,239 @@
+"""The archive regime: a driver keeps every agent and, batch by batch, a selector picks who breeds.
+
+As in the Darwin and Huxley Gödel Machines: the root is trained and evaluated; then, until the
+budget is spent, the selector picks ``[archive] batch_size`` parents from the archive (with
+replacement), each parent makes one child with an operator drawn as in the recursive regime, the
+children run (in parallel on the runtime's ``map``) and join the archive in id order. Agents never
+spawn by themselves here. The selector and the operator draws use streams of their own, seeded
+from the run's seed and disjoint from the agents' streams, so the lineage is byte-identical on
+every runtime.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import pickle
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lineage import atomic_write, path_key
+from spawn.config import SimConfig
+from spawn.errors import CheckpointError
+from spawn.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
+from spawn.operators import applicable_operators, apply_operator
+from spawn.selectors import select
+
+__all__ = ["SELECTOR_STREAM", "ArchiveState", "batches_csv", "run_archive"]
+
+#: First spawn-key element of the selector's stream (agents' paths start with 0; evaluation uses 2**31 - 1).
+SELECTOR_STREAM = 2**31 - 2
+CHECKPOINT = "checkpoint.pkl"
+_VERSION = 1
+
+
+def _run_job(item: tuple[AgentSpec, SimConfig]) -> JobResult:
+    return run_agent(*item)
+
+
+@dataclass
+class ArchiveState:
+    """Everything an archive run has done: resumable after any batch."""
+
+    records: dict[str, AgentRecord] = field(default_factory=dict)
+    finals: dict[str, AgentSpec] = field(default_factory=dict)  # breeding templates of archived agents
+    best: dict[str, dict[str, Any]] = field(default_factory=dict)
+    archive: list[str] = field(default_factory=list)  # who may be picked, in id order
+    n_children: dict[str, int] = field(default_factory=dict)
+    batch: int = 0
+    spent: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, result: JobResult, eligible: bool) -> None:
+        rec = result.record
+        self.records[rec.id] = rec
+        self.spent += rec.train_steps
+        if eligible and result.final is not None and "error" not in rec.attributes:
+            self.finals[rec.id] = result.final
+            self.best[rec.id] = dict(result.best or {})
+            self.archive.append(rec.id)
+            self.archive.sort(key=path_key)
+
+
+def _save(out: Path, digest: str, state: ArchiveState) -> None:
+    atomic_write(
+        out / CHECKPOINT,
+        pickle.dumps({"version": _VERSION, "regime": "archive", "config": digest, "state": state}),
+    )
+
+
+def load_archive_checkpoint(out: Path, digest: str) -> ArchiveState:
+    path = out / CHECKPOINT
+    try:
+        payload = pickle.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no checkpoint; is {str(out)!r} a run directory?") from None
+    except Exception as exc:
+        raise CheckpointError(f"{path}: corrupt checkpoint ({exc.__class__.__name__})") from None
+    if (
+        not isinstance(payload, dict)
+        or payload.get("version") != _VERSION
+        or payload.get("regime") != "archive"
+    ):
+        raise CheckpointError(f"{path}: not an archive-regime checkpoint of this version of lineage-sim")
+    if payload["config"] != digest:
+        raise CheckpointError(f"{path}: the checkpoint belongs to another config than {out / 'config.toml'}")
+    state: ArchiveState = payload["state"]
+    return state
+
+
+def _eligible(cfg: SimConfig, state: ArchiveState, result: JobResult) -> bool:
+    if cfg.archive.keep == "all" or result.record.id == "0":
+        return True
+    root = state.records["0"].attributes.get("value", 0.0)
+    return float(result.record.attributes.get("value", -1.0)) >= root - cfg.archive.margin
+
+
+def _child(
+    cfg: SimConfig, state: ArchiveState, parent: str, birth_time: int, budget: int, rng: np.random.Generator
+) -> AgentSpec:
+    suite = suite_for(cfg)
+    template = state.finals[parent]
+    best = state.best[parent]
+    choices = applicable_operators("schedule", cfg.operators, template, suite, best, cfg)
+    w_drift = cfg.operators.get("retrain-on-drift", 0.0)
+    if w_drift > 0 and state.records[parent].attributes.get("drift_alarms", 0):
+        choices.append(("retrain-on-drift", w_drift))  # a parent that saw its world drift may retrain
+    if not choices:
+        choices = [("finetune", 1.0)]
+    names, weights = zip(*choices, strict=True)
+    op = names[int(rng.choice(len(names), p=np.asarray(weights) / sum(weights)))]
+    agent = build_agent(template, suite, np.random.default_rng(0))
+    child = apply_operator(op, template, agent, rng, cfg, suite, best)
+    index = state.n_children.get(parent, 0)
+    state.n_children[parent] = index + 1
+    return replace(
+        child,
+        id=f"{parent}.{index}",
+        parent=parent,
+        depth=template.depth + 1,
+        operator=op,
+        trigger=f"selector:{cfg.selector}",
+        budget=budget,
+        quota=0,
+        birth_time=birth_time,
+        liability=template.liability
+        + state.records[parent].attributes.get("train_violations", 0.0)
+        + state.records[parent].attributes.get("train_cost", 0.0),
+        keep_final=True,
+    )
+
+
+def batches_csv(log: list[dict[str, Any]]) -> str:
+    """The per-batch report: archive size, budget spent, best so far, parents and their scores."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    cols = [
+        "batch",
+        "archive_size",
+        "spent",
+        "best_agent",
+        "best_value",
+        "parents",
+        "parent_scores",
+        "children",
+    ]
+    w.writerow(cols)
+    for row in log:
+        w.writerow([row[c] for c in cols])
+    return buf.getvalue()
+
+
+def _best(state: ArchiveState) -> tuple[str, float]:
+    def v(a: str) -> float:
+        x = state.records[a].attributes.get("value")
+        return float(x) if x is not None else float("-inf")
+
+    best = min(state.records, key=lambda a: (-v(a), path_key(a)))
+    return best, v(best)
+
+
+def run_archive(
+    cfg: SimConfig,
+    out: Path,
+    executor: Any,
+    state: ArchiveState,
+    digest: str,
+    on_batch: Any,
+    stop_after: int | None,
+) -> bool:
+    """Run (or continue) an archive run; returns whether it finished. ``state`` is updated in place."""
+    a = cfg.archive
+    new = 0
+    if not state.records:
+        root = replace(
+            root_spec(cfg), budget=min(cfg.budget, a.root_budget or a.child_budget), quota=0, keep_final=True
+        )
+        (result,) = executor.map(_run_job, [(root, cfg)])
+        state.add(result, True)
+        new += 1
+        on_batch([result])
+        _save(out, digest, state)
+    trials = cfg.eval.episodes * len(cfg.envs)
+    while state.spent < cfg.budget and len(state.records) < cfg.caps.max_agents:
+        remaining = cfg.budget - state.spent
+        archive = [x for x in state.archive if state.finals[x].depth < cfg.caps.max_depth]
+        if not archive:
+            break
+        n = min(a.batch_size, math.ceil(remaining / a.child_budget), cfg.caps.max_agents - len(state.records))
+        sel_rng = np.random.default_rng(
+            np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch))
+        )
+        op_rng = np.random.default_rng(
+            np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch, 1))
+        )
+        from spawn.simulate import build_lineage
+
+        lineage = build_lineage(cfg, state.records.values())
+        sel = select(
+            cfg.selector,
+            archive,
+            lineage,
+            n,
+            sel_rng,
+            dgm_lambda=a.dgm_lambda,
+            hgm_tau=a.hgm_tau,
+            temperature=a.temperature,
+            eval_trials=trials,
+        )
+        specs = []
+        for k, parent in enumerate(sel.picks):
+            budget = min(a.child_budget, remaining - k * a.child_budget)
+            specs.append(_child(cfg, state, parent, state.spent, budget, op_rng))
+        results = executor.map(_run_job, [(s, cfg) for s in specs])
+        for r in sorted(results, key=lambda r: path_key(r.record.id)):
+            state.add(r, _eligible(cfg, state, r))
+        best_agent, best_value = _best(state)
+        state.log.append(
+            {
+                "batch": state.batch,
+                "archive_size": len(state.archive),
+                "spent": state.spent,
+                "best_agent": best_agent,
+                "best_value": best_value,
+                "parents": " ".join(sel.picks),
+                "parent_scores": " ".join(f"{sel.scores[p]:.6g}" for p in sel.picks),
+                "children": " ".join(s.id for s in specs),
+            }
+        )
+        state.batch += 1
+        new += len(results)
+        on_batch(results)
+        _save(out, digest, state)
+        if stop_after is not None and new >= stop_after:
+            return False
+    return True
