@@ -31,12 +31,46 @@ def _show(outcome: Any, out: Path) -> None:
     )
 
 
+def _show_aggregate(table: Any, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    cols = [c for c in ("best_value", "mean_value", "agents", "agents_mean_cost") if c in table]
+    t = Table(title=f"{len(table)} arms: mean ± 95% half-interval over seeds ({out / 'aggregate.csv'})")
+    t.add_column("arm", no_wrap=True, min_width=max(len(str(a)) for a in table["arm"]))
+    t.add_column("seeds", justify="right")
+    for c in cols:
+        t.add_column(c.replace("agents_mean_", "mean "), justify="right")
+    for _, row in table.iterrows():
+        t.add_row(
+            str(row["arm"]),
+            str(int(row["seeds"])),
+            *(f"{row[c]:.3g} ± {(row[c + '_hi'] - row[c + '_lo']) / 2:.2g}" for c in cols),
+        )
+    Console().print(t)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from spawn.config import load_config
     from spawn.simulate import make_executor, simulate
 
     try:
-        cfg = load_config(args.config, seed=args.seed)
+        cfg = load_config(args.config, seed=None if args.seed is None else args.seed)
+        if cfg.sweep:
+            from spawn.sweep import run_sweep
+
+            table = run_sweep(
+                cfg,
+                Path(args.out),
+                runtime=args.runtime,
+                runtime_options=_runtime_options(args),
+                force=args.force,
+                progress=not args.quiet,
+                seed=args.seed,
+            )
+            if not args.quiet:
+                _show_aggregate(table, Path(args.out))
+            return 0
         executor = make_executor(args.runtime, **_runtime_options(args))
         outcome = simulate(cfg, Path(args.out), executor, force=args.force, progress=not args.quiet)
     except SpawnError as exc:
@@ -50,6 +84,28 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from spawn.simulate import make_executor, resume
 
     try:
+        from spawn.sweep import is_sweep_dir
+
+        if is_sweep_dir(Path(args.dir)):
+            import json
+
+            from spawn.config import load_config
+            from spawn.sweep import run_sweep
+
+            cfg = load_config(Path(args.dir) / "config.toml")
+            seed = json.loads((Path(args.dir) / "sweep.json").read_text()).get("seed")
+            table = run_sweep(
+                cfg,
+                Path(args.dir),
+                runtime=args.runtime,
+                runtime_options=_runtime_options(args),
+                progress=not args.quiet,
+                seed=seed,
+                resume=True,
+            )
+            if not args.quiet:
+                _show_aggregate(table, Path(args.dir))
+            return 0
         executor = make_executor(args.runtime, **_runtime_options(args))
         outcome = resume(Path(args.dir), executor, progress=not args.quiet)
     except SpawnError as exc:
@@ -142,9 +198,7 @@ def register(sub: Any) -> None:
     p.add_argument("config", help="a TOML config (see examples/quickstart.toml)")
     p.add_argument("--out", required=True, help="run directory to write (must be empty unless --force)")
     p.add_argument("--seed", type=_seed, default=None, help="override the config's seed")
-    p.add_argument(
-        "--runtime", choices=list(RUNTIMES), default="inline", help="where agents run (default: inline)"
-    )
+    p.add_argument("--runtime", choices=list(RUNTIMES), default="inline", help="where agents run (default: inline)")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")
     _add_ray_options(p)

@@ -303,6 +303,39 @@ class SimConfig(_Strict):
     faults: FaultsConfig = FaultsConfig()
     archive: ArchiveConfig = ArchiveConfig()
     attribution: AttributionConfig = AttributionConfig()
+    sweep: dict[str, list[Scalar]] = Field(
+        default_factory=dict,
+        description="config fields to vary (e.g. 'agent.objective', 'selector') and 'seeds': one run per setting",
+    )
+
+    @field_validator("sweep")
+    @classmethod
+    def _sweep(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"sweep key {key!r} has no settings; give a non-empty list")
+            if key == "seeds":
+                if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in values):
+                    raise ValueError(f"sweep seeds must be whole numbers >= 0, got {values}")
+                continue
+            head, _, tail = key.partition(".")
+            fields = SimConfig.model_fields
+            if head in ("envs", "sweep") or head not in fields:
+                accepted = sorted(k for k in fields if k not in ("envs", "sweep"))
+                close = difflib.get_close_matches(head, accepted, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"sweep key {key!r} names no config field{hint}; use 'seeds', a top-level key or 'section.key'"
+                )
+            sub = fields[head].annotation
+            if tail:
+                model_fields = getattr(sub, "model_fields", None)
+                names = {f.alias or n for n, f in (model_fields or {}).items()}
+                if model_fields is not None and tail not in names:
+                    close = difflib.get_close_matches(tail, sorted(names), n=1)
+                    hint = f" (did you mean '{head}.{close[0]}'?)" if close else ""
+                    raise ValueError(f"sweep key {key!r} names no config field{hint}")
+        return v
 
     @field_validator("selector")
     @classmethod
@@ -447,6 +480,7 @@ def _toml_key(k: str) -> str:
 def config_to_toml(cfg: SimConfig) -> str:
     """The config as run, every default filled in, as TOML text (deterministic)."""
     data = cfg.model_dump(by_alias=True, exclude_none=True)
+    sweep = data.pop("sweep", {})
     lines = [f"{k} = {_toml_value(data[k])}" for k in ("seed", "budget", "regime", "selector")]
     for env in data["envs"]:
         lines += ["", "[[envs]]", *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in env.items())]
@@ -457,4 +491,6 @@ def config_to_toml(cfg: SimConfig) -> str:
             f"[{section}]",
             *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data[section].items()),
         ]
+    if sweep:
+        lines += ["", "[sweep]", *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in sweep.items())]
     return "\n".join(lines) + "\n"

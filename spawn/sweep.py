@@ -1,0 +1,167 @@
+"""Sweeps: a config with a ``[sweep]`` table runs every arm and seed, then aggregates over seeds.
+
+``[sweep]`` keys name config fields (``selector``, ``agent.objective``, ...) and list the settings
+to try; ``seeds`` lists the seeds. Every combination of settings is an *arm*, run once per seed into
+``DIR/<arm>/seed-<s>/`` (each a normal run directory). ``DIR/aggregate.csv`` then has one row per
+arm: each summary metric's mean and 95% t-interval over seeds.
+
+Examples
+--------
+>>> from spawn.config import parse_config
+>>> cfg = parse_config({"seed": 1, "budget": 10, "envs": [{"id": "FrozenLake-v1", "return_range": [0, 1]}],
+...                     "sweep": {"agent.objective": ["raw", "penalised"], "seeds": [1, 2]}})
+>>> [(arm.name, seeds) for arm, seeds in [(a, a.seeds) for a in arms(cfg)]]
+[('objective=raw', (1, 2)), ('objective=penalised', (1, 2))]
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+from scipy import stats
+
+from lineage import atomic_write
+from spawn.config import SimConfig, _one_line, config_to_toml
+from spawn.study import arm_slug
+
+__all__ = ["AGGREGATE_METRICS", "Arm", "aggregate", "arms", "is_sweep_dir", "run_sweep"]
+
+#: Per-run numbers aggregated over seeds: from summary.json, then agent means from agents.csv.
+AGGREGATE_METRICS = ("best_value", "mean_value", "root_value", "agents", "max_depth")
+AGENT_MEANS = ("value", "return", "hidden_performance", "cost", "distance", "tv", "demographic_parity_difference")
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    settings: dict[str, Any]
+    config: SimConfig  # with the arm's settings, no sweep
+    seeds: tuple[int, ...]
+
+    def run_dir(self, out: Path, seed: int) -> Path:
+        return out / self.name / f"seed-{seed}"
+
+
+def _set(data: dict[str, Any], key: str, value: Any) -> None:
+    head, _, tail = key.partition(".")
+    if tail:
+        data.setdefault(head, {})[tail] = value
+    else:
+        data[head] = value
+
+
+def arms(cfg: SimConfig, seed_override: int | None = None) -> list[Arm]:
+    """The sweep's arms, each validated (so a bad setting is refused before anything runs)."""
+    keys = [k for k in cfg.sweep if k != "seeds"]
+    seeds = (seed_override,) if seed_override is not None else tuple(int(x) for x in cfg.sweep.get("seeds", [cfg.seed]))
+    base = cfg.model_dump(by_alias=True, exclude_none=True)
+    base.pop("sweep", None)
+    out = []
+    for combo in itertools.product(*(cfg.sweep[k] for k in keys)):
+        data = json.loads(json.dumps(base))
+        settings = dict(zip(keys, combo, strict=True))
+        for k, v in settings.items():
+            _set(data, k, v)
+        name = ",".join(f"{k.split('.')[-1]}={arm_slug(str(v))}" for k, v in settings.items()) or "base"
+        try:
+            arm_cfg = SimConfig.model_validate(data)
+        except ValidationError as exc:
+            raise _one_line(f"sweep arm {name!r}", exc) from None
+        out.append(Arm(name, settings, arm_cfg, seeds))
+    return out
+
+
+def is_sweep_dir(path: Path) -> bool:
+    return (path / "sweep.json").is_file()
+
+
+def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return (float("nan"),) * 3
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, mean, mean
+    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return mean, mean - half, mean + half
+
+
+def _run_numbers(run: Path) -> dict[str, float]:
+    summary = json.loads((run / "summary.json").read_text())
+    nums = {k: float(summary[k]) if summary.get(k) is not None else float("nan") for k in AGGREGATE_METRICS[:4]}
+    nums["max_depth"] = float(summary["phylogeny"]["max_depth"])
+    agents = pd.read_csv(run / "agents.csv")
+    for col in AGENT_MEANS:
+        if col in agents:
+            nums[f"agents_mean_{col}"] = float(agents[col].mean())
+    return nums
+
+
+def aggregate(out: Path, arm_list: Sequence[Arm]) -> pd.DataFrame:
+    """One row per arm: the settings, the seeds, and each metric's mean and 95% interval over seeds."""
+    rows = []
+    for arm in arm_list:
+        per_seed = [_run_numbers(arm.run_dir(out, s)) for s in arm.seeds]
+        row: dict[str, Any] = {"arm": arm.name, **arm.settings, "seeds": len(arm.seeds)}
+        for metric in sorted({k for d in per_seed for k in d}, key=lambda k: (k.startswith("agents_mean"), k)):
+            mean, lo, hi = _t_interval(np.array([d.get(metric, np.nan) for d in per_seed]))
+            row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = mean, lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_sweep(
+    cfg: SimConfig,
+    out: str | Path,
+    *,
+    runtime: str = "inline",
+    runtime_options: dict[str, Any] | None = None,
+    force: bool = False,
+    progress: bool = False,
+    seed: int | None = None,
+    resume: bool = False,
+) -> pd.DataFrame:
+    """Run (or, with ``resume``, finish) every arm and seed; write ``aggregate.csv``; return it."""
+    from spawn.job import suite_for
+    from spawn.simulate import make_executor, prepare_run_dir, simulate
+    from spawn.simulate import resume as resume_run
+
+    out = Path(out)
+    arm_list = arms(cfg, seed)
+    for arm in arm_list:
+        suite_for(arm.config)  # every arm's environments checked before anything is written
+    if not resume:
+        prepare_run_dir(out, force)
+        atomic_write(out / "config.toml", config_to_toml(cfg))
+        atomic_write(out / "sweep.json", json.dumps({"arms": [a.name for a in arm_list], "seed": seed}) + "\n")
+    for arm in arm_list:
+        for s in arm.seeds:
+            run = arm.run_dir(out, s)
+            executor = make_executor(runtime, **(runtime_options or {}))
+            if resume and (run / "summary.json").is_file():
+                executor.close()
+                continue
+            if resume and (run / "checkpoint.pkl").is_file():
+                resume_run(run, executor, progress=progress)
+                continue
+            if progress:
+                from rich.console import Console
+
+                Console(stderr=True).print(f"[bold]{arm.name}[/bold] seed {s}")
+            run_cfg = arm.config.model_copy(update={"seed": s})
+            prepare_run_dir(run, force=True)
+            simulate(run_cfg, run, executor, force=True, progress=progress)
+    table = aggregate(out, arm_list)
+    buf = io.StringIO()
+    table.to_csv(buf, index=False, float_format="%.12g", lineterminator="\n")
+    atomic_write(out / "aggregate.csv", buf.getvalue())
+    return table
