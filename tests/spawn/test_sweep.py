@@ -60,7 +60,7 @@ def test_sweep_runs_every_arm_and_aggregates(tmp_path: Path, capsys: pytest.Capt
 
 def test_bad_sweep_refused_before_anything_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "s.toml"
-    cfg.write_text(SWEEP.replace('"agent.objective" = ["raw", "penalised"]', '"agent.objective" = ["raw", "penalized"]'))
+    cfg.write_text(SWEEP.replace('["raw", "penalised"]', '["raw", "penalized"]'))
     assert main(["run", str(cfg), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "objective=penalized" in err[0] and "did you mean 'penalised'" in err[0]
