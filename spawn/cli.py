@@ -7,6 +7,7 @@ line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from spawn import __version__
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -25,7 +27,13 @@ PROG = "lineage-sim"
 
 #: Modules that add subcommands; each defines ``register(subparsers)`` and raises
 #: :class:`UsageError` (or a package's own error) for user mistakes.
-_COMMAND_MODULES: list[str] = ["spawn.cli_run", "spawn.cli_compare", "spawn.cli_universal"]
+_COMMAND_MODULES: list[str] = [
+    "spawn.cli_run",
+    "spawn.cli_compare",
+    "spawn.cli_universal",
+    "spawn.cli_info",
+    "spawn.cli_plot",
+]
 
 
 class UsageError(Exception):
@@ -50,18 +58,70 @@ def _console() -> Console:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    lineage = LineageGraph.load(args.path)
+    path = Path(args.path)
+    if path.is_dir():  # a run directory
+        if not (path / "lineage.json").is_file():
+            raise UsageError(
+                f"{PROG} inspect: {path} is a directory without lineage.json; "
+                "expected a lineage file or a run directory"
+            )
+        path = path / "lineage.json"
+    lineage = LineageGraph.load(path)
     if args.agent is not None and args.agent not in lineage:
-        raise UsageError(f"{PROG} inspect: agent {args.agent!r} is not in {args.path}")
+        close = difflib.get_close_matches(args.agent, lineage.ids, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"{PROG} inspect: agent {args.agent!r} is not in {path}{hint}")
     console = _console()
     attributes = args.attributes if args.attributes is not None else _default_attributes(lineage)
+    if args.agent is not None:
+        console.print(agent_record_table(lineage, args.agent))
+        console.print(ancestry_table(lineage, args.agent, attributes))
     console.print(
-        lineage.render(
-            max_depth=args.depth, attributes=attributes, max_children=args.max_children, root=args.agent
+        lineage.render(max_depth=args.depth, attributes=attributes, max_children=args.max_children, root=args.agent)
+    )
+    console.print(
+        summary_table(
+            lineage if args.agent is None else lineage.subtree(args.agent),
+            title="Lineage summary" if args.agent is None else f"Clade of {args.agent}",
         )
     )
-    console.print(summary_table(lineage if args.agent is None else lineage.subtree(args.agent)))
     return 0
+
+
+def agent_record_table(lineage: LineageGraph, agent: str) -> Table:
+    """Everything recorded of one agent, suite means first, then per environment."""
+    from rich.table import Table
+
+    from lineage.display import format_value
+
+    attrs = lineage.attributes(agent)
+    table = Table(title=f"Agent {agent}", show_header=True, header_style="bold")
+    table.add_column("attribute")
+    table.add_column("value", justify="right")
+    table.add_row("parent", str(lineage.parent(agent) or "-"))
+    table.add_row("operator", str(lineage.operator(agent) or "-"))
+    table.add_row("depth", str(lineage.depth(agent)))
+    table.add_row("children", ", ".join(lineage.children(agent)) or "-")
+    for name in sorted(attrs, key=lambda k: ("." in k, k)):
+        table.add_row(name, format_value(attrs[name]))
+    return table
+
+
+def ancestry_table(lineage: LineageGraph, agent: str, attributes: list[str]) -> Table:
+    """The chain from the root down to ``agent``: who made whom, how, and what each reached."""
+    from rich.table import Table
+
+    from lineage.display import format_value
+
+    table = Table(title=f"Ancestry of {agent} (root first)", header_style="bold")
+    for col in ("agent", "operator", *attributes):
+        table.add_column(col)
+    for a in [*reversed(lineage.ancestors(agent)), agent]:
+        attrs = lineage.graph.nodes[a]
+        table.add_row(
+            a, lineage.operator(a) or "-", *(format_value(attrs[n]) if n in attrs else "" for n in attributes)
+        )
+    return table
 
 
 def _default_attributes(lineage: LineageGraph) -> list[str]:
@@ -110,18 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inspect", help="show a lineage file as a tree and its summary")
     p.add_argument("path", help="a lineage file (node-link JSON, as written by 'run' or 'export')")
-    p.add_argument(
-        "--depth", type=_int_at_least(0), default=None, help="cut the tree this many generations down"
-    )
+    p.add_argument("--depth", type=_int_at_least(0), default=None, help="cut the tree this many generations down")
     p.add_argument(
         "--attributes",
         type=_csv_list,
         default=None,
         help="comma-separated attributes to show (default: value, distance, cost)",
     )
-    p.add_argument(
-        "--max-children", type=_int_at_least(1), default=12, help="children shown per agent (default 12)"
-    )
+    p.add_argument("--max-children", type=_int_at_least(1), default=12, help="children shown per agent (default 12)")
     p.add_argument("--agent", default=None, help="show only this agent's clade")
     p.set_defaults(func=cmd_inspect)
 

@@ -70,8 +70,8 @@ def test_inspect_options(capsys: pytest.CaptureFixture[str]) -> None:
 
     status, out, _ = _run(["inspect", str(EXAMPLE), "--agent", "0.2.1", "--attributes", ""], capsys)
     assert status == 0
-    tree = out.split("Lineage summary")[0].strip().splitlines()
-    assert tree[0] == "0.2.1 new-task"
+    tree = out.split("Clade of 0.2.1")[0].strip().splitlines()
+    tree = tree[tree.index("0.2.1 new-task") :]  # after the agent's record and ancestry tables
     shown = [line.lstrip("│├└─ ").split()[0] for line in tree]
     assert shown == LineageGraph.load(EXAMPLE).clade("0.2.1")
     assert re.search(r"│ agents +│ +5 │", out)  # the summary is the clade's
