@@ -31,7 +31,7 @@ from spawn.config import SimConfig, config_to_toml, parse_config
 from spawn.errors import CheckpointError, RunDirError
 from spawn.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
 from spawn.progress import RunProgress
-from spawn.runtimes import ray_actors, ray_shards
+from spawn.runtimes import make_ray_actors, make_ray_shards
 
 __all__ = [
     "OUTPUT_FILES",
@@ -107,8 +107,8 @@ class InlineExecutor:
 
 RUNTIMES: dict[str, Callable[..., Executor]] = {
     "inline": InlineExecutor,
-    "ray-actors": ray_actors,  # these two import Ray when called, never before
-    "ray-shards": ray_shards,
+    "ray-actors": make_ray_actors,  # these two import Ray when called, never before
+    "ray-shards": make_ray_shards,
 }
 
 

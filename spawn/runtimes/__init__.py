@@ -1,6 +1,6 @@
 """Runtimes beyond the in-process one: ``ray-actors`` and ``ray-shards``, imported only when chosen.
 
-Nothing here imports Ray at module level: :func:`ray_actors` and :func:`ray_shards` import their
+Nothing here imports Ray at module level: :func:`make_ray_actors` and :func:`make_ray_shards` import their
 module (and so Ray) when called, which :func:`spawn.simulate.make_executor` does only for these
 runtimes.
 """
@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from spawn.runtimes.ray_actors import RayActorsExecutor
     from spawn.runtimes.ray_shards import RayShardsExecutor
 
-__all__ = ["AttemptsExhaustedError", "RayRuntimeError", "ray_actors", "ray_shards"]
+__all__ = ["AttemptsExhaustedError", "RayRuntimeError", "make_ray_actors", "make_ray_shards"]
 
 
-def ray_actors(**options: Any) -> RayActorsExecutor:
+def make_ray_actors(**options: Any) -> RayActorsExecutor:
     """A :class:`~spawn.runtimes.ray_actors.RayActorsExecutor` (imports Ray on call).
 
     Parameters
@@ -32,13 +32,13 @@ def ray_actors(**options: Any) -> RayActorsExecutor:
     return RayActorsExecutor(**options)
 
 
-def ray_shards(**options: Any) -> RayShardsExecutor:
+def make_ray_shards(**options: Any) -> RayShardsExecutor:
     """A :class:`~spawn.runtimes.ray_shards.RayShardsExecutor` (imports Ray on call).
 
     Parameters
     ----------
     **options
-        ``shards`` and the options of :func:`ray_actors` but ``poll_seconds``, plus
+        ``shards`` and the options of :func:`make_ray_actors` but ``poll_seconds``, plus
         ``slice_seconds``.
     """
     from spawn.runtimes.ray_shards import RayShardsExecutor

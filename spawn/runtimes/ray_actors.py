@@ -192,9 +192,7 @@ class RayActorsExecutor:
         self.nodes: Counter[str] = Counter()
         self.deaths: list[tuple[str, int, str]] = []
 
-    def run_tree(
-        self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: Callable[[JobResult], None]
-    ) -> None:
+    def run_tree(self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: Callable[[JobResult], None]) -> None:
         """Run ``specs`` and their descendants as nested actors; ``on_result`` for each, as they finish."""
         here = ray.get_runtime_context().get_node_id()
         collector = Collector.options(

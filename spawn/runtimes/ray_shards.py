@@ -45,9 +45,7 @@ class _Shard:
         self.job = job
         self.kill_prob = kill_prob
 
-    def run(
-        self, cfg: SimConfig, work: Work, slice_seconds: float
-    ) -> tuple[list[JobResult], list[AgentSpec], str]:
+    def run(self, cfg: SimConfig, work: Work, slice_seconds: float) -> tuple[list[JobResult], list[AgentSpec], str]:
         """Run ``work`` and the children it creates for about ``slice_seconds``; return what is left."""
         lead = work[0][0].id
         attempt = max(a for _, a in work)
@@ -153,9 +151,7 @@ class RayShardsExecutor:
         self._pool = []
 
     # ------------------------------------------------------------------ the executor interface
-    def run_tree(
-        self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: Callable[[JobResult], None]
-    ) -> None:
+    def run_tree(self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: Callable[[JobResult], None]) -> None:
         """Run ``specs`` and every descendant on the shards; ``on_result`` for each as calls return.
 
         The agents of a call whose shard died are replayed one per call ("isolated"), each run

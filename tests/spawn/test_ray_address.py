@@ -70,9 +70,7 @@ def _records(path: Path) -> int:
 
 
 @pytest.mark.ray
-def test_killed_driver_on_a_cluster_resumes_to_the_same_bytes(
-    head: tuple[str, dict[str, str]], tmp_path: Path
-) -> None:
+def test_killed_driver_on_a_cluster_resumes_to_the_same_bytes(head: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     address, env = head
     simulate(small(), tmp_path / "inline")
     reference = outputs(tmp_path / "inline")

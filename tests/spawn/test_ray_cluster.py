@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spawn.runtimes import ray_actors, ray_shards
+from spawn.runtimes import make_ray_actors, make_ray_shards
 from spawn.simulate import simulate
 
 from .test_ray_runtimes import outputs, small
@@ -38,8 +38,8 @@ def test_agents_land_on_several_nodes_with_the_same_bytes(cluster: None, tmp_pat
     simulate(small(), tmp_path / "inline")
     reference = outputs(tmp_path / "inline")
     for name, executor in {
-        "shards": ray_shards(shards=2, slice_seconds=1e-6),
-        "actors": ray_actors(),
+        "shards": make_ray_shards(shards=2, slice_seconds=1e-6),
+        "actors": make_ray_actors(),
     }.items():
         outcome = simulate(small(), tmp_path / name, executor)
         assert outputs(tmp_path / name) == reference, name

@@ -12,7 +12,7 @@ import pytest
 from spawn.cli import main
 from spawn.config import SimConfig, config_to_toml
 from spawn.job import AgentSpec, JobResult, run_agent
-from spawn.runtimes import AttemptsExhaustedError, RayRuntimeError, ray_actors, ray_shards
+from spawn.runtimes import AttemptsExhaustedError, RayRuntimeError, make_ray_actors, make_ray_shards
 from spawn.runtimes.faults import kill_point
 from spawn.runtimes.ray_actors import KILL_POINTS
 from spawn.simulate import resume, simulate
@@ -48,7 +48,7 @@ def raising_job(spec: AgentSpec, cfg: SimConfig) -> JobResult:
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
     yield
     ray.shutdown()
 
@@ -77,10 +77,10 @@ def test_same_bytes_on_every_runtime_and_shard_count(
     import ray
 
     runs = {
-        "actors": ray_actors(),
-        "shards1": ray_shards(shards=1),
-        "shards2": ray_shards(shards=2, slice_seconds=1e-6),  # one agent per call: most interleaving
-        "shards4": ray_shards(shards=4),
+        "actors": make_ray_actors(),
+        "shards1": make_ray_shards(shards=1),
+        "shards2": make_ray_shards(shards=2, slice_seconds=1e-6),  # one agent per call: most interleaving
+        "shards4": make_ray_shards(shards=4),
     }
     for name, executor in runs.items():
         outcome = simulate(small(), tmp_path / name, executor)
@@ -105,7 +105,7 @@ def test_killed_actors_are_replayed_to_the_same_lineage(
     ids = [line.split(",")[0] for line in reference["agents.csv"].decode().splitlines()[1:]]
     assert _survives(cfg, ids, KILL_POINTS, range(1, 5), prob)
     assert sum(kill_point(cfg.seed, a, 1, prob, KILL_POINTS) is not None for a in ids) >= 2
-    outcome = simulate(cfg, tmp_path / "r", ray_actors(kill_prob=prob, max_attempts=4))
+    outcome = simulate(cfg, tmp_path / "r", make_ray_actors(kill_prob=prob, max_attempts=4))
     assert outputs(tmp_path / "r") == reference
     assert outcome.where["actor_deaths"] >= 2
 
@@ -115,7 +115,7 @@ def test_killed_shards_are_replayed_to_the_same_lineage(
     ray_session: None, reference: dict[str, bytes], tmp_path: Path
 ) -> None:
     cfg, prob = small(), 0.4
-    executor = ray_shards(shards=2, kill_prob=prob, max_attempts=4, slice_seconds=1e-6)
+    executor = make_ray_shards(shards=2, kill_prob=prob, max_attempts=4, slice_seconds=1e-6)
     ids = [line.split(",")[0] for line in reference["agents.csv"].decode().splitlines()[1:]]
     # After one death in a batch, an agent runs alone (two kill points) on attempts 2, 3, 4.
     assert _survives(cfg, ids, 2, range(2, 5), prob)
@@ -148,11 +148,11 @@ def test_exhausted_attempts_fail_with_one_line_naming_the_agent(
     ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("lineage-sim")]
     assert len(ours) == 1 and "agent 0:" in ours[0] and "1 attempts" in ours[0]
     with pytest.raises(AttemptsExhaustedError, match="agent 0:"):
-        simulate(cfg, tmp_path / "a", ray_actors(kill_prob=prob, max_attempts=1), force=True)
+        simulate(cfg, tmp_path / "a", make_ray_actors(kill_prob=prob, max_attempts=1), force=True)
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize("runtime", [ray_actors, ray_shards])
+@pytest.mark.parametrize("runtime", [make_ray_actors, make_ray_shards])
 def test_user_exceptions_surface_as_themselves(ray_session: None, tmp_path: Path, runtime: object) -> None:
     executor = runtime(job=raising_job, max_attempts=4)  # type: ignore[operator]
     with pytest.raises(ValueError, match=r"policy exploded in agent 0\.1"):
@@ -166,10 +166,10 @@ def test_interrupted_run_resumes_on_another_runtime(
     ray_session: None, reference: dict[str, bytes], tmp_path: Path
 ) -> None:
     out = tmp_path / "r"
-    stopped = simulate(small(), out, ray_actors(), stop_after=2)  # stops while the tree still runs
+    stopped = simulate(small(), out, make_ray_actors(), stop_after=2)  # stops while the tree still runs
     assert not stopped.complete
-    assert not resume(out, ray_shards(shards=2), stop_after=1).complete
-    assert resume(out, ray_shards(shards=1)).complete
+    assert not resume(out, make_ray_shards(shards=2), stop_after=1).complete
+    assert resume(out, make_ray_shards(shards=1)).complete
     assert outputs(out) == reference
 
 
@@ -178,10 +178,7 @@ def test_command_line_with_ray_shards(ray_session: None, reference: dict[str, by
     path = tmp_path / "c.toml"
     path.write_text(config_to_toml(small()))
     out = tmp_path / "r"
-    assert (
-        main(["run", str(path), "--out", str(out), "--quiet", "--runtime", "ray-shards", "--shards", "2"])
-        == 0
-    )
+    assert main(["run", str(path), "--out", str(out), "--quiet", "--runtime", "ray-shards", "--shards", "2"]) == 0
     assert outputs(out) == reference
     assert '"runtime": "ray-shards"' in (out / "timing.json").read_text()
 
@@ -189,7 +186,7 @@ def test_command_line_with_ray_shards(ray_session: None, reference: dict[str, by
 @pytest.mark.ray
 def test_map_keeps_input_order(ray_session: None) -> None:
     items = list(range(11))
-    for executor in (ray_actors(), ray_shards(shards=2)):
+    for executor in (make_ray_actors(), make_ray_shards(shards=2)):
         try:
             assert executor.map(abs, [-x for x in items]) == items
         finally:
@@ -198,8 +195,8 @@ def test_map_keeps_input_order(ray_session: None) -> None:
 
 def test_bad_options_are_one_line_errors() -> None:
     with pytest.raises(RayRuntimeError, match="kill-prob"):
-        ray_actors(kill_prob=1.0)
+        make_ray_actors(kill_prob=1.0)
     with pytest.raises(RayRuntimeError, match="max-attempts"):
-        ray_shards(max_attempts=0)
+        make_ray_shards(max_attempts=0)
     with pytest.raises(RayRuntimeError, match="shards"):
-        ray_shards(shards=0)
+        make_ray_shards(shards=0)
