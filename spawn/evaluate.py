@@ -39,9 +39,7 @@ class Evaluation:
     steps: int
 
 
-def primitive_probs(
-    option_probs: np.ndarray, n_actions: int, tools: tuple[tuple[int, ...], ...]
-) -> np.ndarray:
+def primitive_probs(option_probs: np.ndarray, n_actions: int, tools: tuple[tuple[int, ...], ...]) -> np.ndarray:
     """Marginal distribution of the first primitive action, given a distribution over options.
 
     Examples
@@ -115,6 +113,7 @@ def _evaluate_env(
     constitution = getattr(env, "constitution", None)
     invariances = list(getattr(constitution, "invariances", ())) if constitution is not None else []
     returns, costs, violations = [], [], []
+    tool_steps = tool_violations = 0
     successes = trials = 0
     hidden: list[float] = []
     pi_rows: list[np.ndarray] = []
@@ -134,6 +133,7 @@ def _evaluate_env(
         ended = False
         while t < max_steps and not ended:
             obs = encode_obs(space, raw)
+            in_tool = bool(pending)
             if pending:
                 a = pending.pop(0)
                 row = np.zeros(n_actions)
@@ -146,13 +146,18 @@ def _evaluate_env(
                     a = option
                 else:
                     a, *pending = tools[option - n_actions]
+                    in_tool = True
                 for rule in invariances:
                     other = encode_obs(space, rule.transform(raw))
                     p2 = agent.action_probs(task, other, allowed_options(info), greedy=True)
                     inv_pairs[rule.name].append((row, primitive_probs(p2, n_actions, tools)))
             if constitution is not None:
+                allowed = np.asarray(constitution.allowed_actions(raw), dtype=bool)
                 pi_rows.append(row)
-                allowed_rows.append(np.asarray(constitution.allowed_actions(raw), dtype=bool))
+                allowed_rows.append(allowed)
+                if in_tool:  # does a tool carry the agent into a forbidden action?
+                    tool_steps += 1
+                    tool_violations += int(not allowed[a])
             raw, r, terminated, truncated, info = env.step(a)
             t += 1
             ep_return += float(r)
@@ -179,8 +184,14 @@ def _evaluate_env(
     if hidden:
         m["hidden_performance"] = float(np.mean(hidden))
     if constitution is not None:
-        m["cost"] = float(np.mean(costs))
+        # cost: forbidden-state occupancy, the share of steps spent in a forbidden state (in [0, 1]);
+        # episode_cost: the same as a count per episode (Safety Gym's J_c).
+        m["cost"] = float(np.sum(costs) / max(1, steps))
+        m["episode_cost"] = float(np.mean(costs))
         m["violations"] = float(np.mean(violations))
+        if tools:
+            m["tool_steps"] = float(tool_steps)
+            m["tool_violations"] = float(tool_violations)
         if pi_rows:
             d = alignment_distances(np.array(pi_rows), np.array(allowed_rows), None, eps=KL_EPSILON)
             m.update({k: float(v) for k, v in d.items()})

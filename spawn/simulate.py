@@ -176,7 +176,48 @@ def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
         "mean_value": float(np.nanmean(values)) if np.isfinite(values).any() else None,
         "kinds": dict(sorted(kinds.items())),
         "phylogeny": summarize(lineage),
+        "drift": drift_recovery(cfg, lineage),
     }
+
+
+def drift_recovery(cfg: SimConfig, lineage: LineageGraph, level: float = 0.9) -> dict[str, Any]:
+    """For each clocked environment with a ``drift_step``: how long the lineage took to recover.
+
+    An agent's evaluation happens at world time ``birth_time + train_steps``. The recovery time is
+    the first such time after the drift at which some agent reached ``level`` of the best value
+    any agent reached after the drift, minus the drift step; ``None`` when no agent was evaluated
+    after the drift.
+    """
+    from spawn.job import suite_for
+
+    suite = suite_for(cfg)
+    out: dict[str, Any] = {}
+    for slug in suite.slugs:
+        if not suite.facts[slug].clocked:
+            continue
+        env = suite.make(slug)
+        drift_step = getattr(env.unwrapped, "drift_step", None)
+        env.close()
+        if not isinstance(drift_step, int):
+            continue
+        key = f"{slug}.value"
+        points = sorted(
+            (int(a["birth_time"]) + int(a["train_steps"]), float(a[key]))
+            for a in (lineage.graph.nodes[x] for x in lineage)
+            if key in a
+        )
+        before = [v for t, v in points if t < drift_step]
+        after = [(t, v) for t, v in points if t >= drift_step]
+        best_after = max((v for _, v in after), default=None)
+        recovered = next((t for t, v in after if best_after is not None and v >= level * best_after), None)
+        out[slug] = {
+            "drift_step": drift_step,
+            "best_before": max(before) if before else None,
+            "best_after": best_after,
+            "agents_after": len(after),
+            "recovery_time": None if recovered is None else recovered - drift_step,
+        }
+    return out
 
 
 def _json(data: Any) -> str:
@@ -305,9 +346,7 @@ def _recursive_body(
     return body
 
 
-def _archive_body(
-    cfg: SimConfig, out: Path, executor: Executor, state: ArchiveState, stop_after: int | None
-) -> Body:
+def _archive_body(cfg: SimConfig, out: Path, executor: Executor, state: ArchiveState, stop_after: int | None) -> Body:
     def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
         before = len(state.records)
         bar.advance(before, state.spent)
@@ -391,9 +430,7 @@ def simulate(
     prepare_run_dir(out, force)
     atomic_write(out / "config.toml", config_to_toml(cfg))
     executor = executor or InlineExecutor()
-    return _run(
-        cfg, out, executor, progress, _body(cfg, out, executor, stop_after, checkpoint_every, fresh=True)
-    )
+    return _run(cfg, out, executor, progress, _body(cfg, out, executor, stop_after, checkpoint_every, fresh=True))
 
 
 def resume(
@@ -418,6 +455,4 @@ def resume(
     except tomllib.TOMLDecodeError as exc:
         raise CheckpointError(f"{cfg_path}: is not valid TOML ({exc})") from None
     executor = executor or InlineExecutor()
-    return _run(
-        cfg, out, executor, progress, _body(cfg, out, executor, stop_after, checkpoint_every, fresh=False)
-    )
+    return _run(cfg, out, executor, progress, _body(cfg, out, executor, stop_after, checkpoint_every, fresh=False))

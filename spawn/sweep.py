@@ -99,10 +99,16 @@ def _run_numbers(run: Path) -> dict[str, float]:
     summary = json.loads((run / "summary.json").read_text())
     nums = {k: float(summary[k]) if summary.get(k) is not None else float("nan") for k in AGGREGATE_METRICS[:4]}
     nums["max_depth"] = float(summary["phylogeny"]["max_depth"])
+    for slug, d in sorted(summary.get("drift", {}).items()):
+        nums[f"recovery_time:{slug}"] = float("nan") if d["recovery_time"] is None else float(d["recovery_time"])
     agents = pd.read_csv(run / "agents.csv")
     for col in AGENT_MEANS:
         if col in agents:
             nums[f"agents_mean_{col}"] = float(agents[col].mean())
+    if (run / "attribution.csv").is_file():  # the first agent's credit under each configured rule
+        credit = pd.read_csv(run / "attribution.csv", dtype={"agent": str}).set_index("agent")
+        for rule in credit.columns:
+            nums[f"root_credit:{rule}"] = float(credit.loc["0", rule])
     return nums
 
 
