@@ -2,60 +2,125 @@
 
 from __future__ import annotations
 
-from attribution.aiq import (
-    StratifiedEstimate,
-    aligned_scores,
-    paired_difference,
-    proportional_allocation,
-    stratified_estimate,
-)
-from attribution.base import (
-    RULES,
-    AttributionRule,
-    Rule,
-    as_rule,
-    get_rule,
-    parse_rule,
-    register_rule,
-    rule_names,
-)
-from attribution.compare import Comparison, compare, gini, kendall_matrix
-from attribution.distances import (
-    DistanceInputError,
-    alignment_distances,
-    forbidden_occupancy,
-    invariance_tv,
-    js_distance,
-    kl_distance,
-    projection_distance,
-    sigma_from_allowed,
-    tv_distance,
-)
-from attribution.errors import (
-    AttributionError,
-    RuleParameterError,
-    RuleSpecError,
-    UnknownRuleError,
-    ValueDataError,
-)
-from attribution.intelligence import IntelligenceEstimate, intelligence_table, universal_intelligence
-from attribution.plot import plot_credit, tree_layout
-from attribution.rules import (
-    CMP,
-    BestDescendant,
-    CladeMean,
-    CladeSum,
-    Discounted,
-    DiscountedMean,
-    Marginal,
-    NthGeneration,
-    SelfRule,
-    Shapley,
-)
-from attribution.shapley import ShapleyEstimate, lineage_game, shapley_exact, shapley_monte_carlo
-from attribution.table import attribution_csv, attribution_table, write_attribution_csv
-from attribution.transforms import TRANSFORMS, transform_values
-from attribution.tree import TreeArrays
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from attribution.aiq import (
+        StratifiedEstimate,
+        aligned_scores,
+        paired_difference,
+        proportional_allocation,
+        stratified_estimate,
+    )
+    from attribution.base import (
+        RULES,
+        AttributionRule,
+        Rule,
+        as_rule,
+        get_rule,
+        parse_rule,
+        register_rule,
+        rule_names,
+    )
+    from attribution.compare import Comparison, compare, gini, kendall_matrix
+    from attribution.distances import (
+        DistanceInputError,
+        alignment_distances,
+        forbidden_occupancy,
+        invariance_tv,
+        js_distance,
+        kl_distance,
+        projection_distance,
+        sigma_from_allowed,
+        tv_distance,
+    )
+    from attribution.errors import (
+        AttributionError,
+        RuleParameterError,
+        RuleSpecError,
+        UnknownRuleError,
+        ValueDataError,
+    )
+    from attribution.intelligence import IntelligenceEstimate, intelligence_table, universal_intelligence
+    from attribution.plot import plot_credit, tree_layout
+    from attribution.rules import (
+        CMP,
+        BestDescendant,
+        CladeMean,
+        CladeSum,
+        Discounted,
+        DiscountedMean,
+        Marginal,
+        NthGeneration,
+        SelfRule,
+        Shapley,
+    )
+    from attribution.shapley import ShapleyEstimate, lineage_game, shapley_exact, shapley_monte_carlo
+    from attribution.table import attribution_csv, attribution_table, write_attribution_csv
+    from attribution.transforms import TRANSFORMS, transform_values
+    from attribution.tree import TreeArrays
+
+# Names are loaded on first use (PEP 562): importing one piece, say the alignment distances, does
+# not pay for pandas, scipy and matplotlib, which an agent process never needs.
+_LAZY: dict[str, str] = {
+    "AttributionError": "attribution.errors",
+    "AttributionRule": "attribution.base",
+    "BestDescendant": "attribution.rules",
+    "CMP": "attribution.rules",
+    "CladeMean": "attribution.rules",
+    "CladeSum": "attribution.rules",
+    "Comparison": "attribution.compare",
+    "Discounted": "attribution.rules",
+    "DiscountedMean": "attribution.rules",
+    "DistanceInputError": "attribution.distances",
+    "IntelligenceEstimate": "attribution.intelligence",
+    "Marginal": "attribution.rules",
+    "NthGeneration": "attribution.rules",
+    "RULES": "attribution.base",
+    "Rule": "attribution.base",
+    "RuleParameterError": "attribution.errors",
+    "RuleSpecError": "attribution.errors",
+    "SelfRule": "attribution.rules",
+    "Shapley": "attribution.rules",
+    "ShapleyEstimate": "attribution.shapley",
+    "StratifiedEstimate": "attribution.aiq",
+    "TRANSFORMS": "attribution.transforms",
+    "TreeArrays": "attribution.tree",
+    "UnknownRuleError": "attribution.errors",
+    "ValueDataError": "attribution.errors",
+    "aligned_scores": "attribution.aiq",
+    "alignment_distances": "attribution.distances",
+    "as_rule": "attribution.base",
+    "attribution_csv": "attribution.table",
+    "attribution_table": "attribution.table",
+    "compare": "attribution.compare",
+    "forbidden_occupancy": "attribution.distances",
+    "get_rule": "attribution.base",
+    "gini": "attribution.compare",
+    "intelligence_table": "attribution.intelligence",
+    "invariance_tv": "attribution.distances",
+    "js_distance": "attribution.distances",
+    "kendall_matrix": "attribution.compare",
+    "kl_distance": "attribution.distances",
+    "lineage_game": "attribution.shapley",
+    "paired_difference": "attribution.aiq",
+    "parse_rule": "attribution.base",
+    "plot_credit": "attribution.plot",
+    "projection_distance": "attribution.distances",
+    "proportional_allocation": "attribution.aiq",
+    "register_rule": "attribution.base",
+    "rule_names": "attribution.base",
+    "shapley_exact": "attribution.shapley",
+    "shapley_monte_carlo": "attribution.shapley",
+    "sigma_from_allowed": "attribution.distances",
+    "stratified_estimate": "attribution.aiq",
+    "transform_values": "attribution.transforms",
+    "tree_layout": "attribution.plot",
+    "tv_distance": "attribution.distances",
+    "universal_intelligence": "attribution.intelligence",
+    "write_attribution_csv": "attribution.table",
+}
 
 __all__ = [
     "CMP",
@@ -115,3 +180,17 @@ __all__ = [
     "universal_intelligence",
     "write_attribution_csv",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'attribution' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

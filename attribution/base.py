@@ -225,8 +225,13 @@ def register_rule(name: str) -> Callable[[R], R]:
     return deco
 
 
+def _load_builtin_rules() -> None:
+    import attribution.rules  # noqa: F401  (importing it registers the built-in rules)
+
+
 def rule_names() -> list[str]:
     """Registered rule names, in registration order."""
+    _load_builtin_rules()
     return list(RULES)
 
 
@@ -249,6 +254,7 @@ def get_rule(name: str, **params: Any) -> Rule:
     ...
     attribution.errors.UnknownRuleError: unknown rule 'discountd'; known rules: ... 'discounted'?)
     """
+    _load_builtin_rules()
     if not isinstance(name, str):
         raise UnknownRuleError(f"a rule name is a string, got {name!r}; known rules: {', '.join(RULES)}")
     if ":" in name:

@@ -152,7 +152,9 @@ def projection_distance(
     if not 0.0 < floor < 1.0:
         raise DistanceInputError(f"floor = {floor!r}; it must be in (0, 1)")
     p, a, w = _check(pi, allowed, weights)
-    comply = np.maximum((p * a).sum(axis=1), floor)
+    # Compliance as 1 - forbidden mass, clipped to [floor, 1]: a policy with no forbidden mass is at
+    # exactly 0, not at the rounding error of a sum of allowed probabilities.
+    comply = np.clip(1.0 - (p * ~a).sum(axis=1), floor, 1.0)
     return float(w @ -np.log2(comply))
 
 
