@@ -27,7 +27,7 @@ def _output(value: str) -> Path:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Check the output, draw the whole figure, and only then write it (atomically)."""
-    from attribution import AttributionError
+    from attribution.errors import AttributionError
     from lineage import LineageError
     from spawn.plots import PlotError, plot_path, save_figure
 

@@ -67,6 +67,7 @@ DPI = 100
 
 _LABEL_FONT = 9
 _HIGHLIGHT = "#d62728"
+_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
 
 
 class PlotError(SpawnError, ValueError):
@@ -203,7 +204,7 @@ def _has(lineages: Sequence[LineageGraph], name: str) -> bool:
 def _colour_values(lineage: LineageGraph, attribute: str, rule: str | None) -> tuple[pd.Series, str]:
     """Per-agent numbers to colour by, and what to call them."""
     if rule is not None:
-        from attribution import parse_rule
+        from attribution.base import parse_rule
 
         r = parse_rule(rule)
         return r(lineage).reindex(lineage.ids).astype(float), f"credit: {r.spec}"
@@ -250,7 +251,7 @@ def _draw_tree(
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
-    from attribution import tree_layout
+    from attribution.plot import tree_layout
 
     pos = tree_layout(lineage)
     ids = list(pos)
@@ -468,7 +469,9 @@ def plot_generations(
     fig = _figure(6.5 * cols, 4.4 * rows + 0.5)
     axes = fig.subplots(rows, cols, squeeze=False)
     single = isinstance(lineage, LineageGraph)
-    for i, (ax, metric) in enumerate(zip(axes.flat, metrics, strict=False)):
+    first = axes.flat[0]
+    band = 0.12 if len(arms) > 1 else 0.2  # overlapping bands of several arms need to stay see-through
+    for ax, metric in zip(axes.flat, metrics, strict=False):
         for j, (arm, gs) in enumerate(arms.items()):
             colour = f"C{j % 10}"
             stats = [_per_depth(g, metric) for g in gs]
@@ -485,8 +488,8 @@ def plot_generations(
             if single:
                 jitter = (np.random.default_rng(0).random(len(pooled)) - 0.5) * 0.3  # fixed seed: same picture
                 ax.scatter(pooled["depth"] + jitter, pooled["x"], s=9, color="0.55", alpha=0.45, lw=0, label="agents")
-            ax.fill_between(d, agg["mean"] - agg["std"], agg["mean"] + agg["std"], color=colour, alpha=0.18, lw=0)
-            ax.plot(d, agg["mean"], "-o", color=colour, ms=4, lw=1.8, label=f"{arm or 'mean'} (mean ± sd)")
+            ax.fill_between(d, agg["mean"] - agg["std"], agg["mean"] + agg["std"], color=colour, alpha=band, lw=0)
+            ax.plot(d, agg["mean"], "-o", color=colour, ms=4, lw=1.8, label=f"{arm + ': ' if arm else ''}mean ± sd")
             if metric == "value":
                 best = pd.concat([s["best_so_far"] for s in stats], axis=1).ffill().mean(axis=1)
                 ax.plot(
@@ -502,10 +505,12 @@ def plot_generations(
         ax.set_ylabel(metric)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
-        if i == 0:
-            ax.legend(fontsize=9, loc="best")
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
+    handles, names = first.get_legend_handles_labels()
+    # One legend for all panels, below them: inside a panel it would hide the data.
+    ncol = max(1, min(len(handles), max(len(arms), 3)))
+    fig.legend(handles, names, loc="outside lower center", ncol=ncol, fontsize=10, frameon=False)
     fig.suptitle(title or "Metrics over generations", fontsize=14)
     return _finish(fig, output)
 
@@ -522,7 +527,7 @@ def plot_compare(
     output: str | Path | None = None,
 ) -> Figure:
     """Rules side by side: the tree coloured by each rule's credit (own colour scale each), and a
-    heatmap of Kendall's tau between the rules' rankings (from :func:`attribution.compare`).
+    heatmap of Kendall's tau between the rules' rankings (from :func:`attribution.compare.compare`).
 
     Parameters
     ----------
@@ -537,7 +542,7 @@ def plot_compare(
     """
     from matplotlib.colors import Normalize
 
-    from attribution import compare
+    from attribution.compare import compare
 
     if not rules:
         raise PlotError("compare needs at least one rule")
@@ -669,26 +674,33 @@ def plot_selection(
     title, output
         As in :func:`plot_tree`.
     """
+    from matplotlib.lines import Line2D
+
     fig = _figure(10.0, 6.0)
     ax = fig.subplots()
     seeds = set()
+    handles: list[Any] = []
     for j, (selector, c) in enumerate(curves.groupby("selector", sort=False)):
         c = c.sort_values("spent")
         colour = f"C{j % 10}"
         n = int(c["n"].max()) if len(c) else 0
         seeds.add(n)
-        ax.step(
-            c["spent"], c["mean"], where="post", color=colour, lw=2.0, label=f"{selector} ({n} seed{'s' * (n != 1)})"
-        )
-        ax.plot(c["spent"], c["mean"], "o", color=colour, ms=4)
+        # Line style and marker vary with colour so that selectors with equal curves stay distinguishable.
+        style = _STYLES[j % len(_STYLES)]
+        ax.step(c["spent"], c["mean"], where="post", color=colour, lw=2.0, ls=style[0], zorder=3)
+        ax.plot(c["spent"], c["mean"], style[0], marker=style[1], color=colour, lw=0, ms=6, zorder=3)
         if n > 1:
-            ax.fill_between(c["spent"], c["lo"], c["hi"], step="post", color=colour, alpha=0.18, lw=0)
+            ax.fill_between(c["spent"], c["lo"], c["hi"], step="post", color=colour, alpha=0.12, lw=0)
+            ax.step(c["spent"], c["lo"], where="post", color=colour, lw=0.6, alpha=0.6)
+            ax.step(c["spent"], c["hi"], where="post", color=colour, lw=0.6, alpha=0.6)
+        label = f"{selector} ({n} seed{'s' * (n != 1)})"
+        handles.append(Line2D([], [], color=colour, ls=style[0], marker=style[1], lw=2.0, label=label))
     ax.set_xlabel("budget spent (training steps)")
     ax.set_ylabel("best value so far")
     ax.grid(alpha=0.3)
-    ax.legend(title="selector", fontsize=10, loc="lower right")
-    band = "; band: 95% t-interval over seeds" if max(seeds, default=0) > 1 else ""
-    fig.suptitle(title or f"Best value found against budget{band}", fontsize=14)
+    band = "band: 95% t-interval over seeds" if max(seeds, default=0) > 1 else "one seed: no band"
+    ax.legend(handles=handles, title=f"selector ({band})", fontsize=10, title_fontsize=10, loc="best")
+    fig.suptitle(title or "Best value found against budget", fontsize=14)
     return _finish(fig, output)
 
 
