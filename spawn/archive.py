@@ -196,7 +196,7 @@ def run_archive(
         op_rng = np.random.default_rng(
             np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch, 1))
         )
-        from spawn.simulate import build_lineage
+        from spawn.runner import build_lineage
 
         lineage = build_lineage(cfg, state.records.values())
         sel = select(

@@ -52,7 +52,7 @@ def _show_aggregate(table: Any, out: Path) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from spawn.config import load_config
-    from spawn.simulate import make_executor, simulate
+    from spawn.runner import make_executor, simulate
 
     try:
         cfg = load_config(args.config, seed=None if args.seed is None else args.seed)
@@ -81,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from spawn.simulate import make_executor, resume
+    from spawn.runner import make_executor, resume
 
     try:
         from spawn.sweep import is_sweep_dir
@@ -192,7 +192,7 @@ def _seed(text: str) -> int:
 
 
 def register(sub: Any) -> None:
-    from spawn.simulate import RUNTIMES
+    from spawn.runner import RUNTIMES
 
     p = sub.add_parser("run", help="simulate a lineage from a TOML config")
     p.add_argument("config", help="a TOML config (see examples/quickstart.toml)")

@@ -29,7 +29,7 @@ def _int_at_least(lowest: int) -> Any:
 
 
 def _executor(runtime: str, workers: int) -> Any:
-    from spawn.simulate import make_executor
+    from spawn.runner import make_executor
     from spawn.universal import LocalProcessExecutor
 
     if workers > 1:
@@ -123,7 +123,7 @@ def cmd_universal(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add ``universal`` to the ``lineage-sim`` command line."""
     from spawn.aiq_agents import AIQ_AGENTS
-    from spawn.simulate import RUNTIMES
+    from spawn.runner import RUNTIMES
 
     p = subparsers.add_parser(
         "universal",

@@ -549,7 +549,7 @@ def plot_compare(
     comparison = compare(lineage, list(rules))
     specs = list(comparison.table.columns)
     k = len(specs) + 1
-    rows, cols = _grid(k, 3)
+    rows, cols = _grid(k, 4 if k == 4 else 3)  # three rules and the heatmap fit in one row
     fig = _figure(6.0 * cols, 5.0 * rows + 0.6)
     axes = fig.subplots(rows, cols, squeeze=False)
     best = _best_agent(lineage)

@@ -24,7 +24,7 @@ from scipy import stats
 
 from lineage import LineageGraph, atomic_write
 from spawn.config import SimConfig
-from spawn.simulate import make_executor, simulate
+from spawn.runner import make_executor, simulate
 
 __all__ = ["DEFAULT_RULES", "StudyResult", "arm_slug", "predictiveness", "selector_study", "weighted_correlation"]
 

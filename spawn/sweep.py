@@ -138,8 +138,8 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Run (or, with ``resume``, finish) every arm and seed; write ``aggregate.csv``; return it."""
     from spawn.job import suite_for
-    from spawn.simulate import make_executor, prepare_run_dir, simulate
-    from spawn.simulate import resume as resume_run
+    from spawn.runner import make_executor, prepare_run_dir, simulate
+    from spawn.runner import resume as resume_run
 
     out = Path(out)
     arm_list = arms(cfg, seed)

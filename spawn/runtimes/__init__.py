@@ -1,7 +1,7 @@
 """Runtimes beyond the in-process one: ``ray-actors`` and ``ray-shards``, imported only when chosen.
 
 Nothing here imports Ray at module level: :func:`make_ray_actors` and :func:`make_ray_shards` import their
-module (and so Ray) when called, which :func:`spawn.simulate.make_executor` does only for these
+module (and so Ray) when called, which :func:`spawn.runner.make_executor` does only for these
 runtimes.
 """
 

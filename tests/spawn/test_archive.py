@@ -12,8 +12,8 @@ from scipy import integrate, stats
 from lineage import LineageGraph
 from spawn.config import parse_config
 from spawn.errors import ConfigError
+from spawn.runner import resume, simulate
 from spawn.selectors import clade_counts, select, selection_probabilities
-from spawn.simulate import resume, simulate
 
 from .helpers import HIRING, config
 

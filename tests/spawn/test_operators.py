@@ -13,7 +13,7 @@ import pytest
 from spawn.agents import QAgent
 from spawn.job import _Objective, _Session, _Stats, _train, build_agent, live, root_spec, run_agent, suite_for
 from spawn.operators import mine_tool, mutate_hyper
-from spawn.simulate import simulate
+from spawn.runner import simulate
 
 from .helpers import FROZEN, HIRING, config
 

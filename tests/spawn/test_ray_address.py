@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from spawn.config import config_to_toml
-from spawn.simulate import simulate
+from spawn.runner import simulate
 
 from .test_ray_runtimes import outputs, small
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from spawn.runner import simulate
 from spawn.runtimes import make_ray_actors, make_ray_shards
-from spawn.simulate import simulate
 
 from .test_ray_runtimes import outputs, small
 

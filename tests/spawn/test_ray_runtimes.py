@@ -12,10 +12,10 @@ import pytest
 from spawn.cli import main
 from spawn.config import SimConfig, config_to_toml
 from spawn.job import AgentSpec, JobResult, run_agent
+from spawn.runner import resume, simulate
 from spawn.runtimes import AttemptsExhaustedError, RayRuntimeError, make_ray_actors, make_ray_shards
 from spawn.runtimes.faults import kill_point
 from spawn.runtimes.ray_actors import KILL_POINTS
-from spawn.simulate import resume, simulate
 
 from .helpers import config
 
@@ -64,7 +64,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 def test_import_spawn_leaves_ray_out() -> None:
     code = (
-        "import sys; import lineage, envs, attribution, spawn; import spawn.cli; import spawn.simulate; "
+        "import sys; import lineage, envs, attribution, spawn; import spawn.cli; import spawn.runner; "
         "import spawn.runtimes; sys.exit('ray' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from lineage import LineageGraph
 from spawn.cli import main
-from spawn.simulate import resume, simulate
+from spawn.runner import resume, simulate
 
 from .helpers import HIRING, config
 
