@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         register_rule,
         rule_names,
     )
-    from attribution.compare import Comparison, compare, gini, kendall_matrix
+    from attribution.comparison import Comparison, compare, gini, kendall_matrix
     from attribution.distances import (
         DistanceInputError,
         alignment_distances,
@@ -70,7 +70,7 @@ _LAZY: dict[str, str] = {
     "CMP": "attribution.rules",
     "CladeMean": "attribution.rules",
     "CladeSum": "attribution.rules",
-    "Comparison": "attribution.compare",
+    "Comparison": "attribution.comparison",
     "Discounted": "attribution.rules",
     "DiscountedMean": "attribution.rules",
     "DistanceInputError": "attribution.distances",
@@ -94,14 +94,14 @@ _LAZY: dict[str, str] = {
     "as_rule": "attribution.base",
     "attribution_csv": "attribution.table",
     "attribution_table": "attribution.table",
-    "compare": "attribution.compare",
+    "compare": "attribution.comparison",
     "forbidden_occupancy": "attribution.distances",
     "get_rule": "attribution.base",
-    "gini": "attribution.compare",
+    "gini": "attribution.comparison",
     "intelligence_table": "attribution.intelligence",
     "invariance_tv": "attribution.distances",
     "js_distance": "attribution.distances",
-    "kendall_matrix": "attribution.compare",
+    "kendall_matrix": "attribution.comparison",
     "kl_distance": "attribution.distances",
     "lineage_game": "attribution.shapley",
     "paired_difference": "attribution.aiq",

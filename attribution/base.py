@@ -43,7 +43,7 @@ _SPEC_FORBIDDEN = set(",=: ")
 
 @runtime_checkable
 class AttributionRule(Protocol):
-    """What the simulator and :func:`~attribution.compare.compare` need of a rule."""
+    """What the simulator and :func:`~attribution.comparison.compare` need of a rule."""
 
     @property
     def spec(self) -> str: ...

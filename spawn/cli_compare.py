@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from attribution import AttributionError, Rule, parse_rule, rule_names
-from attribution.compare import compare, render_comparison
+from attribution.comparison import compare, render_comparison
 from attribution.plot import plot_credit
 from attribution.table import attribution_csv, resolve_rules
 from lineage import LineageGraph, atomic_write

@@ -527,7 +527,7 @@ def plot_compare(
     output: str | Path | None = None,
 ) -> Figure:
     """Rules side by side: the tree coloured by each rule's credit (own colour scale each), and a
-    heatmap of Kendall's tau between the rules' rankings (from :func:`attribution.compare.compare`).
+    heatmap of Kendall's tau between the rules' rankings (from :func:`attribution.comparison.compare`).
 
     Parameters
     ----------
@@ -542,7 +542,7 @@ def plot_compare(
     """
     from matplotlib.colors import Normalize
 
-    from attribution.compare import compare
+    from attribution.comparison import compare
 
     if not rules:
         raise PlotError("compare needs at least one rule")

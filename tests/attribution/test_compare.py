@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from attribution import RuleSpecError, ValueDataError
-from attribution.compare import compare, gini, kendall_matrix
+from attribution.comparison import compare, gini, kendall_matrix
 from attribution.intelligence import intelligence_table, universal_intelligence
 from attribution.plot import plot_credit
 from attribution.table import attribution_csv, attribution_table, write_attribution_csv
