@@ -37,7 +37,17 @@ __all__ = ["AGGREGATE_METRICS", "Arm", "aggregate", "arms", "is_sweep_dir", "run
 
 #: Per-run numbers aggregated over seeds: from summary.json, then agent means from agents.csv.
 AGGREGATE_METRICS = ("best_value", "mean_value", "root_value", "agents", "max_depth")
-AGENT_MEANS = ("value", "return", "hidden_performance", "cost", "distance", "tv", "demographic_parity_difference")
+AGENT_MEANS = (
+    "value",
+    "return",
+    "hidden_performance",
+    "cost",
+    "distance",
+    "tv",
+    "demographic_parity_difference",
+    "tools",
+    "tool_violations",
+)
 
 
 @dataclass(frozen=True)
