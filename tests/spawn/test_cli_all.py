@@ -1,0 +1,50 @@
+"""Every command: --help works, and a bad input is one line on stderr with exit status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spawn.cli import build_parser, main
+
+COMMANDS = ["run", "resume", "inspect", "compare", "export", "plot", "universal", "envs", "rules"]
+
+
+def test_every_documented_command_is_registered() -> None:
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert sorted(sub.choices) == sorted(COMMANDS)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"lineage-sim {command}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "{tmp}/absent.toml", "--out", "{tmp}/o"], "no such config file"),
+        (["run"], "required"),
+        (["resume", "{tmp}/absent"], "not a run directory"),
+        (["inspect", "{tmp}/absent.json"], "no such file"),
+        (["compare", "{tmp}/absent", "--rule", "self"], "absent"),
+        (["export", "{tmp}/absent.json", "--format", "json", "--output", "{tmp}/x.json"], "no such file"),
+        (["plot", "{tmp}/absent", "--kind", "tree", "--output", "{tmp}/x.png"], "absent"),
+        (["universal", "--agent", "nobody"], "nobody"),
+        (["envs", "NoSuchEnv-v0"], "unknown environment"),
+        (["rules", "--colour"], "unrecognized arguments"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(
+    argv: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert len(err) == 1 and expected in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
