@@ -14,16 +14,15 @@ from __future__ import annotations
 import csv
 import io
 import math
-import pickle
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lineage import atomic_write, path_key
+from lineage import path_key
+from spawn.checkpoint import write_checkpoint
 from spawn.config import SimConfig
-from spawn.errors import CheckpointError
 from spawn.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
 from spawn.operators import applicable_operators, apply_operator
 from spawn.selectors import select
@@ -32,8 +31,6 @@ __all__ = ["SELECTOR_STREAM", "ArchiveState", "batches_csv", "run_archive"]
 
 #: First spawn-key element of the selector's stream (agents' paths start with 0; evaluation uses 2**31 - 1).
 SELECTOR_STREAM = 2**31 - 2
-CHECKPOINT = "checkpoint.pkl"
-_VERSION = 1
 
 
 def _run_job(item: tuple[AgentSpec, SimConfig]) -> JobResult:
@@ -62,33 +59,6 @@ class ArchiveState:
             self.best[rec.id] = dict(result.best or {})
             self.archive.append(rec.id)
             self.archive.sort(key=path_key)
-
-
-def _save(out: Path, digest: str, state: ArchiveState) -> None:
-    atomic_write(
-        out / CHECKPOINT,
-        pickle.dumps({"version": _VERSION, "regime": "archive", "config": digest, "state": state}),
-    )
-
-
-def load_archive_checkpoint(out: Path, digest: str) -> ArchiveState:
-    path = out / CHECKPOINT
-    try:
-        payload = pickle.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no checkpoint; is {str(out)!r} a run directory?") from None
-    except Exception as exc:
-        raise CheckpointError(f"{path}: corrupt checkpoint ({exc.__class__.__name__})") from None
-    if (
-        not isinstance(payload, dict)
-        or payload.get("version") != _VERSION
-        or payload.get("regime") != "archive"
-    ):
-        raise CheckpointError(f"{path}: not an archive-regime checkpoint of this version of lineage-sim")
-    if payload["config"] != digest:
-        raise CheckpointError(f"{path}: the checkpoint belongs to another config than {out / 'config.toml'}")
-    state: ArchiveState = payload["state"]
-    return state
 
 
 def _eligible(cfg: SimConfig, state: ArchiveState, result: JobResult) -> bool:
@@ -167,7 +137,6 @@ def run_archive(
     out: Path,
     executor: Any,
     state: ArchiveState,
-    digest: str,
     on_batch: Any,
     stop_after: int | None,
 ) -> bool:
@@ -182,7 +151,7 @@ def run_archive(
         state.add(result, True)
         new += 1
         on_batch([result])
-        _save(out, digest, state)
+        write_checkpoint(out, cfg, "archive", state)
     trials = cfg.eval.episodes * len(cfg.envs)
     while state.spent < cfg.budget and len(state.records) < cfg.caps.max_agents:
         remaining = cfg.budget - state.spent
@@ -190,12 +159,8 @@ def run_archive(
         if not archive:
             break
         n = min(a.batch_size, math.ceil(remaining / a.child_budget), cfg.caps.max_agents - len(state.records))
-        sel_rng = np.random.default_rng(
-            np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch))
-        )
-        op_rng = np.random.default_rng(
-            np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch, 1))
-        )
+        sel_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch)))
+        op_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch, 1)))
         from spawn.runner import build_lineage
 
         lineage = build_lineage(cfg, state.records.values())
@@ -233,7 +198,7 @@ def run_archive(
         state.batch += 1
         new += len(results)
         on_batch(results)
-        _save(out, digest, state)
+        write_checkpoint(out, cfg, "archive", state)
         if stop_after is not None and new >= stop_after:
             return False
     return True

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from spawn.cli import PROG, UsageError
+from spawn.cli import PROG, UsageError, _int_at_least
 from spawn.errors import SpawnError
 
 __all__ = ["register"]
@@ -181,23 +181,13 @@ def _add_ray_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dashboard", action="store_true", help="start the Ray dashboard with a local Ray")
 
 
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {v}")
-    return v
-
-
 def register(sub: Any) -> None:
     from spawn.runner import RUNTIMES
 
     p = sub.add_parser("run", help="simulate a lineage from a TOML config")
     p.add_argument("config", help="a TOML config (see examples/quickstart.toml)")
     p.add_argument("--out", required=True, help="run directory to write (must be empty unless --force)")
-    p.add_argument("--seed", type=_seed, default=None, help="override the config's seed")
+    p.add_argument("--seed", type=_int_at_least(0), default=None, help="override the config's seed")
     p.add_argument("--runtime", choices=list(RUNTIMES), default="inline", help="where agents run (default: inline)")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")

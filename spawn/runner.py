@@ -8,12 +8,10 @@ identical across runs is built from the sorted records alone; wall-clock facts g
 from __future__ import annotations
 
 import csv
-import hashlib
 import heapq
 import io
 import json
 import os
-import pickle
 import platform
 import sys
 import time
@@ -26,7 +24,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_csv
-from spawn.archive import ArchiveState, batches_csv, load_archive_checkpoint, run_archive
+from spawn.archive import ArchiveState, batches_csv, run_archive
+from spawn.checkpoint import CHECKPOINT, read_checkpoint, write_checkpoint
 from spawn.config import SimConfig, config_to_toml, parse_config
 from spawn.errors import CheckpointError, RunDirError
 from spawn.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
@@ -49,8 +48,6 @@ __all__ = [
 
 #: Files a run writes; all but ``timing.json`` are byte-identical for the same config and seed.
 OUTPUT_FILES = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json", "timing.json")
-CHECKPOINT = "checkpoint.pkl"
-_CHECKPOINT_VERSION = 1
 
 
 class StopRun(Exception):
@@ -250,10 +247,6 @@ def prepare_run_dir(out: Path, force: bool) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-def _config_digest(cfg: SimConfig) -> str:
-    return hashlib.sha256(config_to_toml(cfg).encode()).hexdigest()
-
-
 @dataclass
 class _State:
     records: dict[str, AgentRecord] = field(default_factory=dict)
@@ -264,29 +257,7 @@ class _State:
 
 
 def _save_checkpoint(out: Path, cfg: SimConfig, state: _State) -> None:
-    payload = {
-        "version": _CHECKPOINT_VERSION,
-        "config": _config_digest(cfg),
-        "records": [state.records[k] for k in sorted(state.records, key=path_key)],
-        "waiting": state.frontier(),
-    }
-    atomic_write(out / CHECKPOINT, pickle.dumps(payload, protocol=4))
-
-
-def _load_checkpoint(out: Path, cfg: SimConfig) -> _State:
-    path = out / CHECKPOINT
-    try:
-        payload = pickle.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no checkpoint; is {str(out)!r} a run directory?") from None
-    except Exception as exc:
-        raise CheckpointError(f"{path}: corrupt checkpoint ({exc.__class__.__name__})") from None
-    if not isinstance(payload, dict) or payload.get("version") != _CHECKPOINT_VERSION:
-        raise CheckpointError(f"{path}: not a checkpoint of this version of lineage-sim")
-    if payload["config"] != _config_digest(cfg):
-        raise CheckpointError(f"{path}: the checkpoint belongs to another config than {out / 'config.toml'}")
-    state = _State({r.id: r for r in payload["records"]}, {s.id: s for s in payload["waiting"]})
-    return state
+    write_checkpoint(out, cfg, "recursive", state)
 
 
 # ---------------------------------------------------------------------- the run
@@ -354,7 +325,7 @@ def _archive_body(cfg: SimConfig, out: Path, executor: Executor, state: ArchiveS
         def on_batch(results: list[JobResult]) -> None:
             bar.advance(len(results), sum(r.record.train_steps for r in results))
 
-        complete = run_archive(cfg, out, executor, state, _config_digest(cfg), on_batch, stop_after)
+        complete = run_archive(cfg, out, executor, state, on_batch, stop_after)
         if complete:
             atomic_write(out / "batches.csv", batches_csv(state.log))
         return complete, state.records, len(state.records) - before
@@ -402,9 +373,9 @@ def _body(
     fresh: bool,
 ) -> Body:
     if cfg.regime == "archive":
-        state = ArchiveState() if fresh else load_archive_checkpoint(out, _config_digest(cfg))
+        state = ArchiveState() if fresh else read_checkpoint(out, cfg, "archive")
         return _archive_body(cfg, out, executor, state, stop_after)
-    rstate = _State() if fresh else _load_checkpoint(out, cfg)
+    rstate = _State() if fresh else read_checkpoint(out, cfg, "recursive")
     return _recursive_body(cfg, out, executor, rstate, stop_after, checkpoint_every)
 
 
