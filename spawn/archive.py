@@ -29,8 +29,9 @@ from spawn.selectors import select
 
 __all__ = ["SELECTOR_STREAM", "ArchiveState", "batches_csv", "run_archive"]
 
-#: First spawn-key element of the selector's stream (agents' paths start with 0; evaluation uses 2**31 - 1).
-SELECTOR_STREAM = 2**31 - 2
+#: First spawn-key element of the selector's stream: agents' paths start with 0, evaluation uses
+#: 2**31 - 1 and fault injection 2**31 - 2.
+SELECTOR_STREAM = 2**31 - 3
 
 
 def _run_job(item: tuple[AgentSpec, SimConfig]) -> JobResult:
