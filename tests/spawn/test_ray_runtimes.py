@@ -200,3 +200,21 @@ def test_bad_options_are_one_line_errors() -> None:
         make_ray_shards(max_attempts=0)
     with pytest.raises(RayRuntimeError, match="shards"):
         make_ray_shards(shards=0)
+
+
+@pytest.mark.ray
+def test_archive_regime_same_bytes_on_ray(ray_session: None, tmp_path: Path) -> None:
+    """The driver creates each batch's agents on the runtime; the lineage is the inline one."""
+    cfg = config(
+        regime="archive",
+        selector="hgm",
+        budget=1400,
+        archive={"batch_size": 2, "child_budget": 300, "root_budget": 500},
+        eval={"episodes": 2, "max_steps": 40},
+    )
+    files = ("lineage.json", "agents.csv", "summary.json", "batches.csv")
+    simulate(cfg, tmp_path / "inline")
+    for name, executor in (("actors", make_ray_actors()), ("shards", make_ray_shards(shards=2))):
+        simulate(cfg, tmp_path / name, executor)
+        for f in files:
+            assert (tmp_path / name / f).read_bytes() == (tmp_path / "inline" / f).read_bytes(), (name, f)
