@@ -598,6 +598,7 @@ class BFEnv(gym.Env[np.int64, np.int64]):
         self.program = program
         self.n_symbols = self.machine.n
         self.complexity = program_complexity_bits(program)
+        self.complexity_bits = self.complexity  # what envs.complexity_bits reads
         self.metadata = {
             **type(self).metadata,
             "return_range": (-100.0 * self.episode_length, 100.0 * self.episode_length),

@@ -134,6 +134,10 @@ def complexity_bits(env: gym.Env[Any, Any]) -> float:
     described the same way are what it is for; in particular an environment with a constitution
     always comes out more complex than the same one without.
 
+    An environment that knows its own complexity better (``env.unwrapped.complexity_bits``, a
+    number: e.g. a reference-machine program's -log2 of the sampler's probability) is taken at its
+    word; its constitutions still add their bits.
+
     Examples
     --------
     >>> import envs
@@ -142,7 +146,8 @@ def complexity_bits(env: gym.Env[Any, Any]) -> float:
     >>> governed > plain > 0
     True
     """
-    bits = description_length_bits(canonical_description(env))
+    own = getattr(env.unwrapped, "complexity_bits", None)
+    bits = float(own) if isinstance(own, int | float) else description_length_bits(canonical_description(env))
     for wrapper in _constitution_wrappers(env):
         bits += wrapper.constitution.description_bits
     return float(bits)

@@ -7,25 +7,12 @@ import json
 import sys
 from typing import Any
 
-from spawn.cli import PROG, UsageError
+from spawn.cli import PROG, UsageError, _int_at_least
 from spawn.errors import SpawnError
 
 __all__ = ["cmd_universal", "register"]
 
 _NAME = f"{PROG} universal"
-
-
-def _int_at_least(lowest: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < lowest:
-            raise argparse.ArgumentTypeError(f"expected a number >= {lowest}, got {value}")
-        return value
-
-    return parse
 
 
 def _executor(runtime: str, workers: int) -> Any:

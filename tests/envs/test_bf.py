@@ -185,3 +185,11 @@ def test_bad_parameters() -> None:
         BFMachine(".#", n=1)
     with pytest.raises(InvalidParameterError, match="action"):
         BFEnv().step(7)
+
+
+def test_complexity_bits_of_a_program_environment_is_its_sampler_bits() -> None:
+    import envs
+    from envs.bf import program_complexity_bits
+
+    env = envs.make("lineage_sim/BF-v0")
+    assert envs.complexity_bits(env) == program_complexity_bits(env.unwrapped.program)
