@@ -1,4 +1,10 @@
-"""AIQ statistics from numbers: allocation, the stratified mean and its interval, paired differences."""
+"""AIQ statistics from numbers: allocation, the stratified mean and its interval, paired differences.
+
+Two allocations of programs to strata: :func:`proportional_allocation` (fixed in advance, the same for
+every agent, so comparisons are paired) and the reference's default adaptive stratified estimator
+(section 4.2 of the AIQ notes): :func:`adaptive_stages`, :func:`adaptive_allocation` ("method a"),
+:func:`pair_sds` and :func:`adaptive_estimate`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,13 @@ from attribution.errors import ValueDataError
 from attribution.transforms import transform_values
 
 __all__ = [
+    "STAGE_MULTIPLES",
     "StratifiedEstimate",
+    "adaptive_allocation",
+    "adaptive_estimate",
+    "adaptive_stages",
     "aligned_scores",
+    "pair_sds",
     "paired_difference",
     "proportional_allocation",
     "stratified_estimate",
@@ -22,6 +33,10 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 Z95 = 1.959963984540054
+#: The reference's cumulative stage totals in runs, as multiples of ``A`` (the strata with ``p > 0``).
+STAGE_MULTIPLES = (
+    0, 3, 6, 10, 20, 30, 50, 70, 100, 250, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500, 4000, 5000,
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,9 +164,7 @@ def stratified_estimate(p: npt.ArrayLike, pairs: Sequence[npt.ArrayLike]) -> Str
     return _combine(w, [r.mean(axis=1) for r in rows], [r.size for r in rows])
 
 
-def paired_difference(
-    p: npt.ArrayLike, a: Sequence[npt.ArrayLike], b: Sequence[npt.ArrayLike]
-) -> StratifiedEstimate:
+def paired_difference(p: npt.ArrayLike, a: Sequence[npt.ArrayLike], b: Sequence[npt.ArrayLike]) -> StratifiedEstimate:
     """Stratified estimate of A minus B from runs on the same programs (row ``k`` of a stratum in both).
 
     Programs where either agent ran overtime are left out of both.
@@ -177,6 +190,172 @@ def paired_difference(
         ok = ~(np.isnan(xa).any(axis=1) | np.isnan(xb).any(axis=1))
         diffs.append(xa[ok].mean(axis=1) - xb[ok].mean(axis=1))
     return _combine(w, diffs, [2 * len(d) for d in diffs])
+
+
+# ---------------------------------------------------------------------- the adaptive estimator
+def _raw_weights(p: npt.ArrayLike) -> FloatArray:
+    """``p`` checked like :func:`_weights` but not rescaled (the reference uses its fractions as they are)."""
+    _weights(p)
+    return np.asarray(p, dtype=np.float64)
+
+
+def adaptive_stages(active: int, samples: int) -> list[int]:
+    """The reference's cumulative stage totals ``N`` in runs (two per program), truncated at ``samples``.
+
+    ``N = [0, 3A, 6A, 10A, 20A, ...]`` (:data:`STAGE_MULTIPLES` times ``A``), cut at the first entry with
+    ``N[i] + A >= samples``, which becomes ``samples``. As in the reference, a ``samples`` beyond
+    ``4999 A`` is not reached: the list then ends at ``5000 A``. Stage ``k`` runs ``N[k] - N[k-1]``.
+
+    Parameters
+    ----------
+    active : int
+        ``A``, the number of strata with ``p > 0`` (``sum(ceil(p))``).
+    samples : int
+        The sample size in runs (twice the programs).
+
+    Returns
+    -------
+    list of int
+        ``N``, starting at 0; a list of one entry means no stage at all (``samples <= A``).
+
+    Examples
+    --------
+    >>> adaptive_stages(20, 1000)
+    [0, 60, 120, 200, 400, 600, 1000]
+    >>> adaptive_stages(20, 240)
+    [0, 60, 120, 200, 240]
+    """
+    if active < 1 or samples < 0:
+        raise ValueDataError(f"active strata = {active} must be >= 1 and samples = {samples} >= 0")
+    totals = [k * active for k in STAGE_MULTIPLES]
+    for i, total in enumerate(totals):
+        if total + active >= samples:
+            return [*totals[:i], samples]
+    return totals
+
+
+def adaptive_allocation(p: npt.ArrayLike, sd: npt.ArrayLike, runs: int) -> npt.NDArray[np.int64]:
+    """Runs per stratum for one stage of the adaptive estimator, the reference's "method a".
+
+    ``m = p s / sum(p s) * (runs - 2A) / 2`` is floored cumulatively, ``x[0] = floor(m[0])`` and
+    ``x[i] = max(floor(m[0] + ... + m[i] + 0.001) - floor(m[0] + ... + m[i-1]), 0)`` (sums left to
+    right), then ``M = 2 x + 2 ceil(p)``: every count is even (whole antithetic pairs) and each stratum
+    with ``p > 0`` gets at least one program. Like the reference, the counts can add up to one pair
+    more or less than ``runs``, and more than ``runs`` when ``runs < 2A``. If every ``p s`` is 0 the
+    allocation falls back to ``p`` (the reference would divide by zero).
+
+    Parameters
+    ----------
+    p : array_like
+        Stratum weights (``p[0]``, the passive stratum, is 0 for a pool of active programs).
+    sd : array_like
+        The previous stage's per-stratum standard deviation of a pair's mean (all 1 before stage 1,
+        which makes the first stage proportional); see :func:`pair_sds`.
+    runs : int
+        This stage's runs, ``N[k] - N[k-1]``.
+
+    Returns
+    -------
+    ndarray of int64
+        ``M``, runs per stratum (programs are ``M // 2``).
+
+    Examples
+    --------
+    >>> adaptive_allocation([0.0, 0.5, 0.3, 0.2], [1.0, 1.0, 1.0, 1.0], 30).tolist()
+    [0, 14, 8, 8]
+
+    A stratum with ``s = 0`` keeps its minimum; here ``m[2]`` is ``8.999...`` in floating point, so
+    the ``+ 0.001`` gives one pair more than asked for, exactly as the reference would:
+
+    >>> adaptive_allocation([0.0, 0.5, 0.3, 0.2], [1.0, 0.0, 2.0, 1.0], 30).tolist()
+    [0, 2, 20, 10]
+    """
+    w = _raw_weights(p)
+    s = np.asarray(sd, dtype=np.float64)
+    if s.shape != w.shape or np.any(~np.isfinite(s)) or np.any(s < 0):
+        raise ValueDataError(f"sd must be finite, >= 0 and one per stratum; got {s.tolist()}")
+    active = np.ceil(w)
+    ps = w * s
+    total = float(np.cumsum(ps)[-1])
+    if total <= 0:
+        ps, total = w, float(np.cumsum(w)[-1])
+    m = ps / total * (runs - 2.0 * float(active.sum())) / 2.0
+    cum = np.cumsum(m)
+    x = np.empty_like(m)
+    x[0] = math.floor(m[0])
+    x[1:] = np.maximum(np.floor(cum[1:] + 0.001) - np.floor(cum[:-1]), 0.0)
+    return (2.0 * x + 2.0 * active).astype(np.int64)
+
+
+def pair_sds(p: npt.ArrayLike, pairs: Sequence[npt.ArrayLike]) -> FloatArray:
+    """Per-stratum standard deviation of a program's value (its antithetic pair's mean), as the reference.
+
+    ``s = sqrt(0.25 (s1**2 + s2**2 + 2 cov(r+, r-)))`` with ``s1``, ``s2`` the sample standard
+    deviations (ddof 1) of the ``r+`` and ``r-`` columns; 1 for a stratum with ``p = 0`` or fewer than
+    two pairs. Pairs with a NaN are left out; a variance rounded below 0 counts as 0.
+
+    Examples
+    --------
+    >>> pair_sds([0.0, 0.5, 0.5], [[], [[10, 20], [30, 40]], [[5, -5]]]).tolist()
+    [1.0, 14.142135623730951, 1.0]
+    """
+    w = _raw_weights(p)
+    if len(pairs) != len(w):
+        raise ValueDataError(f"{len(pairs)} strata of pairs for {len(w)} weights")
+    out = np.ones(len(w))
+    for i, rows in enumerate(pairs):
+        y = _as_pairs(rows)
+        if w[i] > 0 and len(y) >= 2:
+            if y.shape[1] != 2:
+                raise ValueDataError(f"stratum {i}: expected pairs (r+, r-), got shape {y.shape}")
+            s1, s2 = float(y[:, 0].std(ddof=1)), float(y[:, 1].std(ddof=1))
+            cov = float(np.cov(y[:, 0], y[:, 1])[0, 1])
+            out[i] = math.sqrt(max(0.25 * (s1 * s1 + s2 * s2 + 2.0 * cov), 0.0))
+    return out
+
+
+def adaptive_estimate(
+    p: npt.ArrayLike, pairs: Sequence[npt.ArrayLike], stage_total: int | None = None
+) -> StratifiedEstimate:
+    """The adaptive estimator's estimate after a stage, with the correct and the reference's half-widths.
+
+    ``estimate = sum_i p_i / runs_i * (sum of stratum i's runs)``, i.e. ``sum_i p_i`` times the
+    stratum's mean over both antithetic runs. ``half_width`` is the stratified one of
+    :func:`stratified_estimate`, ``1.96 sqrt(sum_i p_i**2 s_i**2 / n_i)`` with ``n_i`` programs;
+    ``reference_half_width`` is the reference's ``1.96 sum_i p_i s_i / sqrt(N[k])`` with ``s`` from
+    :func:`pair_sds` and ``N[k] = stage_total`` (default: the runs counted), which treats both runs of
+    a program as independent. Every stratum with ``p > 0`` needs at least one pair (the adaptive
+    allocation gives each one).
+
+    Examples
+    --------
+    >>> est = adaptive_estimate([0.0, 0.75, 0.25], [[], [[10, 20], [30, 40]], [[0, 0], [8, 4], [1, 3]]], 10)
+    >>> round(est.estimate, 3), est.n, round(est.half_width, 2), round(est.reference_half_width, 2)
+    (19.417, (0, 2, 3), 14.73, 7.05)
+    """
+    w = _weights(p)
+    if len(pairs) != len(w):
+        raise ValueDataError(f"{len(pairs)} strata of pairs for {len(w)} weights")
+    rows = [_as_pairs(r) for r in pairs]
+    empty = [i for i in range(len(w)) if w[i] > 0 and len(rows[i]) == 0]
+    if empty:
+        raise ValueDataError(f"strata {empty} have p > 0 but no pairs")
+    runs = [r.size for r in rows]
+    total = sum(runs) if stage_total is None else stage_total
+    if total <= 0:
+        raise ValueDataError(f"stage total = {total} runs must be > 0")
+    est = 0.0
+    for i in range(len(w)):
+        if w[i] > 0:
+            est += float(w[i]) / runs[i] * float(rows[i].sum())
+    base = _combine(w, [r.mean(axis=1) for r in rows], runs)
+    ref_half = Z95 * float(np.sum(w * pair_sds(w, rows))) / math.sqrt(total)
+    return dataclasses.replace(
+        base,
+        estimate=est,
+        ci95=(est - base.half_width, est + base.half_width),
+        reference_half_width=ref_half,
+    )
 
 
 def aligned_scores(scores: npt.ArrayLike, distance: npt.ArrayLike) -> FloatArray:
