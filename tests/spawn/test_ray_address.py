@@ -64,7 +64,7 @@ def head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
 
 def _records(path: Path) -> int:
     try:
-        return len(pickle.loads(path.read_bytes())["records"])
+        return len(pickle.loads(path.read_bytes())["state"].records)
     except Exception:
         return 0
 
