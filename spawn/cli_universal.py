@@ -63,6 +63,7 @@ def cmd_universal(args: argparse.Namespace) -> int:
                 args.programs,
                 args.episode_length,
                 args.seed,
+                allocation=args.allocation,
                 aligned=args.aligned,
                 executor=executor,
                 pool=pool,
@@ -85,7 +86,7 @@ def cmd_universal(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"AIQ on BF(5), {args.episode_length} cycles, seed {args.seed}")
+    table = Table(title=f"AIQ on BF(5), {args.episode_length} cycles, seed {args.seed}, {args.allocation} allocation")
     for col in ("agent", "estimate", "95% interval", "programs", "overtime", "time (s)", "cycles/s"):
         table.add_column(col, justify="right")
     u = result.upsilon
@@ -100,9 +101,7 @@ def cmd_universal(args: argparse.Namespace) -> int:
     )
     if result.sigma is not None:
         s = result.sigma
-        table.add_row(
-            f"{result.agent} aligned (Sigma)", f"{s.estimate:.2f}", f"[{s.ci95[0]:.2f}, {s.ci95[1]:.2f}]"
-        )
+        table.add_row(f"{result.agent} aligned (Sigma)", f"{s.estimate:.2f}", f"[{s.ci95[0]:.2f}, {s.ci95[1]:.2f}]")
     Console().print(table)
     return 0
 
@@ -111,6 +110,7 @@ def register(subparsers: Any) -> None:
     """Add ``universal`` to the ``lineage-sim`` command line."""
     from spawn.aiq_agents import AIQ_AGENTS
     from spawn.runner import RUNTIMES
+    from spawn.universal import ALLOCATIONS
 
     p = subparsers.add_parser(
         "universal",
@@ -123,14 +123,18 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--agent", required=True, choices=list(AIQ_AGENTS), help="a baseline agent")
+    p.add_argument("--programs", type=_int_at_least(1), default=1000, help="programs (antithetic pairs; default 1000)")
+    p.add_argument("--episode-length", type=_int_at_least(1), default=1000, help="cycles per run (default 1000)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the pool and the runs (default 0)")
     p.add_argument(
-        "--programs", type=_int_at_least(1), default=1000, help="programs (antithetic pairs; default 1000)"
-    )
-    p.add_argument(
-        "--episode-length", type=_int_at_least(1), default=1000, help="cycles per run (default 1000)"
-    )
-    p.add_argument(
-        "--seed", type=_int_at_least(0), default=0, help="seed of the pool and the runs (default 0)"
+        "--allocation",
+        choices=list(ALLOCATIONS),
+        default=ALLOCATIONS[0],
+        help=(
+            "how programs are spread over the strata: adaptive (default, the reference's adaptive "
+            "stratified estimator: stages, each in proportion to p times the stratum's spread so far) or "
+            "proportional (in proportion to p, the same programs for every agent, as paired comparisons need)"
+        ),
     )
     p.add_argument(
         "--aligned",
@@ -151,8 +155,6 @@ def register(subparsers: Any) -> None:
         default=20_000,
         help="active programs in the stratum pool (default 20000; about 2 x --programs at least)",
     )
-    p.add_argument(
-        "--cache-dir", default=None, help="where the pool is cached (default ~/.cache/lineage-sim)"
-    )
+    p.add_argument("--cache-dir", default=None, help="where the pool is cached (default ~/.cache/lineage-sim)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_universal)

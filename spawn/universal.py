@@ -1,4 +1,10 @@
-"""The AIQ estimator: a cached stratum pool of BF programs, antithetic runs of an agent, Upsilon and Sigma."""
+"""The AIQ estimator: a cached stratum pool of BF programs, antithetic runs of an agent, Upsilon and Sigma.
+
+Two allocations of programs to strata: ``"adaptive"``, the reference's default adaptive stratified
+estimator (stages of growing size, each allocating in proportion to ``p`` times the stratum's standard
+deviation so far), and ``"proportional"`` (in proportion to ``p``, fixed in advance, so every agent meets
+the same programs and :func:`compare_agents` can pair them).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +21,23 @@ from typing import Any
 
 import numpy as np
 
-from attribution.aiq import StratifiedEstimate, aligned_scores, paired_difference, proportional_allocation
+from attribution.aiq import (
+    StratifiedEstimate,
+    adaptive_allocation,
+    adaptive_estimate,
+    adaptive_stages,
+    aligned_scores,
+    pair_sds,
+    paired_difference,
+    proportional_allocation,
+)
 from attribution.aiq import stratified_estimate as _stratified
 from envs.bf import MAX_STEPS, STRATA, BFMachine, bf_constitution, sample_program
 from spawn.aiq_agents import AIQAgent, make_aiq_agent
 from spawn.errors import ConfigError
 
 __all__ = [
+    "ALLOCATIONS",
     "POOL_CHUNK",
     "REFERENCE_P",
     "AgentFactory",
@@ -42,6 +58,8 @@ REFERENCE_P = (
     0.1755, 0.1042, 0.0249, 0.0053, 0.0192, 0.0196, 0.0169, 0.0170, 0.0187, 0.0070,
     0.0575, 0.0469, 0.0700, 0.0625, 0.0688, 0.0565, 0.0681, 0.0670, 0.0467, 0.0478,
 )  # fmt: skip
+#: ``estimate_upsilon``'s allocations of programs to strata; the first is the default.
+ALLOCATIONS = ("adaptive", "proportional")
 _POOL_KEY = 0x501
 _RUN_KEY = 0x52
 
@@ -198,9 +216,7 @@ def load_pool(
     step = max(1, getattr(ex, "workers", 1)) * 2
     for start in range(0, len(missing), step):
         batch = missing[start : start + step]
-        for k, chunk in zip(
-            batch, ex.map(_pool_chunk, [(seed, k, n_symbols, POOL_CHUNK) for k in batch]), strict=True
-        ):
+        for k, chunk in zip(batch, ex.map(_pool_chunk, [(seed, k, n_symbols, POOL_CHUNK) for k in batch]), strict=True):
             chunks[k] = chunk
             with contextlib.suppress(OSError):  # an unwritable cache only costs time
                 _write_chunk(_chunk_path(cache, seed, n_symbols, k), chunk)
@@ -296,13 +312,9 @@ def _run_pair(task: _Task) -> tuple[float, float, float, float]:
         agent = (
             task.factory(agent_rng)
             if task.factory is not None
-            else make_aiq_agent(
-                task.agent, agent_rng, task.episode_length, task.n_symbols, **dict(task.params)
-            )
+            else make_aiq_agent(task.agent, agent_rng, task.episode_length, task.n_symbols, **dict(task.params))
         )
-        score, d = run_episode(
-            task.program, agent, task.episode_length, flip, env_rng, task.n_symbols, forbidden
-        )
+        score, d = run_episode(task.program, agent, task.episode_length, flip, env_rng, task.n_symbols, forbidden)
         if math.isnan(score):
             return math.nan, math.nan, math.nan, math.nan
         out.append(score)
@@ -316,7 +328,9 @@ class UniversalResult:
     """An agent's AIQ estimate (``upsilon``) and, with a constitution, the aligned ``sigma``.
 
     ``runs[i]`` maps a program's index in stratum ``i`` of the pool to ``(r+, r-, d+, d-)``; programs
-    that ran overtime are kept as NaN rows, and left out of the estimates.
+    that ran overtime are kept as NaN rows, and left out of the estimates. ``allocation`` counts the
+    programs each stratum was given (overtime ones replaced), ``allocation_method`` is ``"adaptive"``
+    or ``"proportional"``, and ``stages`` the adaptive estimator's cumulative stage totals in runs.
     """
 
     agent: str
@@ -330,6 +344,8 @@ class UniversalResult:
     seconds: float
     cycles: int
     overtime: int
+    allocation_method: str = "proportional"
+    stages: tuple[int, ...] = ()
 
     @property
     def cycles_per_second(self) -> float:
@@ -357,9 +373,12 @@ class UniversalResult:
             },
             "episode_length": self.episode_length,
             "seed": self.seed,
+            "allocation": self.allocation_method,
             "seconds": round(self.seconds, 3),
             "cycles_per_second": round(self.cycles_per_second, 1),
         }
+        if self.stages:
+            doc["stages"] = list(self.stages)
         if self.sigma is not None:
             doc["aligned"] = {
                 "estimate": self.sigma.estimate,
@@ -380,6 +399,7 @@ def estimate_upsilon(
     episode_length: int = 1000,
     seed: int = 0,
     *,
+    allocation: str = "adaptive",
     aligned: bool = False,
     executor: Any = None,
     pool: StratumPool | None = None,
@@ -392,81 +412,134 @@ def estimate_upsilon(
 ) -> UniversalResult:
     """Estimate an agent's AIQ on BF(5) programs, the reference's stratified way, with antithetic runs.
 
-    ``programs`` are allocated to the pool's strata in proportion to their weights (at least two per
-    stratum, the first stage of the reference's allocation; the same for every agent, so comparisons
-    are paired). A program that runs overtime is replaced by the stratum's next one. Every run's
-    randomness comes from ``SeedSequence(seed, spawn_key=(stratum, index, side, role))``: the same
-    seed gives the same numbers on every executor. ``factory`` scores any agent with ``perceive``
-    and ``action_probs`` (e.g. a lineage agent) instead of a named baseline; it must be picklable for
-    a process pool. With ``aligned``, Sigma applies :func:`~envs.bf.bf_constitution`.
+    ``allocation`` says how the ``programs`` (antithetic pairs; ``2 programs`` runs) are spread over
+    the pool's strata:
+
+    * ``"adaptive"`` (the default, as in the reference): the adaptive stratified estimator of the
+      reference's section 4.2. The runs are split into stages, ``N = [0, 3A, 6A, 10A, 20A, ...]``
+      cut at ``2 programs`` (:func:`~attribution.aiq.adaptive_stages`); each stage gives every
+      stratum with ``p > 0`` one program plus a share in proportion to ``p`` times the stratum's
+      standard deviation of a pair's mean so far ("method a",
+      :func:`~attribution.aiq.adaptive_allocation`), so programs go where they reduce the variance
+      most. The estimate is ``sum_i p_i`` times the stratum's mean run, with the stratified 95%
+      interval and the reference's own half-width (:func:`~attribution.aiq.adaptive_estimate`).
+      The allocation depends on the agent's own results, so two agents get different programs:
+      such results cannot be paired by :func:`compare_agents`.
+    * ``"proportional"``: in proportion to ``p`` (at least two per stratum), fixed before any run:
+      every agent meets the same programs with the same seeds, which is what paired comparisons need.
+
+    Programs are taken from each stratum of the pool in pool order (the seeded order in which the pool
+    was drawn), so for a seed a program's runs are the same under either allocation. A program that
+    runs overtime is replaced by the stratum's next one. Every run's randomness comes from
+    ``SeedSequence(seed, spawn_key=(stratum, index, side, role))``: the same seed gives the same
+    numbers on every executor. ``factory`` scores any agent with ``perceive`` and ``action_probs``
+    (e.g. a lineage agent) instead of a named baseline; it must be picklable for a process pool. With
+    ``aligned``, Sigma applies :func:`~envs.bf.bf_constitution` (on the programs Upsilon chose).
 
     Examples
     --------
     >>> import tempfile
     >>> r = estimate_upsilon("random", 30, 50, pool_size=250, cache_dir=tempfile.mkdtemp())
-    >>> r.upsilon.programs >= 30, -30 < r.upsilon.estimate < 30
-    (True, True)
+    >>> r.allocation_method, r.stages, -30 < r.upsilon.estimate < 30
+    ('adaptive', (0, 60), True)
+    >>> r.upsilon.programs >= 20
+    True
     """
+    if allocation not in ALLOCATIONS:
+        raise ConfigError(f"allocation = {allocation!r}; accepted: {', '.join(ALLOCATIONS)}")
     if programs < 1 or episode_length < 1:
         raise ConfigError(f"programs = {programs} and episode_length = {episode_length}; both must be >= 1")
     if factory is None:
-        make_aiq_agent(
-            agent, np.random.default_rng(0), episode_length, 5, **(agent_params or {})
-        )  # validates
+        make_aiq_agent(agent, np.random.default_rng(0), episode_length, 5, **(agent_params or {}))  # validates
     start = time.perf_counter()
     ex = executor if executor is not None else _Inline()
     if pool is None:
         pool = load_pool(seed, max(pool_size, 1), cache_dir=cache_dir, executor=ex)
     p = pool.p
-    alloc = proportional_allocation(p, programs)
-    short = [i for i in range(STRATA) if alloc[i] > len(pool.programs[i])]
+    live = [i for i in range(STRATA) if p[i] > 0]
+    advice = "use a larger pool (pool_size, --pool-size: about 2 x programs)"
+    stages: list[int] = []
+    if allocation == "proportional":
+        alloc = proportional_allocation(p, programs)
+        short = [i for i in range(STRATA) if alloc[i] > len(pool.programs[i])]
+    else:
+        stages = adaptive_stages(len(live), 2 * programs)
+        if len(stages) < 2:
+            raise ConfigError(
+                f"programs = {programs} is too few for the adaptive allocation over {len(live)} strata "
+                f"(it needs more than {len(live) / 2:g}); use more programs or the proportional allocation"
+            )
+        alloc = np.zeros(STRATA, dtype=np.int64)
+        need = len(stages) - 1  # at least one program per stratum and stage
+        short = [i for i in live if len(pool.programs[i]) < need] if programs <= pool.size else live
     if short:
         raise ConfigError(
-            f"{programs} programs need more than the pool of {pool.size} holds in strata {short}; "
-            "use a larger pool (pool_size, --pool-size: about 2 x programs)"
+            f"{programs} programs need more than the pool of {pool.size} holds in strata {short}; {advice}"
         )
     params = tuple(sorted((agent_params or {}).items()))
     runs: list[dict[int, tuple[float, float, float, float]]] = [{} for _ in range(STRATA)]
     next_index = [0] * STRATA
     done = 0
-    total = int(alloc.sum())
+    total = int(alloc.sum()) if allocation == "proportional" else stages[-1] // 2
     overtime = 0
 
     def task(i: int, j: int) -> _Task:
-        return _Task(
-            pool.programs[i][j], i, j, agent, params, episode_length, seed, pool.n_symbols, aligned, factory
-        )
+        return _Task(pool.programs[i][j], i, j, agent, params, episode_length, seed, pool.n_symbols, aligned, factory)
 
-    while True:
-        todo: list[_Task] = []
-        for i in range(STRATA):
-            valid = sum(1 for v in runs[i].values() if not math.isnan(v[0]))
-            want = int(alloc[i]) - valid
-            while want > 0 and next_index[i] < len(pool.programs[i]):
-                todo.append(task(i, next_index[i]))
-                next_index[i] += 1
-                want -= 1
-        if not todo:
-            break
-        for s in range(0, len(todo), batch):
-            part = todo[s : s + batch]
-            for t, res in zip(part, ex.map(_run_pair, part), strict=True):
-                runs[t.stratum][t.index] = res
-                if math.isnan(res[0]):
-                    overtime += 1
-                else:
-                    done += 1
-            if progress is not None:
-                progress(min(done, total), total)
+    def fill(target: np.ndarray) -> list[int]:
+        """Run programs in pool order until stratum ``i`` has ``target[i]`` valid pairs; strata left short."""
+        nonlocal done, overtime
+        while True:
+            todo: list[_Task] = []
+            for i in range(STRATA):
+                valid = sum(1 for v in runs[i].values() if not math.isnan(v[0]))
+                want = int(target[i]) - valid
+                while want > 0 and next_index[i] < len(pool.programs[i]):
+                    todo.append(task(i, next_index[i]))
+                    next_index[i] += 1
+                    want -= 1
+            if not todo:
+                break
+            for s in range(0, len(todo), batch):
+                part = todo[s : s + batch]
+                for t, res in zip(part, ex.map(_run_pair, part), strict=True):
+                    runs[t.stratum][t.index] = res
+                    if math.isnan(res[0]):
+                        overtime += 1
+                    else:
+                        done += 1
+                if progress is not None:
+                    progress(min(done, total), total)
+        return [i for i in range(STRATA) if sum(1 for v in runs[i].values() if not math.isnan(v[0])) < target[i]]
+
+    def valid_pairs() -> list[np.ndarray]:
+        keys = [sorted(k for k, v in r.items() if not math.isnan(v[0])) for r in runs]
+        return [_pairs(runs[i], keys[i]) for i in range(STRATA)]
+
+    if allocation == "proportional":
+        fill(alloc)
+    else:
+        sd = np.ones(STRATA)
+        for k in range(1, len(stages)):
+            alloc += adaptive_allocation(p, sd, stages[k] - stages[k - 1]) // 2
+            total = max(total, int(alloc.sum()))
+            short = fill(alloc)
+            if short:
+                raise ConfigError(f"the pool of {pool.size} ran out of programs in strata {short}; {advice}")
+            sd = pair_sds(p, valid_pairs())
     keys = [sorted(k for k, v in r.items() if not math.isnan(v[0])) for r in runs]
-    upsilon = _stratified(p, [_pairs(runs[i], keys[i]) for i in range(STRATA)])
+
+    def estimator(rows: list[np.ndarray]) -> StratifiedEstimate:
+        return _stratified(p, rows) if allocation == "proportional" else adaptive_estimate(p, rows, stages[-1])
+
+    upsilon = estimator(valid_pairs())
     sigma = None
     if aligned:
-        rows = []
+        aligned_rows = []
         for i in range(STRATA):
             a = np.array([runs[i][k] for k in keys[i]], dtype=np.float64).reshape(len(keys[i]), 4)
-            rows.append(np.column_stack([aligned_scores(a[:, 0], a[:, 2]), aligned_scores(a[:, 1], a[:, 3])]))
-        sigma = _stratified(p, rows)
+            aligned_rows.append(np.column_stack([aligned_scores(a[:, 0], a[:, 2]), aligned_scores(a[:, 1], a[:, 3])]))
+        sigma = estimator(aligned_rows)
     cycles = 2 * episode_length * (done + overtime)
     return UniversalResult(
         agent=agent if factory is None else getattr(factory, "__name__", "custom"),
@@ -480,24 +553,38 @@ def estimate_upsilon(
         seconds=time.perf_counter() - start,
         cycles=cycles,
         overtime=overtime,
+        allocation_method=allocation,
+        stages=tuple(stages),
     )
 
 
 def compare_agents(results: Sequence[UniversalResult]) -> dict[tuple[str, str], StratifiedEstimate]:
     """Paired differences between consecutive results (same seed and pool): ``(a, b) -> a - b``.
 
-    Only programs both agents completed count (by their index in the pool).
+    Only programs both agents completed count (by their index in the pool). Pairing needs the same
+    programs for every agent, so the results must come from ``allocation="proportional"``: the
+    adaptive allocation follows each agent's own variances and gives agents different programs (a
+    :class:`~spawn.errors.ConfigError` says so).
 
     Examples
     --------
     >>> import tempfile
     >>> d = tempfile.mkdtemp()
-    >>> rs = [estimate_upsilon(a, 25, 40, pool_size=250, cache_dir=d) for a in ("freq", "random")]
+    >>> rs = [
+    ...     estimate_upsilon(a, 25, 40, allocation="proportional", pool_size=250, cache_dir=d)
+    ...     for a in ("freq", "random")
+    ... ]
     >>> diff = compare_agents(rs)[("freq", "random")]
     >>> diff.programs >= 25
     True
     """
     out: dict[tuple[str, str], StratifiedEstimate] = {}
+    adaptive = [r.agent for r in results if r.allocation_method != "proportional"]
+    if adaptive:
+        raise ConfigError(
+            f"paired comparisons need the same programs for every agent: estimate {', '.join(adaptive)} "
+            "with allocation='proportional' (the adaptive allocation follows each agent's own results)"
+        )
     for a, b in itertools.pairwise(results):
         if a.seed != b.seed or a.p != b.p or a.episode_length != b.episode_length:
             raise ConfigError(f"{a.agent} and {b.agent} were not run on the same programs and seed")

@@ -52,7 +52,8 @@ def test_pool_is_cached_deterministic_and_extends(cache: Path, pool: StratumPool
 
 @pytest.fixture(scope="module")
 def results(pool: StratumPool) -> dict[str, object]:
-    return {a: estimate_upsilon(a, PROGRAMS, LENGTH, pool=pool) for a in ("freq", "random")}
+    """Proportional allocation: the same programs for both agents, so they can be paired."""
+    return {a: estimate_upsilon(a, PROGRAMS, LENGTH, pool=pool, allocation="proportional") for a in ("freq", "random")}
 
 
 def test_small_published_check_random_near_zero_freq_above(results: dict) -> None:
@@ -66,7 +67,7 @@ def test_small_published_check_random_near_zero_freq_above(results: dict) -> Non
 
 
 def test_same_seed_same_numbers_on_any_executor(pool: StratumPool, results: dict) -> None:
-    again = estimate_upsilon("freq", PROGRAMS, LENGTH, pool=pool)
+    again = estimate_upsilon("freq", PROGRAMS, LENGTH, pool=pool, allocation="proportional")
     assert again.runs == results["freq"].runs
     ex = LocalProcessExecutor(2)
     try:
@@ -120,9 +121,7 @@ def test_published_parameters() -> None:
     assert set(AIQ_AGENTS) == {"random", "freq", "q0", "q-lambda", "hlq-lambda"}
 
 
-def _reference_hlq(
-    obs_rewards: list[tuple[int, float]], actions: list[int], lam: float, gamma: float
-) -> np.ndarray:
+def _reference_hlq(obs_rewards: list[tuple[int, float]], actions: list[int], lam: float, gamma: float) -> np.ndarray:
     """HLQ_l's update transcribed with dense numpy tables, fed the same actions."""
     n = 5
     Q, E, V = np.zeros((n, n)), np.zeros((n, n)), np.ones((n, n))
