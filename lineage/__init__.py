@@ -2,35 +2,73 @@
 
 Imports nothing else of this project. :class:`LineageGraph` owns a networkx ``DiGraph``
 (parent → child) and keeps a growing columnar view (:class:`LineageArrays`) for vectorised
-passes over the tree such as :func:`clade_sum`.
-"""
+passes over the tree such as :func:`clade_sum`."""
 
 from __future__ import annotations
 
-from lineage.arrays import LineageArrays, clade_max, clade_sum, depth_levels
-from lineage.display import render_tree
-from lineage.errors import (
-    AttributeTypeError,
-    DuplicateAgentError,
-    LineageError,
-    LineageFileError,
-    UnknownAgentError,
-)
-from lineage.graph import RESERVED_ATTRIBUTES, AttributeValue, LineageGraph
-from lineage.io import (
-    FORMATS,
-    atomic_write,
-    from_networkx,
-    load_json,
-    save_json,
-    to_alife_csv,
-    to_graphml,
-    to_json,
-    to_newick,
-    write,
-)
-from lineage.paths import child_id, path_key, sort_ids
-from lineage.summary import colless, sackin, summarize, summary_table
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lineage.arrays import LineageArrays, clade_max, clade_sum, depth_levels
+    from lineage.display import render_tree
+    from lineage.errors import (
+        AttributeTypeError,
+        DuplicateAgentError,
+        LineageError,
+        LineageFileError,
+        UnknownAgentError,
+    )
+    from lineage.graph import RESERVED_ATTRIBUTES, AttributeValue, LineageGraph
+    from lineage.io import (
+        FORMATS,
+        atomic_write,
+        from_networkx,
+        load_json,
+        save_json,
+        to_alife_csv,
+        to_graphml,
+        to_json,
+        to_newick,
+        write,
+    )
+    from lineage.paths import child_id, path_key, sort_ids
+    from lineage.summary import colless, sackin, summarize, summary_table
+
+# Names load on first use (PEP 562): a process that only needs lineage paths (an agent job) does
+# not pay for networkx and rich.
+_LAZY: dict[str, str] = {
+    "AttributeTypeError": "lineage.errors",
+    "AttributeValue": "lineage.graph",
+    "DuplicateAgentError": "lineage.errors",
+    "FORMATS": "lineage.io",
+    "LineageArrays": "lineage.arrays",
+    "LineageError": "lineage.errors",
+    "LineageFileError": "lineage.errors",
+    "LineageGraph": "lineage.graph",
+    "RESERVED_ATTRIBUTES": "lineage.graph",
+    "UnknownAgentError": "lineage.errors",
+    "atomic_write": "lineage.io",
+    "child_id": "lineage.paths",
+    "clade_max": "lineage.arrays",
+    "clade_sum": "lineage.arrays",
+    "colless": "lineage.summary",
+    "depth_levels": "lineage.arrays",
+    "from_networkx": "lineage.io",
+    "load_json": "lineage.io",
+    "path_key": "lineage.paths",
+    "render_tree": "lineage.display",
+    "sackin": "lineage.summary",
+    "save_json": "lineage.io",
+    "sort_ids": "lineage.paths",
+    "summarize": "lineage.summary",
+    "summary_table": "lineage.summary",
+    "to_alife_csv": "lineage.io",
+    "to_graphml": "lineage.io",
+    "to_json": "lineage.io",
+    "to_newick": "lineage.io",
+    "write": "lineage.io",
+}
 
 __all__ = [
     "FORMATS",
@@ -64,3 +102,17 @@ __all__ = [
     "to_newick",
     "write",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'lineage' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from lineage import child_id
+from lineage.paths import child_id
 from spawn.agents import Agent, agent_class, option_mask
 from spawn.config import OPERATOR_KIND, SimConfig
 from spawn.errors import AgentFailedError, SpawnError
