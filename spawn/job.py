@@ -158,9 +158,7 @@ class _Session:
         self.ep_return = 0.0
         self.ep_cost = 0.0
         self.ep_actions: list[int] = []
-        self.tool: tuple[int, ...] = ()
-        self.best: deque[tuple[float, tuple[int, ...]]] = deque(maxlen=64)
-        self.returns: list[float] = []
+        self.best: deque[tuple[float, tuple[int, ...]]] = deque(maxlen=64)  # (return, actions), for add-tool
 
     def restart(self) -> None:
         raw, self.info = self.env.reset()
