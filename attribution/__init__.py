@@ -8,7 +8,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from attribution.aiq import (
         StratifiedEstimate,
+        adaptive_allocation,
+        adaptive_estimate,
+        adaptive_stages,
         aligned_scores,
+        pair_sds,
         paired_difference,
         proportional_allocation,
         stratified_estimate,
@@ -64,6 +68,10 @@ if TYPE_CHECKING:
 # Names are loaded on first use (PEP 562): importing one piece, say the alignment distances, does
 # not pay for pandas, scipy and matplotlib, which an agent process never needs.
 _LAZY: dict[str, str] = {
+    "adaptive_allocation": "attribution.aiq",
+    "adaptive_estimate": "attribution.aiq",
+    "adaptive_stages": "attribution.aiq",
+    "pair_sds": "attribution.aiq",
     "AttributionError": "attribution.errors",
     "AttributionRule": "attribution.base",
     "BestDescendant": "attribution.rules",
@@ -148,6 +156,9 @@ __all__ = [
     "TreeArrays",
     "UnknownRuleError",
     "ValueDataError",
+    "adaptive_allocation",
+    "adaptive_estimate",
+    "adaptive_stages",
     "aligned_scores",
     "alignment_distances",
     "as_rule",
@@ -163,6 +174,7 @@ __all__ = [
     "kendall_matrix",
     "kl_distance",
     "lineage_game",
+    "pair_sds",
     "paired_difference",
     "parse_rule",
     "plot_credit",
