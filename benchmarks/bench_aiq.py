@@ -64,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--episode-length", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--pool-size", type=int, default=None, help="default max(20000, 1.5 x programs)")
+    ap.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="default max(20000, 1.5 x programs), or 2.25 x with adaptive allocation (it fills the noisiest strata)",
+    )
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--agents", default="hlq-lambda,q-lambda,q0,freq,random")
     ap.add_argument(
@@ -76,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="also write the numbers to this file")
     args = ap.parse_args(argv)
     agents = [a.strip() for a in args.agents.split(",") if a.strip()]
-    pool_size = args.pool_size or max(20_000, math.ceil(1.5 * args.programs))
+    factor = 2.25 if args.allocation == "adaptive" else 1.5
+    pool_size = args.pool_size or max(20_000, math.ceil(factor * args.programs))
     executor = LocalProcessExecutor(args.workers)
     say = print
     t0 = time.perf_counter()
