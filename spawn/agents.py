@@ -81,6 +81,14 @@ class Agent(Protocol):
     def get_params(self) -> dict[str, Any]: ...
 
 
+#: Key of the visit counts in a tabular agent's parameters (with ``step_size = "visits"``).
+_VISITS = "__visits__"
+
+
+def _zeros(table: list[list[float]]) -> list[list[int]]:
+    return [[0] * len(row) for row in table]
+
+
 def option_mask(action_mask: Any, tools: tuple[tuple[int, ...], ...]) -> np.ndarray | None:
     """A mask over options from a mask over primitive actions: a tool is allowed when its first action is.
 
@@ -184,16 +192,23 @@ class QAgent(_Base):
         "epsilon": 0.1,
         "temperature": 0.5,
         "softmax": 0.0,
+        "visits": 0.0,
     }
 
     def _init_params(self, params: Mapping[str, Any] | None) -> None:
         self.q: dict[str, list[list[float]]] = {}
+        # With hyper "visits" (step_size = "visits"): the step size is max(alpha, 1 / n(s, o)), a sample
+        # average that hardens with experience; the counts are part of what a child inherits.
+        self.n: dict[str, list[list[int]]] = {}
+        counts = (params or {}).get(_VISITS, {})
         for task, shape in self.shapes.items():
             if params is not None and task in params:
                 self.q[task] = [list(map(float, row)) for row in params[task]]
             else:
                 assert shape.n_obs is not None
                 self.q[task] = [[0.0] * shape.n_options for _ in range(shape.n_obs)]
+            table = self.q[task]
+            self.n[task] = [list(map(int, row)) for row in counts[task]] if task in counts else _zeros(table)
         # Random numbers are drawn in blocks: one Generator call per step would cost more than the update.
         self._u = self.rng.random(4096).tolist()
         self._ui = 0
@@ -210,11 +225,14 @@ class QAgent(_Base):
         super().add_task(task, shape)
         assert shape.n_obs is not None
         self.q.setdefault(task, [[0.0] * shape.n_options for _ in range(shape.n_obs)])
+        self.n.setdefault(task, _zeros(self.q[task]))
 
     def add_tool(self, task: str, tool: tuple[int, ...]) -> None:
         super().add_tool(task, tool)
         for row in self.q[task]:
             row.append(row[tool[0]])  # a new tool starts as good as its first primitive
+        for counts in self.n[task]:
+            counts.append(0)
 
     def action_probs(self, task: str, obs: Any, mask: np.ndarray | None, greedy: bool = False) -> np.ndarray:
         row = np.asarray(self.q[task][obs])
@@ -252,10 +270,18 @@ class QAgent(_Base):
         q = self.q[task]
         target = reward if done else reward + discount * max(q[next_obs])
         row = q[obs]
-        row[option] += self.hyper["alpha"] * (target - row[option])
+        alpha = self.hyper["alpha"]
+        if self.hyper["visits"]:
+            n = self.n[task][obs]
+            n[option] += 1
+            alpha = max(alpha, 1.0 / n[option])
+        row[option] += alpha * (target - row[option])
 
     def get_params(self) -> dict[str, Any]:
-        return {task: [list(row) for row in table] for task, table in self.q.items()}
+        params: dict[str, Any] = {task: [list(row) for row in table] for task, table in self.q.items()}
+        if self.hyper["visits"]:
+            params[_VISITS] = {task: [list(row) for row in table] for task, table in self.n.items()}
+        return params
 
 
 class QLambdaAgent(QAgent):

@@ -132,6 +132,9 @@ class AgentConfig(_Strict):
     kind: str = Field("q", description="q | q-lambda | linear | random, or 'module:Class' for a plugin")
     objective: str = Field("raw", description="raw | shielded | penalised | lagrangian")
     selection: Literal["epsilon-greedy", "softmax"] = "epsilon-greedy"
+    step_size: Literal["constant", "visits"] = Field(
+        "constant", description="q: alpha, or max(alpha, 1/visits) (a sample average that hardens with experience)"
+    )
     alpha: float = Field(0.1, gt=0, le=1, description="learning rate (tabular)")
     gamma: float = Field(0.95, ge=0, le=1, description="discount")
     epsilon: float = Field(0.1, ge=0, le=1, description="exploration (epsilon-greedy)")

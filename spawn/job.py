@@ -105,6 +105,7 @@ def root_spec(cfg: SimConfig) -> AgentSpec:
         "lambda": a.lam,
         "lr": a.lr,
         "softmax": 1.0 if a.selection == "softmax" else 0.0,
+        "visits": 1.0 if a.step_size == "visits" else 0.0,
     }
     return AgentSpec(
         id="0",

@@ -107,3 +107,21 @@ def test_plugin_agents_load_by_module_path() -> None:
         agent_class("spawn.agents:Nope")
     with pytest.raises(ConfigError, match="lacks method"):
         agent_class("spawn.agents:TaskShape")
+
+
+def test_visit_count_step_size_is_a_sample_average_and_is_inherited() -> None:
+    agent = QAgent(SHAPE, {"visits": 1.0, "alpha": 0.0001, "gamma": 0.0}, np.random.default_rng(0))
+    rewards = [1.0, 0.0, 0.0, 1.0, 1.0]
+    for r in rewards:
+        agent.update("t", 0, 2, r, 0, True, 0.0)
+    assert agent.q["t"][0][2] == pytest.approx(np.mean(rewards))  # 1/n steps: the running mean
+    params = agent.get_params()
+    child = QAgent(SHAPE, {"visits": 1.0, "alpha": 0.0001}, np.random.default_rng(1), params)
+    assert child.n["t"][0][2] == 5  # a finetuned child keeps its parent's experience ...
+    child.update("t", 0, 2, 0.0, 0, True, 0.0)
+    assert child.q["t"][0][2] == pytest.approx(np.mean([*rewards, 0.0]))
+    fresh = QAgent(SHAPE, {"visits": 1.0, "alpha": 0.0001}, np.random.default_rng(1))
+    fresh.update("t", 0, 2, 0.0, 0, True, 0.0)
+    assert fresh.q["t"][0][2] == 0.0 and fresh.n["t"][0][2] == 1  # ... a re-initialised one starts over
+    plain = QAgent(SHAPE, {"alpha": 0.5}, np.random.default_rng(0))
+    assert "__visits__" not in plain.get_params()
