@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         ValueDataError,
     )
     from attribution.intelligence import IntelligenceEstimate, intelligence_table, universal_intelligence
+    from attribution.intervals import t_interval
     from attribution.plot import plot_credit, tree_layout
     from attribution.rules import (
         CMP,
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
 # Names are loaded on first use (PEP 562): importing one piece, say the alignment distances, does
 # not pay for pandas, scipy and matplotlib, which an agent process never needs.
 _LAZY: dict[str, str] = {
+    "t_interval": "attribution.intervals",
     "adaptive_allocation": "attribution.aiq",
     "adaptive_estimate": "attribution.aiq",
     "adaptive_stages": "attribution.aiq",
@@ -186,6 +188,7 @@ __all__ = [
     "shapley_monte_carlo",
     "sigma_from_allowed",
     "stratified_estimate",
+    "t_interval",
     "transform_values",
     "tree_layout",
     "tv_distance",

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from attribution.intervals import t_interval
 from lineage import LineageGraph, atomic_write
 from spawn.errors import SpawnError
 
@@ -594,19 +595,6 @@ def _wrap(text: str, width: int = 30) -> str:
 # -------------------------------------------------------------------------------------- selection
 
 
-def _interval(values: npt.NDArray[np.float64]) -> tuple[float, float, float]:
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return (math.nan,) * 3
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, mean, mean
-    from scipy import stats
-
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
-    return mean, mean - half, mean + half
-
-
 def _run_curve(run: Path) -> pd.Series:
     """Best value so far against budget spent in one archive run (the root first)."""
     batches = pd.read_csv(run / "batches.csv")
@@ -652,7 +640,7 @@ def selection_curves(source: PlotSource | str | Path) -> pd.DataFrame:
             )
         curves = pd.concat([_run_curve(r) for r in runs], axis=1).sort_index().ffill()
         for spent, row in curves.iterrows():
-            mean, lo, hi = _interval(row.to_numpy(dtype=float))
+            mean, lo, hi = t_interval(row.to_numpy(dtype=float))
             n = int(np.isfinite(row.to_numpy(dtype=float)).sum())
             rows.append({"selector": _arm_label(arm), "spent": int(spent), "mean": mean, "lo": lo, "hi": hi, "n": n})
     return pd.DataFrame(rows, columns=["selector", "spent", "mean", "lo", "hi", "n"])

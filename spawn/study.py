@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from attribution.intervals import t_interval
 from lineage import LineageGraph, atomic_write
 from spawn.config import SimConfig
 from spawn.runner import make_executor, simulate
@@ -101,14 +101,6 @@ class StudyResult:
     final: pd.DataFrame  # selector, seed, best_value, best_agent, agents
 
 
-def _interval(values: np.ndarray) -> tuple[float, float, float]:
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, mean, mean
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
-    return mean, mean - half, mean + half
-
-
 def selector_study(
     cfg: SimConfig,
     selectors: Sequence[str],
@@ -159,7 +151,7 @@ def selector_study(
                 pooled[rule].append(triple)
         for spent in sorted(best_by_spent):
             vals = np.array(best_by_spent[spent])
-            mean, lo, hi = _interval(vals)
+            mean, lo, hi = t_interval(vals)
             curve_rows.append({"selector": selector, "spent": spent, "mean": mean, "lo": lo, "hi": hi, "n": len(vals)})
     pred_rows = []
     for rule, triples in pooled.items():

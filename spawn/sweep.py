@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
-from scipy import stats
 
+from attribution.intervals import t_interval
 from lineage import atomic_write
 from spawn.config import SimConfig, _one_line, config_to_toml
 from spawn.study import arm_slug
@@ -94,17 +94,6 @@ def is_sweep_dir(path: Path) -> bool:
     return (path / "sweep.json").is_file()
 
 
-def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return (float("nan"),) * 3
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, mean, mean
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
-    return mean, mean - half, mean + half
-
-
 def _run_numbers(run: Path) -> dict[str, float]:
     summary = json.loads((run / "summary.json").read_text())
     nums = {k: float(summary[k]) if summary.get(k) is not None else float("nan") for k in AGGREGATE_METRICS[:4]}
@@ -129,7 +118,7 @@ def aggregate(out: Path, arm_list: Sequence[Arm]) -> pd.DataFrame:
         per_seed = [_run_numbers(arm.run_dir(out, s)) for s in arm.seeds]
         row: dict[str, Any] = {"arm": arm.name, **arm.settings, "seeds": len(arm.seeds)}
         for metric in sorted({k for d in per_seed for k in d}, key=lambda k: (k.startswith("agents_mean"), k)):
-            mean, lo, hi = _t_interval(np.array([d.get(metric, np.nan) for d in per_seed]))
+            mean, lo, hi = t_interval(np.array([d.get(metric, np.nan) for d in per_seed]))
             row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = mean, lo, hi
         rows.append(row)
     return pd.DataFrame(rows)
