@@ -19,10 +19,17 @@ if TYPE_CHECKING:
         LineageFileError,
         UnknownAgentError,
     )
+    from lineage.files import (
+        MAX_DATA_BYTES,
+        atomic_write,
+        check_writable_file,
+        read_bytes,
+        read_text,
+        remove_stray_temporaries,
+    )
     from lineage.graph import RESERVED_ATTRIBUTES, AttributeValue, LineageGraph
     from lineage.io import (
         FORMATS,
-        atomic_write,
         from_networkx,
         load_json,
         save_json,
@@ -48,7 +55,12 @@ _LAZY: dict[str, str] = {
     "LineageGraph": "lineage.graph",
     "RESERVED_ATTRIBUTES": "lineage.graph",
     "UnknownAgentError": "lineage.errors",
-    "atomic_write": "lineage.io",
+    "MAX_DATA_BYTES": "lineage.files",
+    "atomic_write": "lineage.files",
+    "check_writable_file": "lineage.files",
+    "read_bytes": "lineage.files",
+    "read_text": "lineage.files",
+    "remove_stray_temporaries": "lineage.files",
     "child_id": "lineage.paths",
     "clade_max": "lineage.arrays",
     "clade_sum": "lineage.arrays",
@@ -72,6 +84,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "FORMATS",
+    "MAX_DATA_BYTES",
     "RESERVED_ATTRIBUTES",
     "AttributeTypeError",
     "AttributeValue",
@@ -82,6 +95,7 @@ __all__ = [
     "LineageGraph",
     "UnknownAgentError",
     "atomic_write",
+    "check_writable_file",
     "child_id",
     "clade_max",
     "clade_sum",
@@ -90,6 +104,9 @@ __all__ = [
     "from_networkx",
     "load_json",
     "path_key",
+    "read_bytes",
+    "read_text",
+    "remove_stray_temporaries",
     "render_tree",
     "sackin",
     "save_json",

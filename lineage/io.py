@@ -10,10 +10,7 @@ import csv
 import io
 import json
 import math
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from lineage.errors import LineageError, LineageFileError
+from lineage.files import atomic_write
 from lineage.paths import path_key
 
 if TYPE_CHECKING:
@@ -38,50 +36,6 @@ __all__ = [
     "to_newick",
     "write",
 ]
-
-
-def atomic_write(path: str | Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> atomic_write(p, "hello\\n"); p.read_text()
-    'hello\\n'
-    """
-    path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            # mkstemp creates the file 0600; give it the mode a plain open() would have (or keep the
-            # mode of the file it replaces), so that an export is readable like any other file.
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _target_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    # The only portable way to read the umask is to set it; done once, at import.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()
-
-
-def _target_mode(path: Path) -> int:
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return 0o666 & ~_UMASK
 
 
 # ---------------------------------------------------------------------- node-link JSON

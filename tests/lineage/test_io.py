@@ -364,9 +364,9 @@ def test_a_failed_write_never_creates_a_partial_file(tmp_path: Path) -> None:
     with pytest.raises(UnicodeEncodeError):
         atomic_write(target, "half \ud800 written")
     (tmp_path / "dir").mkdir()
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(LineageFileError, match="is a folder"):
         atomic_write(tmp_path / "dir", "x")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(LineageFileError, match="does not exist"):
         atomic_write(tmp_path / "missing" / "x.json", "x")
     assert sorted(os.listdir(tmp_path)) == ["dir"]
     assert os.listdir(tmp_path / "dir") == []
