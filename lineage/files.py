@@ -114,7 +114,7 @@ def remove_stray_temporaries(folder: str | Path, names: tuple[str, ...]) -> list
     Returns the paths removed. Only files named ``.<name>.<anything>.tmp`` are touched.
     """
     folder = Path(folder)
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(folder.iterdir())
     except OSError:

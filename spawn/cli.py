@@ -33,6 +33,7 @@ _COMMAND_MODULES: list[str] = [
     "spawn.cli_universal",
     "spawn.cli_info",
     "spawn.cli_plot",
+    "spawn.cli_limits",
 ]
 
 
@@ -192,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for command in sub.choices.values():  # every command takes --limit (see spawn.limits)
+        command.add_argument(
+            "--limit",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="raise (or lower) one of the limits on work and input; repeatable (see 'lineage-sim limits')",
+        )
     return parser
 
 
@@ -204,6 +213,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         func: Callable[[argparse.Namespace], int] = args.func
+        from spawn.errors import SpawnError
+        from spawn.limits import set_overrides
+
+        try:
+            set_overrides(args.limit)
+        except SpawnError as exc:
+            raise UsageError(f"{PROG} {args.command}: {exc}") from None
         return func(args)
     except (UsageError, LineageError) as exc:
         print(f"{exc}" if str(exc).startswith(PROG) else f"{PROG}: error: {exc}", file=sys.stderr)

@@ -8,7 +8,7 @@ import pytest
 
 from spawn.cli import build_parser, main
 
-COMMANDS = ["run", "resume", "inspect", "compare", "export", "plot", "universal", "envs", "rules"]
+COMMANDS = ["run", "resume", "inspect", "compare", "export", "plot", "universal", "envs", "rules", "limits"]
 
 
 def test_every_documented_command_is_registered() -> None:
@@ -38,6 +38,8 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
         (["envs", "NoSuchEnv-v0"], "unknown environment"),
         (["rules", "--colour"], "unrecognized arguments"),
         (["frobnicate"], "invalid choice"),
+        (["limits", "--limit", "colour=3"], "unknown limit 'colour'"),
+        (["inspect", "x.json", "--limit", "data_bytes=lots"], "expected a whole number"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(
