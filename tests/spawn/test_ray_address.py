@@ -1,7 +1,8 @@
 """A ``ray start --head`` cluster on loopback joined with ``--address``; a killed driver resumes.
 
 Ray 2.60 turns token authentication on for clusters made by ``ray start``: the cluster and every
-driver get ``RAY_AUTH_MODE=token`` in their environment (the token is in ``~/.ray/auth_token``).
+driver get ``RAY_AUTH_MODE=token`` in their environment and the token this test makes itself, in a
+temporary file named by ``RAY_AUTH_TOKEN_PATH`` (never one left in ``~/.ray``).
 The head runs with ``--block`` and is stopped by signalling that process, which ends exactly this
 cluster's processes (``ray stop`` would end every Ray on the machine, other users' included).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import secrets
 import signal
 import socket
 import subprocess
@@ -40,9 +42,19 @@ def _free_port() -> int:
 def head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     pytest.importorskip("ray")
     port = _free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
-    env.pop("RAY_ADDRESS", None)
-    log = tmp_path_factory.mktemp("head") / "ray-start.log"
+    here = tmp_path_factory.mktemp("head")
+    token = here / "auth_token"  # this cluster's own token, as `ray get-auth-token --generate` makes one
+    token.write_text(secrets.token_hex(32))
+    token.chmod(0o600)
+    env = {
+        **os.environ,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN_PATH": str(token),
+        "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+    }
+    for inherited in ("RAY_ADDRESS", "RAY_AUTH_TOKEN"):
+        env.pop(inherited, None)
+    log = here / "ray-start.log"
     cmd = ["ray", "start", "--head", f"--port={port}", "--num-cpus=2", "--node-ip-address=127.0.0.1"]
     cmd += ["--include-dashboard=false", "--disable-usage-stats", "--block"]
     with log.open("w") as sink:
