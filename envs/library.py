@@ -143,6 +143,10 @@ def make(
     ('hiring', Discrete(72))
     """
     register_envs()
+    if "max_episode_steps" in kwargs:
+        steps = kwargs["max_episode_steps"]
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+            raise InvalidParameterError(f"max_episode_steps = {steps!r}; accepted: a whole number >= 1")
     try:
         env = gym.make(env_id, **kwargs)
     except gym.error.Error as exc:  # unknown id, namespace or version: gymnasium's own message

@@ -405,20 +405,57 @@ AGENTS: dict[str, type[_Base]] = {c.name: c for c in (QAgent, QLambdaAgent, Line
 _plugins: dict[str, type] = {}
 
 
+#: Methods a plugin agent class must have (the :class:`Agent` protocol).
+PROTOCOL_METHODS = (
+    "act",
+    "action_probs",
+    "update",
+    "end_episode",
+    "add_task",
+    "add_tool",
+    "reset_estimates",
+    "get_params",
+)
+
+
+def _shown(text: str, width: int = 120) -> str:
+    text = text.splitlines()[0] if text else ""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def agent_class(kind: str) -> type:
-    """The class for an agent kind: a built-in name, or ``"module:Class"`` for a plugin."""
+    """The class for an agent kind: a built-in name, or ``"module:Class"`` for a plugin.
+
+    A plugin's module is imported here (its code runs, as installing a package does); the config
+    checks the name's form first and imports it only once everything else is valid.
+    """
     if kind in AGENTS:
         return AGENTS[kind]
     if ":" in kind:
         if kind not in _plugins:
             module, _, cls = kind.partition(":")
+            if not module or not cls or not all(p.isidentifier() for p in [*module.split("."), cls]):
+                raise ConfigError(
+                    f"agent kind {kind!r} is not 'module:Class' (a dotted module name, ':', a class name)"
+                )
             try:
-                obj = getattr(importlib.import_module(module), cls)
-            except (ImportError, AttributeError) as exc:
-                raise ConfigError(f"agent kind {kind!r} cannot be loaded ({exc})") from None
-            for attr in ("act", "action_probs", "update", "get_params"):
-                if not hasattr(obj, attr):
-                    raise ConfigError(f"agent kind {kind!r} lacks method {attr!r} of the Agent protocol")
+                mod = importlib.import_module(module)
+            except Exception as exc:  # the plugin's own failure, whatever it is, as one line
+                raise ConfigError(
+                    f"agent kind {kind!r} cannot be loaded: module {module!r} cannot be imported "
+                    f"({type(exc).__name__}: {_shown(str(exc))})"
+                ) from None
+            obj = getattr(mod, cls, None)
+            if obj is None:
+                raise ConfigError(f"agent kind {kind!r} cannot be loaded: module {module!r} has no {cls!r}")
+            if not isinstance(obj, type):
+                raise ConfigError(f"agent kind {kind!r} is {type(obj).__name__}, not a class implementing Agent")
+            missing = [m for m in PROTOCOL_METHODS if not callable(getattr(obj, m, None))]
+            if missing:
+                raise ConfigError(
+                    f"agent kind {kind!r} lacks method(s) {', '.join(missing)} of the Agent protocol "
+                    f"(needed: {', '.join(PROTOCOL_METHODS)})"
+                )
             _plugins[kind] = obj
         return _plugins[kind]
     raise ConfigError(f"unknown agent kind {kind!r}; accepted: {', '.join(AGENTS)} or 'module:Class'")

@@ -19,13 +19,17 @@ spawn.errors.ConfigError: <config>: unknown key 'buget' (did you mean 'budget'?)
 from __future__ import annotations
 
 import difflib
+import math
+import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
+from spawn import limits
 from spawn.errors import ConfigError
 
 __all__ = [
@@ -46,7 +50,9 @@ __all__ = [
     "SimConfig",
     "SpawnConfig",
     "ToolsConfig",
+    "check_rule",
     "config_to_toml",
+    "import_plugins",
     "load_config",
     "parse_config",
 ]
@@ -69,10 +75,77 @@ HARD_MAX_DEPTH = 64
 HARD_MAX_AGENTS = 1_000_000
 
 Scalar = str | int | float | bool
+SFloat = Annotated[float, Strict()]
+SStr = Annotated[str, Strict()]
+
+#: How deep a config's tables and arrays may nest (a real config nests 4 deep at most).
+MAX_NESTING = 16
+#: Largest magnitude of a whole number anywhere in a config.
+MAX_INT = 2**64
+#: ``module:Name`` as a plugin is named: a dotted module path, a colon, an identifier.
+_PLUGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
+#: ``module:Env-v0`` as a plugin environment is named: a dotted module path, a colon, a gymnasium id.
+_PLUGIN_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z0-9_./-]+")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, populate_by_name=True)
+    # strict: no bool for a number, no float for a whole number, no string for either; no inf or nan.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, populate_by_name=True, allow_inf_nan=False
+    )
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters (a value can be a megabyte, or 4000 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**width:
+        return f"<a whole number of {len(str(abs(value))) if abs(value) < 10**4000 else 'over 4000'} digits>"
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _control(text: str) -> str | None:
+    for ch in text:
+        if unicodedata.category(ch) == "Cc":
+            return f"U+{ord(ch):04X}"
+    return None
+
+
+def _check_data(data: Any, source: str) -> None:
+    """Refuse, before validation, what no config holds: deep nesting, huge numbers, inf/nan, control characters.
+
+    Iterative, so a value nested 10^5 deep is one line, never a ``RecursionError``.
+    """
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        at = where or "<top>"
+        if depth > MAX_NESTING:
+            raise ConfigError(
+                f"{source}: {at}: nested more than {MAX_NESTING} levels deep; accepted: at most {MAX_NESTING}"
+            )
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise ConfigError(f"{source}: {at}: key {_shown(k)} is not text")
+                bad = _control(k)
+                if bad:
+                    raise ConfigError(
+                        f"{source}: {at}: key {_shown(k)} holds control character {bad}; accepted: printable text"
+                    )
+                stack.append((v, f"{where}.{k}" if where else k, depth + 1))
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                stack.append((v, f"{where}[{i}]", depth + 1))
+        elif isinstance(value, str):
+            bad = _control(value)
+            if bad:
+                raise ConfigError(
+                    f"{source}: {at} = {_shown(value)} holds control character {bad}; accepted: printable text"
+                )
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INT:
+            raise ConfigError(f"{source}: {at} = {_shown(value)} is not accepted: whole numbers are below 2^64")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{source}: {at} = {value!r} is not accepted: give a finite number")
 
 
 def _one_of(value: str, accepted: tuple[str, ...], what: str) -> str:
@@ -95,8 +168,8 @@ class EnvConfig(_Strict):
     kwargs: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, description="keyword arguments for gymnasium.make"
     )
-    return_range: tuple[float, float] | None = Field(
-        None, description="episode return range, for stock environments"
+    return_range: tuple[SFloat, SFloat] | None = Field(
+        None, strict=False, description="episode return range, for stock environments"
     )
     constitution: str | None = Field(None, description="'default' or a registered constitution name")
     train: bool = Field(
@@ -121,6 +194,12 @@ class EnvConfig(_Strict):
 
         import envs  # noqa: F401  (registers lineage_sim/ environments)
 
+        if ":" in v:  # a plugin's environment: its module is imported once the whole config is valid
+            if not _PLUGIN_ENV.fullmatch(v):
+                raise ValueError(
+                    f"environment {_shown(v)} is not 'module:EnvId' (a dotted module name, ':', a gymnasium id)"
+                )
+            return v
         if v not in gym.registry:
             _one_of(v, tuple(sorted(gym.registry)), "environment")
         return v
@@ -148,7 +227,14 @@ class AgentConfig(_Strict):
     @field_validator("kind")
     @classmethod
     def _kind(cls, v: str) -> str:
-        return v if ":" in v else _one_of(v, AGENT_KINDS, "agent kind")
+        if ":" not in v:
+            return _one_of(v, AGENT_KINDS, "agent kind")
+        if not _PLUGIN.fullmatch(v):
+            raise ValueError(
+                f"agent kind {_shown(v)} is not 'module:Class' (a dotted module name, ':', a class name); "
+                f"accepted: {', '.join(AGENT_KINDS)} or 'module:Class'"
+            )
+        return v  # imported once the whole config is valid (import_plugins)
 
     @field_validator("objective")
     @classmethod
@@ -156,11 +242,50 @@ class AgentConfig(_Strict):
         return _one_of(v, OBJECTIVES, "objective")
 
 
+#: Parameters of the river drift detectors: name -> (whole number?, low, low inclusive?, high or None).
+_DETECTOR_PARAMS: dict[str, dict[str, tuple[bool, float, bool, float | None]]] = {
+    "adwin": {
+        "delta": (False, 0.0, False, 1.0),
+        "clock": (True, 1, True, None),
+        "max_buckets": (True, 1, True, None),
+        "min_window_length": (True, 1, True, None),
+        "grace_period": (True, 1, True, None),
+    },
+    "page-hinkley": {
+        "min_instances": (True, 1, True, None),
+        "delta": (False, 0.0, True, None),
+        "threshold": (False, 0.0, False, None),
+        "alpha": (False, 0.0, False, 1.0),
+    },
+}
+
+
+def check_detector(detector: str, params: Mapping[str, Any], direction: str = "down", window: int = 1) -> None:
+    """Refuse detector parameters the detector rejects or would misuse (``ValueError``, one line); then build it."""
+    accepted = _DETECTOR_PARAMS[detector]
+    for name, value in params.items():
+        if name not in accepted:
+            _one_of(name, tuple(accepted), f"parameter of drift detector {detector!r}:")
+        whole, low, closed, high = accepted[name]
+        if whole and not (isinstance(value, int) and not isinstance(value, bool)):
+            raise ValueError(f"detector_params.{name} = {_shown(value)}; accepted: a whole number >= {low:g}")
+        above = value >= low if closed else value > low
+        if not above or (high is not None and value > high):
+            bounds = f"{'>=' if closed else '>'} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+            raise ValueError(f"detector_params.{name} = {_shown(value)} for {detector}; accepted: a number {bounds}")
+    if params:
+        from spawn.triggers import DriftWatch
+
+        DriftWatch(detector, dict(params), direction, window)  # what the run will build, built once now
+
+
 class SpawnConfig(_Strict):
     """When and how an agent creates children (``[spawn]``)."""
 
     round_steps: int = Field(250, ge=1, description="training steps between two decisions")
-    triggers: tuple[str, ...] = Field(("schedule", "drift"), description="schedule | drift | plateau")
+    triggers: tuple[SStr, ...] = Field(
+        ("schedule", "drift"), strict=False, description="schedule | drift | plateau"
+    )
     every: int = Field(2, ge=1, description="schedule trigger: spawn every this many rounds")
     detector: str = Field("adwin", description="drift detector: adwin | page-hinkley (river)")
     detector_params: dict[str, float | int] = Field(
@@ -197,6 +322,11 @@ class SpawnConfig(_Strict):
     @classmethod
     def _detector(cls, v: str) -> str:
         return _one_of(v, DETECTORS, "drift detector")
+
+    @model_validator(mode="after")
+    def _detector_params(self) -> SpawnConfig:
+        check_detector(self.detector, self.detector_params, self.drift_direction, self.drift_window)
+        return self
 
 
 class MutationConfig(_Strict):
@@ -270,7 +400,9 @@ class ArchiveConfig(_Strict):
 class AttributionConfig(_Strict):
     """Attribution rules to tabulate into ``attribution.csv`` (``[attribution]``)."""
 
-    rules: tuple[str, ...] = Field((), description="rule specs, e.g. 'discounted:gamma=0.7' or 'cmp'")
+    rules: tuple[SStr, ...] = Field(
+        (), strict=False, description="rule specs, e.g. 'discounted:gamma=0.7' or 'cmp'"
+    )
 
     @field_validator("rules")
     @classmethod
@@ -292,7 +424,7 @@ class SimConfig(_Strict):
     budget: int = Field(ge=1, le=10**12, description="training environment steps for the whole lineage")
     regime: Literal["recursive", "archive"] = "recursive"
     selector: str = Field("dgm", description="archive regime: uniform | greedy | dgm | hgm | rule:<rule spec>")
-    envs: tuple[EnvConfig, ...] = Field(min_length=1)
+    envs: tuple[EnvConfig, ...] = Field(min_length=1, strict=False)
     agent: AgentConfig = AgentConfig()
     spawn: SpawnConfig = SpawnConfig()
     operators: dict[str, float] = Field(
@@ -310,6 +442,18 @@ class SimConfig(_Strict):
         default_factory=dict,
         description="config fields to vary (e.g. 'agent.objective', 'selector') and 'seeds': one run per setting",
     )
+    limits: dict[str, int] = Field(
+        default_factory=dict, description="limits on work and input for this run (see 'lineage-sim limits')"
+    )
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, v: dict[str, int]) -> dict[str, int]:
+        for name, value in v.items():
+            _one_of(name, tuple(limits.LIMITS), "limit")
+            if value < 1:
+                raise ValueError(f"limit {name} = {value}; accepted: a whole number >= 1")
+        return v
 
     @field_validator("sweep")
     @classmethod
@@ -360,6 +504,8 @@ class SimConfig(_Strict):
             _one_of(name, OPERATORS, "operator")
             if not w >= 0:
                 raise ValueError(f"operator weight {name} = {w} must be >= 0")
+        if v and not any(w > 0 for w in v.values()):
+            raise ValueError("every operator weight is 0; accepted: at least one weight > 0")
         return {k: float(v[k]) for k in OPERATORS if k in v}
 
     @model_validator(mode="after")
@@ -412,9 +558,19 @@ def _where(loc: tuple[Any, ...]) -> str:
     return out
 
 
+_UNION_TAGS = ("str", "int", "float", "bool")
+
+
+def _tag(part: Any) -> bool:
+    """A part of an error location that names a member of a union or a validator, not a key."""
+    return isinstance(part, str) and (
+        part.startswith(("function-", "list[", "tuple[", "union[")) or part in _UNION_TAGS
+    )
+
+
 def _one_line(source: str, exc: ValidationError) -> ConfigError:
     err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    loc = tuple(p for p in err["loc"] if not _tag(p))
     where = _where(loc)
     if err["type"] == "extra_forbidden":
         key = str(loc[-1])
@@ -430,45 +586,170 @@ def _one_line(source: str, exc: ValidationError) -> ConfigError:
     bad = err.get("input")
     if err["type"] != "value_error" and isinstance(bad, str | int | float | bool):
         msg = msg[0].lower() + msg[1:]
-        return ConfigError(f"{source}: {where} = {bad!r} is not accepted: {msg}")
+        return ConfigError(f"{source}: {where} = {_shown(bad)} is not accepted: {msg}")
     return ConfigError(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
 
 
-def parse_config(data: Mapping[str, Any], source: str = "<config>") -> SimConfig:
-    """Validate a config mapping (e.g. parsed TOML) into a :class:`SimConfig`."""
+def check_rule(spec: str, config_limits: Mapping[str, int] | None = None) -> Any:
+    """Parse a rule spec (``[attribution] rules``, ``selector = "rule:..."``, ``compare --rule``) within the limits.
+
+    Returns the :class:`attribution.Rule`; raises :class:`ConfigError` (one line) for a bad spec or a
+    rule over a limit (``shapley:samples=...`` against ``shapley_samples``).
+    """
+    from attribution import AttributionError, parse_rule
+
     try:
-        return SimConfig.model_validate(dict(data))
+        rule = parse_rule(spec)
+    except AttributionError as exc:
+        raise ConfigError(str(exc)) from None
+    samples = getattr(rule, "samples", None)
+    if isinstance(samples, int):
+        limits.check("shapley_samples", samples, f"rule {_shown(spec)}", config_limits)
+    return rule
+
+
+def _text_chars(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return sum(len(x) for x in value if isinstance(x, str))
+    return 0
+
+
+def check_work(cfg: SimConfig) -> None:
+    """Refuse work no machine can finish (:mod:`spawn.limits`), before anything runs."""
+    lim = cfg.limits
+    per_agent = cfg.eval.episodes * cfg.eval.max_steps * len(cfg.envs)
+    limits.check(
+        "eval_steps",
+        per_agent,
+        f"evaluation of every agent (episodes {cfg.eval.episodes} x max_steps {cfg.eval.max_steps} "
+        f"x {len(cfg.envs)} environments)",
+        lim,
+    )
+    for i, env in enumerate(cfg.envs):
+        if "desc" in env.kwargs:
+            limits.check("map_cells", _text_chars(env.kwargs["desc"]), f"envs[{i}] ({env.id}) map 'desc'", lim)
+        if "program" in env.kwargs:
+            limits.check(
+                "bf_program_chars", _text_chars(env.kwargs["program"]), f"envs[{i}] ({env.id}) 'program'", lim
+            )
+    for spec in cfg.attribution.rules:
+        check_rule(spec, lim)
+    if cfg.selector.startswith("rule:"):
+        check_rule(cfg.selector.removeprefix("rule:"), lim)
+
+
+def plugin_env_module(env_id: str) -> str | None:
+    """The module of a ``"module:EnvId"`` environment id, else ``None``."""
+    return env_id.split(":", 1)[0] if ":" in env_id else None
+
+
+def import_plugins(cfg: SimConfig) -> None:
+    """Import the plugin modules a config names: run only once everything else in the config is valid.
+
+    Importing runs the plugin's code, as installing a package does. ``module:EnvId`` modules are
+    imported and the id then looked up in gymnasium's registry; a ``module:Class`` agent is loaded and
+    checked for the methods of the :class:`~spawn.agents.Agent` protocol.
+    """
+    import importlib
+
+    import gymnasium as gym
+
+    from spawn.agents import agent_class
+
+    for i, env in enumerate(cfg.envs):
+        module = plugin_env_module(env.id)
+        if module is None:
+            continue
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # a plugin's own failure, reported as a config error
+            raise ConfigError(
+                f"envs[{i}].id = {_shown(env.id)}: module {module!r} cannot be imported ({type(exc).__name__}: "
+                f"{_shown(str(exc), 120)})"
+            ) from None
+        name = env.id.split(":", 1)[1]
+        if name not in gym.registry:
+            raise ConfigError(
+                f"envs[{i}].id = {_shown(env.id)}: importing {module!r} registered no environment {name!r}"
+            )
+    if ":" in cfg.agent.kind:
+        agent_class(cfg.agent.kind)
+
+
+def parse_config(data: Mapping[str, Any], source: str = "<config>") -> SimConfig:
+    """Validate a config mapping (e.g. parsed TOML) into a :class:`SimConfig`.
+
+    Nothing of a plugin is imported here (see :func:`import_plugins`, which the run's suite calls
+    once the config is valid).
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: a config is a table of keys, got {type(data).__name__}")
+    _check_data(data, source)
+    try:
+        cfg = SimConfig.model_validate(dict(data))
     except ValidationError as exc:
         raise _one_line(source, exc) from None
+    try:
+        check_work(cfg)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    return cfg
 
 
 def load_config(path: str | Path, seed: int | None = None) -> SimConfig:
     """Read and validate a TOML config; ``seed`` overrides the file's ``seed``."""
+    from lineage import LineageFileError, read_text
+
     p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        raise ConfigError(f"{path}: no such config file")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a TOML config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+        text = read_text(p, limit=limits.get("config_bytes"), what="a TOML config", hint=limits.hint("config_bytes"))
+    except LineageFileError as exc:
+        raise ConfigError(str(exc)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: is nested too deep to read; accepted: tables and arrays at most {MAX_NESTING} levels deep"
+        ) from None
+    except ValueError as exc:  # e.g. a whole number of thousands of digits
+        raise ConfigError(f"{path}: is not a config this project reads ({_shown(str(exc), 100)})") from None
     if seed is not None:
         data["seed"] = seed
     return parse_config(data, source=str(path))
 
 
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _toml_string(v: str) -> str:
+    out = []
+    for ch in v:
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif unicodedata.category(ch) in ("Cc", "Cs") or ch in "\u2028\u2029":
+            out.append(f"\\u{ord(ch):04X}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, int | float):
+    if isinstance(v, int):
+        return repr(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise TypeError(f"cannot write {v!r} as a config value")
         return repr(v)
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _toml_string(v)
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
@@ -477,7 +758,7 @@ def _toml_value(v: Any) -> str:
 
 
 def _toml_key(k: str) -> str:
-    return k if k.replace("-", "").replace("_", "").isalnum() else _toml_value(k)
+    return k if k and k.isascii() and k.replace("-", "").replace("_", "").isalnum() else _toml_value(k)
 
 
 def config_to_toml(cfg: SimConfig) -> str:
@@ -488,6 +769,8 @@ def config_to_toml(cfg: SimConfig) -> str:
     for env in data["envs"]:
         lines += ["", "[[envs]]", *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in env.items())]
     # Every table, in the order SimConfig declares them.
+    if not data.get("limits"):
+        data.pop("limits", None)  # a run without its own limits writes the config it always wrote
     for section in [k for k in data if isinstance(data[k], dict)]:
         lines += [
             "",

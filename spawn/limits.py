@@ -51,6 +51,12 @@ def _limits(*items: Limit) -> dict[str, Limit]:
 LIMITS: dict[str, Limit] = _limits(
     Limit("config_bytes", 1_000_000, "bytes of a config file"),
     Limit("data_bytes", 4 * 2**30, "bytes of a lineage or other data file that is read"),
+    Limit("eval_steps", 100_000_000, "environment steps of one agent's evaluation"),
+    Limit("map_cells", 250_000, "cells of an environment's map (a FrozenLake 'desc')"),
+    Limit("bf_program_chars", 100_000, "characters of a BF program"),
+    Limit("shapley_samples", 1_000_000, "orderings sampled by a Shapley rule"),
+    Limit("aiq_cycles", 10_000_000_000, "BF cycles of an AIQ estimate (2 x programs x episode length)"),
+    Limit("aiq_pool", 1_000_000, "programs in the AIQ stratum pool"),
 )
 
 _overrides: dict[str, int] = {}

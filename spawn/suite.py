@@ -13,7 +13,7 @@ from gymnasium import spaces
 
 import envs
 from spawn.agents import TaskShape
-from spawn.config import EnvConfig, SimConfig
+from spawn.config import EnvConfig, SimConfig, check_work, import_plugins, plugin_env_module
 from spawn.errors import ConfigError
 
 __all__ = ["EnvFacts", "Suite", "encode_obs", "make_encoder", "task_shape"]
@@ -67,30 +67,41 @@ class Suite:
         self.cfg = cfg
         self.configs: dict[str, EnvConfig] = {e.slug: e for e in cfg.envs}
         self.facts: dict[str, EnvFacts] = {}
-        for i, ec in enumerate(cfg.envs):
-            env = self.make(ec.slug, shield=False)
-            try:
-                desc = envs.describe(env)
-                rr = ec.return_range or desc.return_range
-                if rr is None:
-                    raise ConfigError(
-                        f"envs[{i}] ({ec.id}) declares no return range; give return_range = [low, high]"
-                    )
-                shape = task_shape(env, ec.slug)
-                self.facts[ec.slug] = EnvFacts(
-                    slug=ec.slug,
-                    return_range=(float(rr[0]), float(rr[1])),
-                    has_success=desc.has_success,
-                    has_hidden=desc.has_hidden,
-                    has_constitution=ec.constitution is not None,
-                    clocked=bool(env.unwrapped.metadata.get("clocked", False)),
-                    shape=shape,
-                    complexity_bits=float(envs.complexity_bits(env)),
-                )
-            finally:
-                env.close()
-
+        check_work(cfg)
+        # Plugins (module:EnvId environments, a module:Class agent) are imported only once every
+        # other part of the config has been checked: importing a module runs its code.
+        plain = [(i, ec) for i, ec in enumerate(cfg.envs) if plugin_env_module(ec.id) is None]
+        plugged = [(i, ec) for i, ec in enumerate(cfg.envs) if plugin_env_module(ec.id) is not None]
+        for i, ec in plain:
+            self._add_facts(i, ec)
+        import_plugins(cfg)
+        for i, ec in plugged:
+            self._add_facts(i, ec)
+        self.facts = {ec.slug: self.facts[ec.slug] for ec in cfg.envs}  # in config order
         self._check_agent_fits()
+
+    def _add_facts(self, i: int, ec: EnvConfig) -> None:
+        env = self.make(ec.slug, shield=False)
+        try:
+            desc = envs.describe(env)
+            rr = ec.return_range or desc.return_range
+            if rr is None:
+                raise ConfigError(
+                    f"envs[{i}] ({ec.id}) declares no return range; give return_range = [low, high]"
+                )
+            shape = task_shape(env, ec.slug)
+            self.facts[ec.slug] = EnvFacts(
+                slug=ec.slug,
+                return_range=(float(rr[0]), float(rr[1])),
+                has_success=desc.has_success,
+                has_hidden=desc.has_hidden,
+                has_constitution=ec.constitution is not None,
+                clocked=bool(env.unwrapped.metadata.get("clocked", False)),
+                shape=shape,
+                complexity_bits=float(envs.complexity_bits(env)),
+            )
+        finally:
+            env.close()
 
     def _check_agent_fits(self) -> None:
         from spawn.agents import agent_class
@@ -121,6 +132,10 @@ class Suite:
             env = envs.make(ec.id, constitution=ec.constitution, shield=shield, **ec.kwargs)
         except envs.EnvsError as exc:
             raise ConfigError(f"environment {ec.id!r}: {exc}") from None
-        except TypeError as exc:
-            raise ConfigError(f"environment {ec.id!r}: bad kwargs {dict(ec.kwargs)} ({exc})") from None
+        except (TypeError, ValueError, AssertionError, KeyError, IndexError, OverflowError) as exc:
+            # an environment's constructor refusing its keyword arguments in its own way
+            shown = str(dict(ec.kwargs))
+            shown = shown if len(shown) <= 200 else shown[:197] + "..."
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"environment {ec.id!r}: bad kwargs {shown} ({msg[:200]})") from None
         return env
