@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from rich.tree import Tree
 
+from lineage.text import printable, short
+
 if TYPE_CHECKING:
     from lineage.graph import LineageGraph
 
-__all__ = ["format_value", "render_tree"]
+__all__ = ["FOLD", "MAX_NESTING", "format_value", "render_tree"]
 
 
 def format_value(value: object) -> str:
@@ -28,15 +30,42 @@ def format_value(value: object) -> str:
 
 
 def _label(lineage: LineageGraph, agent: str, attributes: Sequence[str]) -> Text:
-    text = Text(agent, style="bold")
+    # Every piece is escaped (printable) and added as Text, so neither a control character nor
+    # rich markup in an id, operator or attribute reaches the terminal.
+    text = Text(printable(agent), style="bold")
     op = lineage.operator(agent)
     if op:
-        text.append(f" {op}", style="cyan")
-    attrs = lineage.graph.nodes[agent]
+        text.append(f" {printable(op)}", style="cyan")
+    attrs = lineage._g.nodes[agent]
     shown = [f"{name}={format_value(attrs[name])}" for name in attributes if name in attrs]
     if shown:
-        text.append("  " + " ".join(shown), style="dim")
+        text.append("  " + printable(" ".join(shown)), style="dim")
     return text
+
+
+def _note(text: str) -> Text:
+    return Text(text, style="dim italic")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _count_below(lineage: LineageGraph, agent: str) -> int:
+    # A count, not lineage.descendants(): no sorting, and each clade is summarised once, so the
+    # counts of a whole rendering add up to at most the number of agents.
+    n, stack, succ = 0, [agent], lineage._g.succ
+    while stack:
+        kids = succ[stack.pop()]
+        n += len(kids)
+        stack.extend(kids)
+    return n
+
+
+#: Runs of more than this many agents, each the only child of the one before, are folded.
+FOLD = 10
+#: Rendered levels of nesting at most; deeper clades are counted, not drawn.
+MAX_NESTING = 64
 
 
 def render_tree(
@@ -46,8 +75,13 @@ def render_tree(
     attributes: Sequence[str] = (),
     max_children: int = 12,
     root: str | None = None,
+    fold: int = FOLD,
+    max_nesting: int = MAX_NESTING,
 ) -> Tree:
     """The lineage (or the clade of ``root``) as a rich ``Tree`` with full agent ids.
+
+    The work (and the output) is linear in the number of agents however deep the lineage is:
+    a long line of descent is folded into one line, and nesting is capped.
 
     Parameters
     ----------
@@ -60,6 +94,16 @@ def render_tree(
         Show at most this many children of an agent; the rest are summarised as "… N more".
     root
         Render only this agent's clade.
+    fold
+        A run of more than ``fold`` agents each of which is the only child of the one before is
+        shown as its first agent, one line "… N agents in a line of descent ..." and its last
+        agent (whose children follow as usual). ``0`` never folds.
+    max_nesting
+        Draw at most this many levels of nesting; a clade below is summarised as
+        "… N descendants (nested too deep to draw; render from AGENT)".
+
+    Agent ids, operators and attributes are shown with control characters escaped
+    (:func:`lineage.text.printable`) and never read as rich markup.
 
     Examples
     --------
@@ -77,30 +121,60 @@ def render_tree(
         raise ValueError(f"max_children must be >= 1, got {max_children}")
     if max_depth is not None and max_depth < 0:
         raise ValueError(f"max_depth must be >= 0, got {max_depth}")
+    if fold < 0:
+        raise ValueError(f"fold must be >= 0, got {fold}")
+    if max_nesting < 1:
+        raise ValueError(f"max_nesting must be >= 1, got {max_nesting}")
     tops = [root] if root is not None else lineage.roots()
+    # stack entries: (rich node, agent, generations below the top, rendered nesting)
     if len(tops) == 1:
         tree = Tree(_label(lineage, tops[0], attributes), guide_style="dim")
-        stack = [(tree, tops[0], 0)]
+        stack = [(tree, tops[0], 0, 0)]
     else:
         tree = Tree(Text(f"lineage ({len(lineage)} agents, {len(tops)} roots)", style="bold"))
         # Add the roots in order (rich shows children in the order they are added), then pop them
         # from the stack in that same order.
-        stack = [(tree.add(_label(lineage, r, attributes)), r, 0) for r in tops]
+        stack = [(tree.add(_label(lineage, r, attributes)), r, 0, 1) for r in tops]
         stack.reverse()
     # Depth-first with an explicit stack, so deep lineages do not hit the recursion limit.
     while stack:
-        node, agent, level = stack.pop()
+        node, agent, level, nest = stack.pop()
         kids = lineage.children(agent)
         if not kids:
             continue
         if max_depth is not None and level >= max_depth:
-            n = len(lineage.descendants(agent))
-            node.add(Text(f"… {n} descendant{'s' if n != 1 else ''}", style="dim italic"))
+            node.add(_note(f"… {_plural(_count_below(lineage, agent), 'descendant')}"))
+            continue
+        if nest >= max_nesting:
+            n = _count_below(lineage, agent)
+            node.add(_note(f"… {_plural(n, 'descendant')} (nested too deep to draw; render from {short(agent)})"))
+            continue
+        if len(kids) == 1 and fold:
+            run = [kids[0]]
+            while max_depth is None or level + len(run) < max_depth:
+                more = lineage.children(run[-1])
+                if len(more) != 1:
+                    break
+                run.append(more[0])
+            if len(run) > fold:
+                first = node.add(_label(lineage, run[0], attributes))
+                between = first.add(
+                    _note(
+                        f"… {_plural(len(run) - 2, 'agent')} in a line of descent, each the only child of "
+                        f"the one before (depth {level + 2}–{level + len(run) - 1})"
+                    )
+                )
+                last = between.add(_label(lineage, run[-1], attributes))
+                stack.append((last, run[-1], level + len(run), nest + 3))
+            else:
+                for a in run:
+                    node = node.add(_label(lineage, a, attributes))
+                stack.append((node, run[-1], level + len(run), nest + len(run)))
             continue
         pending = []
         for child in kids[:max_children]:
-            pending.append((node.add(_label(lineage, child, attributes)), child, level + 1))
+            pending.append((node.add(_label(lineage, child, attributes)), child, level + 1, nest + 1))
         if len(kids) > max_children:
-            node.add(Text(f"… {len(kids) - max_children} more", style="dim italic"))
+            node.add(_note(f"… {len(kids) - max_children} more"))
         stack.extend(reversed(pending))
     return tree

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
+import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -16,6 +18,7 @@ import numpy as np
 from lineage.arrays import FloatArray, LineageArrays, clade_max, clade_sum
 from lineage.errors import AttributeTypeError, DuplicateAgentError, UnknownAgentError
 from lineage.paths import path_key, sort_ids
+from lineage.text import brief as _short
 
 if TYPE_CHECKING:
     from rich.tree import Tree
@@ -28,19 +31,41 @@ AttributeValue = str | int | float | bool
 RESERVED_ATTRIBUTES = frozenset({"id", "ancestor_list", "agent_id", "parent", "operator"})
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Integers are stored as they are but must fit a float (every numeric attribute is also a float column).
+_MAX_INT = int(sys.float_info.max)
+
+
+def _check_text(agent_id: str, what: str, text: str) -> None:
+    if _SURROGATE.search(text):
+        raise AttributeTypeError(
+            f"agent {_short(agent_id)}: {what} {_short(text)} holds a lone surrogate; text must be valid Unicode"
+        )
+
+
 def _clean_value(agent_id: str, name: str, value: Any) -> AttributeValue | None:
     """Validate one attribute value; ``None`` means "missing, leave it out"."""
     if value is None:
         return None
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, bool | str | int):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        _check_text(agent_id, f"attribute {_short(name)} has a value that", value)
+        return value
+    if isinstance(value, int):
+        if not -_MAX_INT <= value <= _MAX_INT:
+            raise AttributeTypeError(
+                f"agent {_short(agent_id)}: attribute {_short(name)} is an integer of {value.bit_length()} bits, "
+                "too large for a float; accepted are integers of magnitude up to about 1.8e308"
+            )
         return value
     if isinstance(value, float):
         return None if math.isnan(value) else value
     raise AttributeTypeError(
-        f"agent {agent_id!r}: attribute {name!r} has a value of type {type(value).__name__} "
-        f"({value!r}); accepted are str, int, float and bool"
+        f"agent {_short(agent_id)}: attribute {_short(name)} has a value of type {type(value).__name__} "
+        f"({_short(value)}); accepted are str, int, float and bool"
     )
 
 
@@ -52,6 +77,9 @@ def _clean_attributes(agent_id: str, attributes: Mapping[str, Any]) -> dict[str,
                 f"agent {agent_id!r}: attribute name {name!r} is reserved "
                 f"(reserved: {', '.join(sorted(RESERVED_ATTRIBUTES))})"
             )
+        if not isinstance(name, str):
+            raise AttributeTypeError(f"agent {_short(agent_id)}: attribute names are strings, got {_short(name)}")
+        _check_text(agent_id, "attribute name", name)
         v = _clean_value(agent_id, name, value)
         if v is not None:
             clean[name] = v
@@ -162,7 +190,7 @@ class LineageGraph:
 
     # ------------------------------------------------------------------ writing
     def add_agent(
-        self, agent_id: str, parent: str | None = None, operator: str | None = None, **attributes: Any
+        self, /, agent_id: str, parent: str | None = None, operator: str | None = None, **attributes: Any
     ) -> None:
         """Record the birth of ``agent_id``, made from ``parent`` by ``operator``.
 
@@ -178,15 +206,19 @@ class LineageGraph:
             If an attribute value is not str, int, float or bool, or its name is reserved.
         """
         if not isinstance(agent_id, str):
-            raise AttributeTypeError(f"agent ids are strings, got {agent_id!r} ({type(agent_id).__name__})")
+            raise AttributeTypeError(f"agent ids are strings, got {_short(agent_id)} ({type(agent_id).__name__})")
+        _check_text(agent_id, "id", agent_id)
         if agent_id in self._index:
             raise DuplicateAgentError(f"agent {agent_id!r} is already in the lineage")
         if parent is not None and parent not in self._index:
             raise UnknownAgentError(f"parent {parent!r} of agent {agent_id!r} is not in the lineage")
-        if operator is not None and not isinstance(operator, str):
-            raise AttributeTypeError(f"agent {agent_id!r}: operator must be a string, got {operator!r}")
+        if operator is not None:
+            if not isinstance(operator, str):
+                raise AttributeTypeError(f"agent {agent_id!r}: operator must be a string, got {_short(operator)}")
+            _check_text(agent_id, "operator", operator)
         clean = _clean_attributes(agent_id, attributes)
-        self._g.add_node(agent_id, **clean)
+        self._g.add_node(agent_id)
+        self._g.nodes[agent_id].update(clean)  # not add_node(**clean): an attribute may be named "self"
         if parent is not None:
             if operator is None:
                 self._g.add_edge(parent, agent_id)
@@ -197,7 +229,7 @@ class LineageGraph:
         self._parents.append(parent)
         self._arrays.append(-1 if parent is None else self._index[parent], _numeric(clean))
 
-    def update(self, agent_id: str, **attributes: Any) -> None:
+    def update(self, /, agent_id: str, **attributes: Any) -> None:
         """Set (or, with ``None``, remove) attributes of an agent that is already recorded.
 
         Every value is checked before any is set, so a refused update changes nothing.
@@ -296,7 +328,16 @@ class LineageGraph:
     def children(self, agent_id: str) -> list[str]:
         """Children of ``agent_id`` in lineage-path order."""
         self._row(agent_id)
-        return sort_ids(self._g.successors(agent_id))
+        kids = list(self._g.successors(agent_id))
+        if len(kids) < 2:
+            return kids
+        # Children named by the convention (parent id, ".", suffix) sort by their suffixes alone,
+        # which is the same order as by whole ids and keeps the cost linear in the ids' length.
+        prefix = agent_id + "."
+        if all(k.startswith(prefix) for k in kids):
+            cut = len(prefix)
+            return sorted(kids, key=lambda k: path_key(k[cut:]))
+        return sort_ids(kids)
 
     def ancestors(self, agent_id: str) -> list[str]:
         """Ancestors of ``agent_id`` from its parent up to its root."""
@@ -424,11 +465,15 @@ class LineageGraph:
         save_json(self, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> LineageGraph:
-        """Read a node-link JSON file written by :meth:`save` (or by networkx)."""
+    def load(cls, path: str | Path, *, max_bytes: int | None = None, hint: str = "") -> LineageGraph:
+        """Read a node-link JSON file written by :meth:`save` (or by networkx).
+
+        Files over ``max_bytes`` (default :data:`lineage.files.MAX_DATA_BYTES`) and anything but a
+        regular file are refused before reading; see :func:`lineage.io.load_json`.
+        """
         from lineage.io import load_json
 
-        return load_json(path)
+        return load_json(path, max_bytes=max_bytes, hint=hint)
 
     @classmethod
     def from_networkx(cls, graph: nx.DiGraph) -> LineageGraph:

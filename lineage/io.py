@@ -6,25 +6,27 @@ it, so an interrupted write never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from lineage.errors import LineageError, LineageFileError
-from lineage.files import atomic_write
+from lineage.files import MAX_DATA_BYTES, atomic_write, read_text
 from lineage.paths import path_key
+from lineage.text import brief, csv_line, escape, needs_escape, printable, unescape
 
 if TYPE_CHECKING:
     from lineage.graph import LineageGraph
 
 __all__ = [
+    "ESCAPES_KEY",
+    "ESCAPES_VALUE",
     "FORMATS",
     "atomic_write",
     "from_networkx",
@@ -67,29 +69,35 @@ def save_json(lineage: LineageGraph, path: str | Path) -> None:
 
 
 def _fail(path: str | Path, what: str) -> LineageFileError:
-    return LineageFileError(f"{path}: {what}")
+    return LineageFileError(f"{printable(path)}: {what}")
 
 
-def load_json(path: str | Path) -> LineageGraph:
+def load_json(path: str | Path, *, max_bytes: int | None = None, hint: str = "") -> LineageGraph:
     """Read a node-link JSON lineage back into an equal :class:`~lineage.graph.LineageGraph`.
+
+    Anything but a regular file (a folder, a FIFO, a device) and a file over ``max_bytes``
+    (default :data:`lineage.files.MAX_DATA_BYTES`, 4 GiB: enough for 10^6 agents) are refused
+    before anything is read; ``hint`` says how to raise the limit.
 
     Raises
     ------
     LineageFileError
-        Naming the file and what is wrong with it: missing, not JSON, not node-link, not a forest.
+        Naming the file and what is wrong with it: missing, not a regular file, too large, not
+        JSON, nested too deeply, an integer of too many digits, not node-link, not a forest.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _fail(path, "no such file") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a directory, expected a node-link JSON file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(path, f"cannot be read ({exc.__class__.__name__}: {exc})") from None
+    limit = MAX_DATA_BYTES if max_bytes is None else max_bytes
+    text = read_text(path, limit=limit, what="a node-link JSON lineage", hint=hint)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _fail(path, f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise _fail(
+            path, "is JSON nested too deeply to read; attribute values are strings, numbers and booleans"
+        ) from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4300 by default)
+        reason = str(exc).split(":")[0]
+        raise _fail(path, f"holds an integer too long to read ({reason}); numbers must fit a float") from None
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         raise _fail(path, "is not a node-link lineage: expected a JSON object with a 'nodes' list")
     links = data.get("edges", data.get("links", []))
@@ -105,10 +113,10 @@ def load_json(path: str | Path) -> LineageGraph:
             raise _fail(path, f"node #{k} has no 'id'")
         nid = node["id"]
         if isinstance(nid, bool) or not isinstance(nid, str | int):
-            raise _fail(path, f"node #{k} has id {nid!r}; ids are strings (or integers)")
+            raise _fail(path, f"node #{k} has id {brief(nid)}; ids are strings (or integers)")
         nid = str(nid)
         if nid in nodes:
-            raise _fail(path, f"node id {nid!r} appears twice")
+            raise _fail(path, f"node id {brief(nid)} appears twice")
         nodes[nid] = {key: value for key, value in node.items() if key != "id"}
     parents: dict[str, tuple[str, str | None]] = {}
     for k, edge in enumerate(links):
@@ -117,14 +125,14 @@ def load_json(path: str | Path) -> LineageGraph:
         s, t = str(edge["source"]), str(edge["target"])
         for end in (s, t):
             if end not in nodes:
-                raise _fail(path, f"edge #{k} refers to unknown node {end!r}")
+                raise _fail(path, f"edge #{k} refers to unknown node {brief(end)}")
         if t in parents:
             raise _fail(
-                path, f"node {t!r} has two parents ({parents[t][0]!r} and {s!r}); a lineage is a forest"
+                path, f"node {brief(t)} has two parents ({brief(parents[t][0])} and {brief(s)}); a lineage is a forest"
             )
         op = edge.get("operator")
         if op is not None and not isinstance(op, str):
-            raise _fail(path, f"edge #{k} has operator {op!r}; operators are strings")
+            raise _fail(path, f"edge #{k} has operator {brief(op)}; operators are strings")
         parents[t] = (s, op)
     return _build(path, meta, nodes, parents)
 
@@ -142,7 +150,7 @@ def _build(
         if clash:
             raise _fail(
                 path,
-                f"node {nid!r} has an attribute named {clash[0]!r}, which is reserved "
+                f"node {brief(nid)} has an attribute named {clash[0]!r}, which is reserved "
                 f"(reserved: {', '.join(sorted(RESERVED_ATTRIBUTES))})",
             )
     # Agents are added in file order, which is birth order in files we write, so that a round trip
@@ -166,7 +174,7 @@ def _build(
         raise _fail(path, str(exc)) from None
     if len(out) != len(nodes):
         stuck = sorted(set(nodes) - set(out), key=path_key)[:3]
-        raise _fail(path, f"the parent links form a cycle (through {', '.join(map(repr, stuck))})")
+        raise _fail(path, f"the parent links form a cycle (through {', '.join(map(brief, stuck))})")
     return out
 
 
@@ -176,24 +184,92 @@ def from_networkx(graph: nx.DiGraph, source: str = "<graph>") -> LineageGraph:
     The ``node_default`` and ``edge_default`` entries that ``networkx.read_graphml`` adds to the
     graph's attributes are GraphML bookkeeping, not lineage metadata, and are left out.
     """
-    nodes = {str(n): dict(d) for n, d in graph.nodes(data=True)}
+    escaped = graph.graph.get(ESCAPES_KEY) == ESCAPES_VALUE
+    text = unescape if escaped else _same
+
+    def attrs(d: Mapping[str, Any]) -> dict[str, Any]:
+        return {text(k): text(v) if isinstance(v, str) else v for k, v in d.items()}
+
+    nodes = {text(str(n)): attrs(d) for n, d in graph.nodes(data=True)}
     parents: dict[str, tuple[str, str | None]] = {}
     for u, v, d in graph.edges(data=True):
-        if str(v) in parents:
-            raise LineageFileError(f"{source}: node {v!r} has two parents; a lineage is a forest")
-        parents[str(v)] = (str(u), d.get("operator"))
-    meta = {k: v for k, v in graph.graph.items() if k not in _GRAPHML_BOOKKEEPING or not isinstance(v, dict)}
+        child = text(str(v))
+        if child in parents:
+            raise LineageFileError(f"{printable(source)}: node {brief(child)} has two parents; a lineage is a forest")
+        op = d.get("operator")
+        parents[child] = (text(str(u)), text(op) if isinstance(op, str) else op)
+    meta = attrs(
+        {
+            k: v
+            for k, v in graph.graph.items()
+            if not (k in _GRAPHML_BOOKKEEPING and isinstance(v, dict)) and not (escaped and k == ESCAPES_KEY)
+        }
+    )
     return _build(source, meta, nodes, parents)
+
+
+def _same(text: str) -> str:
+    return text
 
 
 _GRAPHML_BOOKKEEPING = frozenset({"node_default", "edge_default"})
 
 
 # ---------------------------------------------------------------------- GraphML
+#: The graph attribute that marks a GraphML file whose text is escaped (see :func:`to_graphml`).
+ESCAPES_KEY = "lineage_text_escapes"
+ESCAPES_VALUE = "percent"
+
+
+def _texts(lineage: LineageGraph) -> Iterator[str]:
+    g = lineage._g
+    for k, v in g.graph.items():
+        yield k
+        if isinstance(v, str):
+            yield v
+    for a, d in g.nodes(data=True):
+        yield a
+        for k, v in d.items():
+            yield k
+            if isinstance(v, str):
+                yield v
+    for _, _, d in g.edges(data=True):
+        op = d.get("operator")
+        if isinstance(op, str):
+            yield op
+
+
+def _escaped_graph(lineage: LineageGraph) -> nx.DiGraph:
+    def attrs(d: Mapping[str, Any]) -> dict[str, Any]:
+        return {escape(k): escape(v) if isinstance(v, str) else v for k, v in d.items()}
+
+    g = lineage._g
+    out = nx.DiGraph()
+    out.graph.update(attrs(g.graph))
+    out.graph[ESCAPES_KEY] = ESCAPES_VALUE
+    for a in lineage:
+        out.add_node(escape(a))
+        out.nodes[escape(a)].update(attrs(g.nodes[a]))
+    for u, v, d in g.edges(data=True):
+        out.add_edge(escape(u), escape(v))
+        out.edges[escape(u), escape(v)].update(attrs(d))
+    return out
+
+
 def to_graphml(lineage: LineageGraph) -> str:
-    """The lineage as GraphML text (typed attributes; the operator is an edge attribute)."""
+    """The lineage as GraphML text (typed attributes; the operator is an edge attribute).
+
+    XML 1.0 cannot hold most control characters, and XML readers turn a ``\\r`` into a line
+    break, so when any id, attribute name, operator or text value holds a control character (or
+    U+2028, U+2029, U+FFFE, U+FFFF, a bidirectional control), every text in the file is
+    percent-encoded with :func:`lineage.text.escape` (``%0D``; ``%`` itself as ``%25``) and the
+    graph gets the attribute ``lineage_text_escapes = "percent"``. :func:`from_networkx` decodes
+    a graph so marked; with networkx alone, ``urllib.parse.unquote`` gives back each text. A
+    lineage without such characters is written as it is.
+    """
+    graph = _escaped_graph(lineage) if any(needs_escape(t) for t in _texts(lineage)) else lineage.graph
     buf = io.BytesIO()
-    nx.write_graphml(lineage.graph, buf, encoding="utf-8")
+    nx.write_graphml(graph, buf, encoding="utf-8")
     return buf.getvalue().decode("utf-8")
 
 
@@ -220,9 +296,8 @@ def to_alife_csv(lineage: LineageGraph, origin_time: str = "birth_time") -> str:
     has_time = origin_time in names
     rest = [n for n in names if n != origin_time]
     header = ["id", "ancestor_list", *(["origin_time"] if has_time else []), "agent_id", "operator", *rest]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
+    # csv_line, not csv.writer: it quotes a field holding "\r" too, so every reader sees one row per agent.
+    lines = [csv_line(header)]
     for i, a in enumerate(lineage):
         p = lineage.parent(a)
         attrs = g.nodes[a]
@@ -230,8 +305,8 @@ def to_alife_csv(lineage: LineageGraph, origin_time: str = "birth_time") -> str:
         if has_time:
             row.append(_cell(attrs.get(origin_time)))
         row += [a, lineage.operator(a) or "", *(_cell(attrs.get(n)) for n in rest)]
-        w.writerow(row)
-    return buf.getvalue()
+        lines.append(csv_line(row))
+    return "".join(lines)
 
 
 def _cell(value: Any) -> str:
@@ -249,6 +324,7 @@ _PLAIN_LABEL = re.compile(r"^[^\s()\[\]':;,_]+$")
 
 
 def _newick_label(label: str) -> str:
+    label = escape(label)
     if _PLAIN_LABEL.match(label):
         return label
     return "'" + label.replace("'", "''") + "'"
@@ -256,6 +332,11 @@ def _newick_label(label: str) -> str:
 
 def to_newick(lineage: LineageGraph, branch_length: str | None = None) -> str:
     """The lineage in Newick, one line (one tree) per root, children in lineage-path order.
+
+    Control characters (a line break above all), ``%`` and ``\\`` in a label are percent-encoded
+    (:func:`lineage.text.escape`: ``%0A``, ``%25``, ``%5C``), so each tree stays on one line and
+    every reader can parse it; a label with blanks or punctuation is then quoted. The id is
+    ``urllib.parse.unquote`` of the label as read (``newick``'s ``Node.unquoted_name``).
 
     Internal nodes are labelled too, since every agent is a real individual. With
     ``branch_length`` naming a numeric attribute, each agent's branch is that attribute's
