@@ -153,7 +153,7 @@ def _one_of(value: str, accepted: tuple[str, ...], what: str) -> str:
         return value
     close = difflib.get_close_matches(value, accepted, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ValueError(f"unknown {what} {value!r}{hint}; accepted: {', '.join(accepted)}")
+    raise ValueError(f"unknown {what} {_shown(value)}{hint}; accepted: {', '.join(accepted)}")
 
 
 class EnvConfig(_Strict):
@@ -163,7 +163,7 @@ class EnvConfig(_Strict):
         description="any registered gymnasium id, e.g. 'FrozenLake-v1' or 'lineage_sim/Hiring-v0'"
     )
     name: str | None = Field(
-        None, description="attribute prefix for this environment (default: the id without namespace)"
+        None, description="attribute prefix for this environment (default: the id without module and namespace)"
     )
     kwargs: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, description="keyword arguments for gymnasium.make"
@@ -178,7 +178,7 @@ class EnvConfig(_Strict):
 
     @property
     def slug(self) -> str:
-        return self.name or self.id.split("/")[-1]
+        return self.name or self.id.split(":")[-1].split("/")[-1]
 
     @field_validator("return_range")
     @classmethod
