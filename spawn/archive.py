@@ -21,7 +21,18 @@ from typing import Any
 import numpy as np
 
 from lineage import path_key
-from spawn.checkpoint import write_checkpoint
+from spawn.checkpoint import (
+    CheckpointWriter,
+    bad_entry,
+    decode_best,
+    decode_record,
+    decode_spec,
+    encode,
+    encode_best,
+    encode_record,
+    encode_spec,
+    plain_data,
+)
 from spawn.config import SimConfig
 from spawn.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
 from spawn.operators import applicable_operators, apply_operator
@@ -50,8 +61,60 @@ class ArchiveState:
     batch: int = 0
     spent: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)  # checkpoint entries not yet saved
 
     def add(self, result: JobResult, eligible: bool) -> None:
+        rec = result.record
+        self.pending.append(
+            encode(
+                lambda: {
+                    "k": "agent",
+                    "record": encode_record(rec),
+                    "eligible": eligible,
+                    "final": None if result.final is None else encode_spec(result.final),
+                    "best": encode_best(result.best),
+                },
+                f"agent {rec.id}",
+            )
+        )
+        self._apply(result, eligible)
+
+    def log_batch(self, row: dict[str, Any]) -> None:
+        self.pending.append(encode(lambda: {"k": "batch", "row": plain_data(row, "batch row")}, "a batch"))
+        self.log.append(row)
+        self.batch += 1
+
+    def save(self, writer: CheckpointWriter) -> None:
+        """Append what is new since the last save (a whole batch: the archive saves between batches)."""
+        entries, self.pending = self.pending, []
+        writer.save(entries)
+
+    @classmethod
+    def replay(cls, entries: list[dict[str, Any]], out: Path) -> ArchiveState:
+        """The state a checkpoint's entries describe (every counter is rebuilt from them)."""
+        state = cls()
+        try:
+            for e in entries:
+                kind = e.get("k")
+                if kind == "agent" and sorted(e) == ["best", "eligible", "final", "k", "record"]:
+                    if type(e["eligible"]) is not bool:
+                        raise ValueError("eligible is not true or false")
+                    final = None if e["final"] is None else decode_spec(e["final"])
+                    result = JobResult(decode_record(e["record"]), (), final, decode_best(e["best"]))
+                    state._apply(result, e["eligible"])
+                    parent = result.record.parent
+                    if parent is not None:
+                        state.n_children[parent] = state.n_children.get(parent, 0) + 1
+                elif kind == "batch" and sorted(e) == ["k", "row"] and type(e["row"]) is dict:
+                    state.log.append(e["row"])
+                    state.batch += 1
+                else:
+                    raise ValueError("not an entry of the archive regime")
+        except Exception as exc:
+            raise bad_entry(out, exc) from None
+        return state
+
+    def _apply(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
         self.records[rec.id] = rec
         self.spent += rec.train_steps
@@ -135,7 +198,7 @@ def _best(state: ArchiveState) -> tuple[str, float]:
 
 def run_archive(
     cfg: SimConfig,
-    out: Path,
+    writer: CheckpointWriter,
     executor: Any,
     state: ArchiveState,
     on_batch: Any,
@@ -152,7 +215,7 @@ def run_archive(
         state.add(result, True)
         new += 1
         on_batch([result])
-        write_checkpoint(out, cfg, "archive", state)
+        state.save(writer)
     trials = cfg.eval.episodes * len(cfg.envs)
     while state.spent < cfg.budget and len(state.records) < cfg.caps.max_agents:
         remaining = cfg.budget - state.spent
@@ -184,7 +247,7 @@ def run_archive(
         for r in sorted(results, key=lambda r: path_key(r.record.id)):
             state.add(r, _eligible(cfg, state, r))
         best_agent, best_value = _best(state)
-        state.log.append(
+        state.log_batch(
             {
                 "batch": state.batch,
                 "archive_size": len(state.archive),
@@ -196,10 +259,9 @@ def run_archive(
                 "children": " ".join(s.id for s in specs),
             }
         )
-        state.batch += 1
         new += len(results)
         on_batch(results)
-        write_checkpoint(out, cfg, "archive", state)
+        state.save(writer)
         if stop_after is not None and new >= stop_after:
             return False
     return True

@@ -1,20 +1,66 @@
-"""The run directory's checkpoint: what a run has done, written atomically, read back with checks."""
+"""The run directory's checkpoint: plain data that grows by appending, read back with checks.
+
+Layout (``DIR/checkpoint/``):
+
+``manifest.json``
+    Small, rewritten atomically at every save: the format marker ``"lineage-sim-checkpoint"``, its
+    version, the run's regime, the sha256 digest of the config as run (:func:`config_digest`), and
+    the list of segment files with each one's size, sha256 and number of entries.
+``seg-000001.jsonl``, ``seg-000002.jsonl``, ...
+    Immutable once written: one JSON object per line, each what the run did since the previous save
+    (an agent's record and the children it made, an archive batch...). A save writes one new segment
+    and then the manifest, so nothing already written is ever rewritten: a checkpoint of a run of
+    10^6 agents costs what is new at each save, not the whole run.
+
+Everything is JSON (floats written with ``repr``, so they come back bit for bit; ``inf`` and ``nan``
+as ``Infinity`` and ``NaN``), decoded into the exact Python types the run uses (tuples where the
+specs hold tuples). Nothing in it can construct an object or run code: reading it never imports or
+calls anything named in the file. A manifest of another format or version, a segment whose size or
+sha256 does not match the manifest (a truncated or altered file), and a checkpoint of another
+config are each refused with one line.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lineage import atomic_write
+from lineage import MAX_DATA_BYTES, LineageError, atomic_write, read_bytes
+from lineage.files import TEMP_SUFFIX
 from spawn.config import SimConfig, config_to_toml
 from spawn.errors import CheckpointError
 
-__all__ = ["CHECKPOINT", "config_digest", "read_checkpoint", "write_checkpoint"]
+__all__ = [
+    "CHECKPOINT",
+    "FORMAT",
+    "LEGACY_CHECKPOINT",
+    "MANIFEST",
+    "VERSION",
+    "CheckpointWriter",
+    "config_digest",
+    "decode_record",
+    "decode_spec",
+    "encode_record",
+    "encode_spec",
+    "has_checkpoint",
+    "plain_data",
+    "read_checkpoint",
+]
 
-CHECKPOINT = "checkpoint.pkl"
-_VERSION = 1
+#: The checkpoint's folder inside a run directory.
+CHECKPOINT = "checkpoint"
+MANIFEST = "manifest.json"
+FORMAT = "lineage-sim-checkpoint"
+VERSION = 2
+#: The pickle checkpoint of lineage-sim before format 2: recognised by name, never read.
+LEGACY_CHECKPOINT = "checkpoint.pkl"
+_SEGMENT = re.compile(r"seg-(\d{6,})\.jsonl")
+_MANIFEST_LIMIT = 256 * 2**20
 
 
 def config_digest(cfg: SimConfig) -> str:
@@ -22,22 +68,393 @@ def config_digest(cfg: SimConfig) -> str:
     return hashlib.sha256(config_to_toml(cfg).encode()).hexdigest()
 
 
-def write_checkpoint(out: Path, cfg: SimConfig, regime: str, state: Any) -> None:
-    payload = {"version": _VERSION, "regime": regime, "config": config_digest(cfg), "state": state}
-    atomic_write(out / CHECKPOINT, pickle.dumps(payload, protocol=4))
+def has_checkpoint(out: Path) -> bool:
+    """Whether ``out`` holds a checkpoint of this format (a manifest; it is not checked here)."""
+    return (out / CHECKPOINT / MANIFEST).is_file()
 
 
-def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> Any:
-    """The state a run of ``regime`` saved in ``out``; one clear error for anything else."""
-    path = out / CHECKPOINT
+# ---------------------------------------------------------------------- plain data
+class _Bad(Exception):
+    """A value that is not what the checkpoint format allows (decoding) or cannot hold (encoding)."""
+
+
+def plain_data(value: Any, where: str) -> Any:
+    """``value`` as JSON data (dicts with string keys, lists, str, int, float, bool, None).
+
+    Floats of a float subclass (``numpy.float64``) become floats. Anything else (a tuple, an array,
+    an object) is refused: plugin agents must keep their parameters as such plain data.
+    """
+    t = type(value)
+    if value is None or t is str or t is bool or t is int or t is float:
+        return value
+    if isinstance(value, float):
+        return float(value)
+    if t is list:
+        return [plain_data(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Bad(f"{where} has the key {k!r} of type {type(k).__name__}; keys must be strings")
+            out[k] = plain_data(v, f"{where}[{k!r}]")
+        return out
+    raise _Bad(
+        f"{where} is of type {t.__name__}; a checkpoint holds only plain data "
+        "(dicts with string keys, lists, str, int, float, bool, None)"
+    )
+
+
+def _str(v: Any, where: str) -> str:
+    if type(v) is not str:
+        raise _Bad(f"{where}: expected a string")
+    return v
+
+
+def _opt_str(v: Any, where: str) -> str | None:
+    return None if v is None else _str(v, where)
+
+
+def _int(v: Any, where: str) -> int:
+    if type(v) is not int:
+        raise _Bad(f"{where}: expected an integer")
+    return v
+
+
+def _num(v: Any, where: str) -> float:
+    if type(v) not in (int, float):
+        raise _Bad(f"{where}: expected a number")
+    return v
+
+
+def _bool(v: Any, where: str) -> bool:
+    if type(v) is not bool:
+        raise _Bad(f"{where}: expected true or false")
+    return v
+
+
+def _dict(v: Any, where: str) -> dict[str, Any]:
+    if type(v) is not dict:
+        raise _Bad(f"{where}: expected an object")
+    return v
+
+
+def _list(v: Any, where: str) -> list[Any]:
+    if type(v) is not list:
+        raise _Bad(f"{where}: expected a list")
+    return v
+
+
+# ---------------------------------------------------------------------- specs, records, results
+_SPEC_FIELDS = (
+    "id",
+    "parent",
+    "depth",
+    "operator",
+    "agent_kind",
+    "hyper",
+    "objective",
+    "tasks",
+    "tools",
+    "params",
+    "budget",
+    "quota",
+    "birth_time",
+    "liability",
+    "lagrange",
+    "trigger",
+    "keep_final",
+)
+
+
+def encode_spec(spec: Any) -> dict[str, Any]:
+    """An :class:`~spawn.job.AgentSpec` as JSON data."""
+    where = f"agent {spec.id}"
+    return {
+        "id": spec.id,
+        "parent": spec.parent,
+        "depth": spec.depth,
+        "operator": spec.operator,
+        "agent_kind": spec.agent_kind,
+        "hyper": plain_data(dict(spec.hyper), f"{where}: hyper"),
+        "objective": spec.objective,
+        "tasks": list(spec.tasks),
+        "tools": {t: [list(tool) for tool in tools] for t, tools in spec.tools.items()},
+        "params": None if spec.params is None else plain_data(spec.params, f"{where}: the params of {spec.agent_kind}"),
+        "budget": spec.budget,
+        "quota": spec.quota,
+        "birth_time": spec.birth_time,
+        "liability": spec.liability,
+        "lagrange": spec.lagrange,
+        "trigger": spec.trigger,
+        "keep_final": spec.keep_final,
+    }
+
+
+def decode_spec(d: Any) -> Any:
+    from spawn.job import AgentSpec
+
+    d = _dict(d, "spec")
+    if sorted(d) != sorted(_SPEC_FIELDS):
+        raise _Bad("spec: unexpected fields")
+    w = f"spec {d.get('id')!r}"
+    hyper = {k: _num(v, f"{w}.hyper") for k, v in _dict(d["hyper"], f"{w}.hyper").items()}
+    tools = {
+        _str(t, f"{w}.tools"): tuple(
+            tuple(_int(a, f"{w}.tools") for a in _list(tool, f"{w}.tools")) for tool in _list(v, f"{w}.tools")
+        )
+        for t, v in _dict(d["tools"], f"{w}.tools").items()
+    }
+    params = d["params"]
+    if params is not None:
+        _dict(params, f"{w}.params")
+    return AgentSpec(
+        id=_str(d["id"], f"{w}.id"),
+        parent=_opt_str(d["parent"], f"{w}.parent"),
+        depth=_int(d["depth"], f"{w}.depth"),
+        operator=_opt_str(d["operator"], f"{w}.operator"),
+        agent_kind=_str(d["agent_kind"], f"{w}.agent_kind"),
+        hyper=hyper,
+        objective=_str(d["objective"], f"{w}.objective"),
+        tasks=tuple(_str(t, f"{w}.tasks") for t in _list(d["tasks"], f"{w}.tasks")),
+        tools=tools,
+        params=params,
+        budget=_int(d["budget"], f"{w}.budget"),
+        quota=_int(d["quota"], f"{w}.quota"),
+        birth_time=_int(d["birth_time"], f"{w}.birth_time"),
+        liability=_num(d["liability"], f"{w}.liability"),
+        lagrange=_num(d["lagrange"], f"{w}.lagrange"),
+        trigger=_opt_str(d["trigger"], f"{w}.trigger"),
+        keep_final=_bool(d["keep_final"], f"{w}.keep_final"),
+    )
+
+
+def encode_record(rec: Any) -> dict[str, Any]:
+    """An :class:`~spawn.job.AgentRecord` as JSON data."""
+    return {
+        "id": rec.id,
+        "parent": rec.parent,
+        "operator": rec.operator,
+        "attributes": plain_data(dict(rec.attributes), f"agent {rec.id}: attributes"),
+        "train_steps": rec.train_steps,
+        "eval_steps": rec.eval_steps,
+    }
+
+
+def decode_record(d: Any) -> Any:
+    from spawn.job import AgentRecord
+
+    d = _dict(d, "record")
+    if sorted(d) != sorted(("id", "parent", "operator", "attributes", "train_steps", "eval_steps")):
+        raise _Bad("record: unexpected fields")
+    w = f"record {d.get('id')!r}"
+    return AgentRecord(
+        id=_str(d["id"], f"{w}.id"),
+        parent=_opt_str(d["parent"], f"{w}.parent"),
+        operator=_opt_str(d["operator"], f"{w}.operator"),
+        attributes=_dict(d["attributes"], f"{w}.attributes"),
+        train_steps=_int(d["train_steps"], f"{w}.train_steps"),
+        eval_steps=_int(d["eval_steps"], f"{w}.eval_steps"),
+    )
+
+
+def encode_best(best: Mapping[str, Iterable[tuple[float, tuple[int, ...]]]] | None) -> Any:
+    if best is None:
+        return None
+    return {t: [[float(r), list(actions)] for r, actions in episodes] for t, episodes in best.items()}
+
+
+def decode_best(d: Any) -> dict[str, tuple[tuple[float, tuple[int, ...]], ...]] | None:
+    if d is None:
+        return None
+    out = {}
+    for t, episodes in _dict(d, "best").items():
+        items = []
+        for ep in _list(episodes, "best"):
+            r, actions = _list(ep, "best")
+            items.append((float(_num(r, "best")), tuple(_int(a, "best") for a in _list(actions, "best"))))
+        out[_str(t, "best")] = tuple(items)
+    return out
+
+
+def encode(value: Any, where: str) -> Any:
+    """Run an encoder, turning what cannot be held into a :class:`CheckpointError`."""
     try:
-        payload = pickle.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no checkpoint; is {str(out)!r} a run directory?") from None
-    except Exception as exc:
-        raise CheckpointError(f"{path}: corrupt checkpoint ({exc.__class__.__name__})") from None
-    if not isinstance(payload, dict) or payload.get("version") != _VERSION or payload.get("regime") != regime:
-        raise CheckpointError(f"{path}: not a {regime}-regime checkpoint of this version of lineage-sim")
-    if payload["config"] != config_digest(cfg):
-        raise CheckpointError(f"{path}: the checkpoint belongs to another config than {out / 'config.toml'}")
-    return payload["state"]
+        return value()
+    except _Bad as exc:
+        raise CheckpointError(f"cannot checkpoint {where}: {exc}") from None
+
+
+# ---------------------------------------------------------------------- files
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, allow_nan=True, ensure_ascii=True)
+
+
+@dataclass
+class CheckpointWriter:
+    """Appends segments to a run's checkpoint; :meth:`save` is one atomic step for readers."""
+
+    out: Path
+    regime: str
+    digest: str
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    entries: int = 0
+
+    @property
+    def folder(self) -> Path:
+        return self.out / CHECKPOINT
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "regime": self.regime,
+            "config_sha256": self.digest,
+            "entries": self.entries,
+            "segments": list(self.segments),
+        }
+
+    @classmethod
+    def create(cls, out: Path, cfg: SimConfig, regime: str) -> CheckpointWriter:
+        """A new, empty checkpoint in ``out`` (it resumes a run from its first agent)."""
+        writer = cls(Path(out), regime, config_digest(cfg))
+        writer.folder.mkdir(exist_ok=True)
+        writer._write_manifest()
+        return writer
+
+    def _write_manifest(self) -> None:
+        atomic_write(self.folder / MANIFEST, json.dumps(self.manifest(), indent=1, sort_keys=True) + "\n")
+
+    def save(self, entries: list[dict[str, Any]]) -> None:
+        """Append ``entries`` as one new immutable segment, then list it in the manifest."""
+        if not entries:
+            return
+        text = "".join(_dumps(e) + "\n" for e in entries).encode("ascii")
+        name = f"seg-{len(self.segments) + 1:06d}.jsonl"
+        atomic_write(self.folder / name, text)
+        self.segments.append(
+            {"file": name, "bytes": len(text), "sha256": hashlib.sha256(text).hexdigest(), "entries": len(entries)}
+        )
+        self.entries += len(entries)
+        try:
+            self._write_manifest()
+        except BaseException:
+            self.segments.pop()
+            self.entries -= len(entries)
+            raise
+
+    def mark(self) -> tuple[int, int]:
+        """Where the checkpoint stands now, for :meth:`rollback`."""
+        return len(self.segments), self.entries
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Return the checkpoint to what it was at ``mark`` (segments written since are removed)."""
+        n, entries = mark
+        later = self.segments[n:]
+        self.segments, self.entries = self.segments[:n], entries
+        self._write_manifest()
+        for seg in later:
+            (self.folder / seg["file"]).unlink(missing_ok=True)
+
+
+def _fail(path: Path, why: str) -> CheckpointError:
+    return CheckpointError(f"{path}: {why}")
+
+
+def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> tuple[list[dict[str, Any]], CheckpointWriter]:
+    """The entries a run of ``regime`` saved in ``out``, in order, and a writer that appends to them.
+
+    Every check comes before any entry is used: the manifest's format, version, regime and config
+    digest, then each segment's size and sha256. Stray temporary files of an interrupted save and
+    segments no manifest lists (a save interrupted between the two writes) are removed.
+    """
+    out = Path(out)
+    folder = out / CHECKPOINT
+    path = folder / MANIFEST
+    if not path.exists():
+        if (out / LEGACY_CHECKPOINT).exists():
+            raise _fail(
+                out / LEGACY_CHECKPOINT,
+                "a pickle checkpoint of an older lineage-sim, which is never read (pickle can run code); "
+                f"start the run again with '--force' (expected {CHECKPOINT}/{MANIFEST})",
+            )
+        raise CheckpointError(f"{out}: no checkpoint ({CHECKPOINT}/{MANIFEST}); is {str(out)!r} a run directory?")
+    try:
+        raw = read_bytes(path, limit=_MANIFEST_LIMIT, what="a checkpoint manifest")
+    except LineageError as exc:
+        raise CheckpointError(str(exc)) from None
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        if raw[:1] == b"\x80":
+            why = f"is a pickle, not a {FORMAT} manifest; it is never read (pickle can run code)"
+        else:
+            why = f"truncated or corrupt checkpoint: not complete JSON (expected a {FORMAT} manifest)"
+        raise _fail(path, why) from None
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or type(manifest.get("version")) is not int
+    ):
+        raise _fail(path, f"not a lineage-sim checkpoint (expected format {FORMAT!r} version {VERSION})")
+    if manifest["version"] != VERSION:
+        raise _fail(
+            path, f"a checkpoint of format version {manifest['version']}; this lineage-sim reads version {VERSION}"
+        )
+    if manifest.get("regime") != regime:
+        raise _fail(path, f"not a {regime}-regime checkpoint (it says {manifest.get('regime')!r})")
+    if manifest.get("config_sha256") != config_digest(cfg):
+        raise _fail(path, f"the checkpoint belongs to another config than {out / 'config.toml'} (digest differs)")
+    segments = manifest.get("segments")
+    total = manifest.get("entries")
+    if type(segments) is not list or type(total) is not int:
+        raise _fail(path, "malformed checkpoint manifest (segments, entries)")
+    entries: list[dict[str, Any]] = []
+    for i, seg in enumerate(segments, 1):
+        name = f"seg-{i:06d}.jsonl"
+        if (
+            type(seg) is not dict
+            or seg.get("file") != name
+            or type(seg.get("bytes")) is not int
+            or type(seg.get("sha256")) is not str
+            or type(seg.get("entries")) is not int
+        ):
+            raise _fail(path, f"malformed checkpoint manifest (segment {i} should be {name!r} with bytes and sha256)")
+        seg_path = folder / name
+        try:
+            limit = min(max(seg["bytes"], 0), MAX_DATA_BYTES)
+            data = read_bytes(seg_path, limit=limit, what=f"a checkpoint segment of {seg['bytes']} bytes")
+        except LineageError as exc:
+            raise _fail(seg_path, f"truncated or altered checkpoint segment ({exc})") from None
+        if len(data) != seg["bytes"] or hashlib.sha256(data).hexdigest() != seg["sha256"]:
+            raise _fail(seg_path, "truncated or altered checkpoint segment (size or sha256 differs from the manifest)")
+        lines = data.decode("ascii", errors="replace").splitlines()
+        if len(lines) != seg["entries"]:
+            raise _fail(seg_path, "malformed checkpoint segment (entry count differs from the manifest)")
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except (ValueError, RecursionError):
+                raise _fail(seg_path, "malformed checkpoint segment (a line is not JSON)") from None
+            if type(entry) is not dict:
+                raise _fail(seg_path, "malformed checkpoint segment (a line is not a JSON object)")
+            entries.append(entry)
+    if len(entries) != total:
+        raise _fail(path, "malformed checkpoint manifest (entry count)")
+    _tidy(folder, len(segments))
+    writer = CheckpointWriter(out, regime, manifest["config_sha256"], list(segments), total)
+    return entries, writer
+
+
+def _tidy(folder: Path, listed: int) -> None:
+    """Remove what an interrupted save left: temporaries, and segments the manifest does not list."""
+    for p in sorted(folder.iterdir()):
+        m = _SEGMENT.fullmatch(p.name)
+        stray = p.name.endswith(TEMP_SUFFIX) and p.name.startswith((f".{MANIFEST}.", ".seg-"))
+        if (stray or (m and int(m.group(1)) > listed)) and p.is_file() and not p.is_symlink():
+            p.unlink()
+
+
+def bad_entry(out: Path, exc: Exception) -> CheckpointError:
+    """The error for a checkpoint entry that does not decode (a crafted or damaged checkpoint)."""
+    detail = str(exc) if isinstance(exc, _Bad) else type(exc).__name__
+    return CheckpointError(f"{out / CHECKPOINT}: malformed checkpoint entry ({detail})")

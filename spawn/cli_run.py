@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,68 +54,126 @@ def _show_aggregate(table: Any, out: Path) -> None:
     Console().print(t)
 
 
+@contextlib.contextmanager
+def _signals() -> Iterator[None]:
+    """SIGTERM raises :class:`~spawn.runner.Terminated` (a KeyboardInterrupt): the run saves its checkpoint."""
+    from spawn.runner import Terminated
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    try:
+        old = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _interrupted(command: str, out: Path, exc: KeyboardInterrupt) -> int:
+    """One line for SIGINT (exit 130) or SIGTERM (exit 143), saying how to go on."""
+    from spawn.checkpoint import has_checkpoint
+    from spawn.runner import Terminated
+
+    what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+    if has_checkpoint(out) or (out / "sweep.json").is_file():
+        tail = f"the checkpoint is saved; finish with: {PROG} resume {out}"
+    else:
+        tail = "nothing to resume"
+    print(f"{PROG} {command}: {what}; {tail}", file=sys.stderr)
+    return 143 if isinstance(exc, Terminated) else 130
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from spawn.config import load_config
     from spawn.runner import make_executor, simulate
 
+    out = Path(args.out)
     try:
-        cfg = load_config(args.config, seed=None if args.seed is None else args.seed)
-        if cfg.sweep:
-            from spawn.sweep import run_sweep
+        with _signals():
+            cfg = load_config(args.config, seed=None if args.seed is None else args.seed)
+            if cfg.sweep:
+                from spawn.sweep import run_sweep
 
-            table = run_sweep(
-                cfg,
-                Path(args.out),
-                runtime=args.runtime,
-                runtime_options=_runtime_options(args),
-                force=args.force,
-                progress=not args.quiet,
-                seed=args.seed,
-            )
-            if not args.quiet:
-                _show_aggregate(table, Path(args.out))
-            return 0
-        executor = make_executor(args.runtime, **_runtime_options(args))
-        outcome = simulate(cfg, Path(args.out), executor, force=args.force, progress=not args.quiet)
+                table = run_sweep(
+                    cfg,
+                    out,
+                    runtime=args.runtime,
+                    runtime_options=_runtime_options(args),
+                    force=args.force,
+                    progress=not args.quiet,
+                    seed=args.seed,
+                )
+                if not args.quiet:
+                    _show_aggregate(table, out)
+                return 0
+            executor = make_executor(args.runtime, **_runtime_options(args))
+            outcome = simulate(cfg, out, executor, force=args.force, progress=not args.quiet)
     except SpawnError as exc:
         raise UsageError(f"{PROG} run: {exc}") from None
+    except KeyboardInterrupt as exc:
+        return _interrupted("run", out, exc)
     if not args.quiet:
-        _show(outcome, Path(args.out))
+        _show(outcome, out)
     return 0
+
+
+def _sweep_seed(path: Path) -> int | None:
+    """The seed override a sweep was run with, from its ``sweep.json``."""
+    import json
+
+    from lineage import LineageFileError, read_text
+    from spawn.errors import CheckpointError
+
+    try:
+        data = json.loads(read_text(path, limit=2**24, what="a sweep description"))
+    except (LineageFileError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: is not a sweep description ({str(exc)[:120]})") from None
+    seed = data.get("seed") if isinstance(data, dict) else "?"
+    if seed is not None and (type(seed) is not int or seed < 0):
+        raise CheckpointError(f"{path}: seed {str(seed)[:40]!r} is not a whole number >= 0 or null")
+    return seed
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from spawn.runner import make_executor, resume
 
+    out = Path(args.dir)
     try:
-        from spawn.sweep import is_sweep_dir
+        with _signals():
+            from spawn.rundir import run_kind
 
-        if is_sweep_dir(Path(args.dir)):
-            import json
+            kind = run_kind(out)
+            if kind == "study":
+                raise UsageError(f"{PROG} resume: {out} is a selector-study directory; run the study again instead")
+            if kind == "sweep":
+                from spawn.config import load_config
+                from spawn.sweep import run_sweep
 
-            from spawn.config import load_config
-            from spawn.sweep import run_sweep
-
-            cfg = load_config(Path(args.dir) / "config.toml")
-            seed = json.loads((Path(args.dir) / "sweep.json").read_text()).get("seed")
-            table = run_sweep(
-                cfg,
-                Path(args.dir),
-                runtime=args.runtime,
-                runtime_options=_runtime_options(args),
-                progress=not args.quiet,
-                seed=seed,
-                resume=True,
-            )
-            if not args.quiet:
-                _show_aggregate(table, Path(args.dir))
-            return 0
-        executor = make_executor(args.runtime, **_runtime_options(args))
-        outcome = resume(Path(args.dir), executor, progress=not args.quiet)
+                cfg = load_config(out / "config.toml")
+                table = run_sweep(
+                    cfg,
+                    out,
+                    runtime=args.runtime,
+                    runtime_options=_runtime_options(args),
+                    progress=not args.quiet,
+                    seed=_sweep_seed(out / "sweep.json"),
+                    resume=True,
+                )
+                if not args.quiet:
+                    _show_aggregate(table, out)
+                return 0
+            executor = make_executor(args.runtime, **_runtime_options(args))
+            outcome = resume(out, executor, progress=not args.quiet)
     except SpawnError as exc:
         raise UsageError(f"{PROG} resume: {exc}") from None
+    except KeyboardInterrupt as exc:
+        return _interrupted("resume", out, exc)
     if not args.quiet:
-        _show(outcome, Path(args.dir))
+        _show(outcome, out)
     return 0
 
 
@@ -189,7 +251,11 @@ def register(sub: Any) -> None:
     p.add_argument("--out", required=True, help="run directory to write (must be empty unless --force)")
     p.add_argument("--seed", type=_int_at_least(0), default=None, help="override the config's seed")
     p.add_argument("--runtime", choices=list(RUNTIMES), default="inline", help="where agents run (default: inline)")
-    p.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the outputs of an earlier lineage-sim run in --out (only lineage-sim's files are removed)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")
     _add_ray_options(p)
     p.set_defaults(func=cmd_run)

@@ -23,13 +23,23 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_csv
+from lineage import LineageGraph, atomic_write, path_key, remove_stray_temporaries, summarize, to_alife_csv
 from spawn.archive import ArchiveState, batches_csv, run_archive
-from spawn.checkpoint import CHECKPOINT, read_checkpoint, write_checkpoint
-from spawn.config import SimConfig, config_to_toml, parse_config
+from spawn.checkpoint import (
+    CheckpointWriter,
+    bad_entry,
+    decode_record,
+    decode_spec,
+    encode,
+    encode_record,
+    encode_spec,
+    read_checkpoint,
+)
+from spawn.config import SimConfig, config_to_toml
 from spawn.errors import CheckpointError, RunDirError
 from spawn.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
 from spawn.progress import RunProgress
+from spawn.rundir import PROJECT_FILES, RunDir, open_dir, open_out, run_kind
 from spawn.runtimes import make_ray_actors, make_ray_shards
 
 __all__ = [
@@ -39,6 +49,7 @@ __all__ = [
     "InlineExecutor",
     "RunOutcome",
     "StopRun",
+    "Terminated",
     "build_lineage",
     "make_executor",
     "prepare_run_dir",
@@ -52,6 +63,10 @@ OUTPUT_FILES = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "s
 
 class StopRun(Exception):
     """Raised from a result callback to stop a run early (the checkpoint stays resumable)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the command line's handler: handled as SIGINT is."""
 
 
 OnResult = Callable[[JobResult], None]
@@ -236,28 +251,50 @@ def write_outputs(cfg: SimConfig, out: Path, records: dict[str, AgentRecord]) ->
 
 
 # ---------------------------------------------------------------------- run directory, checkpoint
-def prepare_run_dir(out: Path, force: bool) -> None:
-    """Create ``out``; refuse an existing non-empty one unless ``force``."""
-    if out.exists() and not out.is_dir():
-        raise RunDirError(f"--out {str(out)!r} exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise RunDirError(f"--out {str(out)!r} exists and is not empty; pass --force to overwrite it")
-    out.mkdir(parents=True, exist_ok=True)
-    for name in (*OUTPUT_FILES, CHECKPOINT, "attribution.csv", "batches.csv"):
-        (out / name).unlink(missing_ok=True)
+def prepare_run_dir(out: Path, force: bool, kind: str = "run") -> RunDir:
+    """Take ``out`` for a new run (see :func:`spawn.rundir.open_out`): checked, made, locked, cleaned.
+
+    The caller releases the returned :class:`~spawn.rundir.RunDir` (or undoes it after a failure).
+    """
+    return open_out(out, force=force, kind=kind)
 
 
 @dataclass
 class _State:
     records: dict[str, AgentRecord] = field(default_factory=dict)
     waiting: dict[str, AgentSpec] = field(default_factory=dict)  # born, not yet finished
+    pending: list[dict[str, Any]] = field(default_factory=list)  # checkpoint entries not yet saved
 
     def frontier(self) -> list[AgentSpec]:
         return sorted(self.waiting.values(), key=lambda s: path_key(s.id))
 
+    def add(self, result: JobResult) -> None:
+        rec = result.record
+        entry = encode(
+            lambda: {"k": "done", "record": encode_record(rec), "children": [encode_spec(c) for c in result.children]},
+            f"agent {rec.id}",
+        )
+        self._apply(rec, result.children)
+        self.pending.append(entry)
 
-def _save_checkpoint(out: Path, cfg: SimConfig, state: _State) -> None:
-    write_checkpoint(out, cfg, "recursive", state)
+    def _apply(self, rec: AgentRecord, children: Sequence[AgentSpec]) -> None:
+        self.records[rec.id] = rec
+        self.waiting.pop(rec.id, None)
+        for child in children:
+            if child.id not in self.records:
+                self.waiting[child.id] = child
+
+    @classmethod
+    def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> _State:
+        state = cls()
+        try:
+            for e in entries:
+                if e.get("k") != "done" or sorted(e) != ["children", "k", "record"]:
+                    raise ValueError("not an agent entry of the recursive regime")
+                state._apply(decode_record(e["record"]), [decode_spec(c) for c in e["children"]])
+        except Exception as exc:
+            raise bad_entry(out, exc) from None
+        return state
 
 
 # ---------------------------------------------------------------------- the run
@@ -274,30 +311,36 @@ Body = Callable[["RunProgress"], tuple[bool, dict[str, AgentRecord], int]]
 
 def _recursive_body(
     cfg: SimConfig,
-    out: Path,
+    writer: CheckpointWriter,
     executor: Executor,
     state: _State,
     stop_after: int | None,
     checkpoint_every: float,
+    checkpoint_agents: int,
 ) -> Body:
     def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
         last_save = time.perf_counter()
         new = 0
         bar.advance(len(state.records), sum(r.train_steps for r in state.records.values()))
 
+        def save() -> None:
+            entries, state.pending = state.pending, []
+            try:
+                writer.save(entries)
+            except BaseException:
+                state.pending = entries + state.pending
+                raise
+
         def on_result(result: JobResult) -> None:
             nonlocal last_save, new
-            rec = result.record
-            state.records[rec.id] = rec
-            state.waiting.pop(rec.id, None)
-            for child in result.children:
-                if child.id not in state.records:
-                    state.waiting[child.id] = child
+            if result.record.id in state.records:
+                return
+            state.add(result)
             new += 1
-            bar.advance(1, rec.train_steps)
+            bar.advance(1, result.record.train_steps)
             now = time.perf_counter()
-            if now - last_save >= checkpoint_every:
-                _save_checkpoint(out, cfg, state)
+            if now - last_save >= checkpoint_every or len(state.pending) >= checkpoint_agents:
+                save()
                 last_save = now
             if stop_after is not None and new >= stop_after:
                 raise StopRun
@@ -309,15 +352,15 @@ def _recursive_body(
         except StopRun:
             pass
         finally:
-            if not state.records:
-                state.waiting = {"0": root_spec(cfg)}
-            _save_checkpoint(out, cfg, state)
+            save()
         return complete, state.records, new
 
     return body
 
 
-def _archive_body(cfg: SimConfig, out: Path, executor: Executor, state: ArchiveState, stop_after: int | None) -> Body:
+def _archive_body(
+    cfg: SimConfig, writer: CheckpointWriter, executor: Executor, state: ArchiveState, stop_after: int | None
+) -> Body:
     def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
         before = len(state.records)
         bar.advance(before, state.spent)
@@ -325,9 +368,9 @@ def _archive_body(cfg: SimConfig, out: Path, executor: Executor, state: ArchiveS
         def on_batch(results: list[JobResult]) -> None:
             bar.advance(len(results), sum(r.record.train_steps for r in results))
 
-        complete = run_archive(cfg, out, executor, state, on_batch, stop_after)
+        complete = run_archive(cfg, writer, executor, state, on_batch, stop_after)
         if complete:
-            atomic_write(out / "batches.csv", batches_csv(state.log))
+            atomic_write(writer.out / "batches.csv", batches_csv(state.log))
         return complete, state.records, len(state.records) - before
 
     return body
@@ -366,17 +409,28 @@ def _run(cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Bo
 
 def _body(
     cfg: SimConfig,
-    out: Path,
+    writer: CheckpointWriter,
     executor: Executor,
     stop_after: int | None,
     checkpoint_every: float,
-    fresh: bool,
+    checkpoint_agents: int,
+    entries: list[dict[str, Any]] | None,
 ) -> Body:
     if cfg.regime == "archive":
-        state = ArchiveState() if fresh else read_checkpoint(out, cfg, "archive")
-        return _archive_body(cfg, out, executor, state, stop_after)
-    rstate = _State() if fresh else read_checkpoint(out, cfg, "recursive")
-    return _recursive_body(cfg, out, executor, rstate, stop_after, checkpoint_every)
+        state = ArchiveState() if entries is None else ArchiveState.replay(entries, writer.out)
+        return _archive_body(cfg, writer, executor, state, stop_after)
+    rstate = _State() if entries is None else _State.replay(cfg, entries, writer.out)
+    return _recursive_body(cfg, writer, executor, rstate, stop_after, checkpoint_every, checkpoint_agents)
+
+
+#: Checkpoint at least this often (seconds of wall-clock) and every this many agents, by default.
+CHECKPOINT_SECONDS = 2.0
+CHECKPOINT_AGENTS = 1000
+
+
+def _interruption(exc: BaseException) -> bool:
+    """SIGINT (and SIGTERM, see :class:`Terminated`) keep the checkpoint; any other failure undoes."""
+    return isinstance(exc, KeyboardInterrupt)
 
 
 def simulate(
@@ -387,21 +441,44 @@ def simulate(
     force: bool = False,
     progress: bool = False,
     stop_after: int | None = None,
-    checkpoint_every: float = 2.0,
+    checkpoint_every: float = CHECKPOINT_SECONDS,
+    checkpoint_agents: int = CHECKPOINT_AGENTS,
 ) -> RunOutcome:
     """Run a whole simulation into the run directory ``out``.
 
     ``stop_after`` stops after that many agents (as an interruption would); :func:`resume` then
     finishes the run to the same bytes. Errors in the config are raised before anything is written.
+    The first checkpoint is written before the first agent starts, then one at least every
+    ``checkpoint_every`` seconds and every ``checkpoint_agents`` agents. A failure once the run has
+    started (an agent's error with ``on_error = "fail"``, a write that fails) removes what the run
+    wrote; an interruption (SIGINT, SIGTERM, ``stop_after``) keeps its checkpoint for ``resume``.
     """
     from spawn.job import suite_for
 
-    suite_for(cfg)  # makes and checks every environment before anything is written
-    out = Path(out)
-    prepare_run_dir(out, force)
-    atomic_write(out / "config.toml", config_to_toml(cfg))
-    executor = executor or InlineExecutor()
-    return _run(cfg, out, executor, progress, _body(cfg, out, executor, stop_after, checkpoint_every, fresh=True))
+    try:
+        suite_for(cfg)  # makes and checks every environment before anything is written
+        out = Path(out)
+        rd = prepare_run_dir(out, force)
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
+    try:
+        atomic_write(out / "config.toml", config_to_toml(cfg))
+        writer = CheckpointWriter.create(out, cfg, cfg.regime)
+        executor = executor or InlineExecutor()
+        body = _body(cfg, writer, executor, stop_after, checkpoint_every, checkpoint_agents, None)
+        outcome = _run(cfg, out, executor, progress, body)
+    except BaseException as exc:
+        if executor is not None:
+            executor.close()
+        if _interruption(exc):
+            rd.release()
+        else:
+            rd.undo()
+        raise
+    rd.release()
+    return outcome
 
 
 def resume(
@@ -410,20 +487,60 @@ def resume(
     *,
     progress: bool = False,
     stop_after: int | None = None,
-    checkpoint_every: float = 2.0,
+    checkpoint_every: float = CHECKPOINT_SECONDS,
+    checkpoint_agents: int = CHECKPOINT_AGENTS,
 ) -> RunOutcome:
-    """Finish an interrupted run in ``out`` from its checkpoint."""
-    import tomllib
+    """Finish an interrupted run in ``out`` from its checkpoint.
+
+    A failure leaves the checkpoint as it was before the command (and removes outputs this command
+    wrote); an interruption keeps what was added, for the next ``resume``.
+    """
+    from spawn.config import load_config
+    from spawn.errors import ConfigError
 
     out = Path(out)
-    if not out.is_dir():
-        raise RunDirError(f"{str(out)!r} is not a run directory")
-    cfg_path = out / "config.toml"
     try:
-        cfg = parse_config(tomllib.loads(cfg_path.read_text(encoding="utf-8")), source=str(cfg_path))
-    except FileNotFoundError:
-        raise RunDirError(f"{str(out)!r} is not a run directory (no config.toml)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CheckpointError(f"{cfg_path}: is not valid TOML ({exc})") from None
-    executor = executor or InlineExecutor()
-    return _run(cfg, out, executor, progress, _body(cfg, out, executor, stop_after, checkpoint_every, fresh=False))
+        if not out.is_dir():
+            raise RunDirError(f"{str(out)!r} is not a run directory")
+        kind = run_kind(out)
+        if kind in ("sweep", "study"):
+            raise RunDirError(f"{str(out)!r} is a {kind} directory, not a run directory")
+        if not (out / "config.toml").is_file():
+            raise RunDirError(f"{str(out)!r} is not a run directory (no config.toml)")
+        rd = open_dir(out, kind="run")
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
+    try:
+        try:
+            cfg = load_config(out / "config.toml")
+        except ConfigError as exc:
+            raise CheckpointError(f"{out / 'config.toml'}: cannot be resumed ({exc})") from None
+        entries, writer = read_checkpoint(out, cfg, cfg.regime)
+        remove_stray_temporaries(out, PROJECT_FILES)
+        before = {name for name in PROJECT_FILES if (out / name).exists()}
+        mark = writer.mark()
+        executor = executor or InlineExecutor()
+        body = _body(cfg, writer, executor, stop_after, checkpoint_every, checkpoint_agents, entries)
+    except BaseException:
+        rd.release()
+        if executor is not None:
+            executor.close()
+        raise
+    try:
+        outcome = _run(cfg, out, executor, progress, body)
+    except BaseException as exc:
+        if not _interruption(exc):
+            try:
+                writer.rollback(mark)
+                for name in PROJECT_FILES:
+                    if name not in before and name != "timing.json":
+                        (out / name).unlink(missing_ok=True)
+            finally:
+                rd.release()
+        else:
+            rd.release()
+        raise
+    rd.release()
+    return outcome

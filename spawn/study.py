@@ -24,7 +24,7 @@ import pandas as pd
 from attribution.intervals import t_interval
 from lineage import LineageGraph, atomic_write
 from spawn.config import SimConfig
-from spawn.runner import make_executor, simulate
+from spawn.runner import make_executor, prepare_run_dir, simulate
 
 __all__ = ["DEFAULT_RULES", "StudyResult", "arm_slug", "predictiveness", "selector_study", "weighted_correlation"]
 
@@ -119,6 +119,29 @@ def selector_study(
     seeds), ``out/predictiveness.csv`` and ``out/final.csv``.
     """
     out = Path(out)
+    rd = prepare_run_dir(out, force, kind="study")
+    try:
+        result = _study(cfg, selectors, seeds, out, rules, runtime, runtime_options, progress)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            rd.release()
+        else:
+            rd.undo()
+        raise
+    rd.release()
+    return result
+
+
+def _study(
+    cfg: SimConfig,
+    selectors: Sequence[str],
+    seeds: Sequence[int],
+    out: Path,
+    rules: Sequence[str],
+    runtime: str,
+    runtime_options: dict[str, Any] | None,
+    progress: bool,
+) -> StudyResult:
     finals: list[dict[str, Any]] = []
     curve_rows: list[dict[str, Any]] = []
     pooled: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {r: [] for r in rules}
@@ -129,7 +152,7 @@ def selector_study(
             arm = SimConfig.model_validate(arm.model_dump(by_alias=True))  # re-validate the changed fields
             run = out / arm_slug(selector) / f"seed-{seed}"
             executor = make_executor(runtime, **(runtime_options or {}))
-            outcome = simulate(arm, run, executor, force=force, progress=progress)
+            outcome = simulate(arm, run, executor, progress=progress)
             assert outcome.lineage is not None
             batches = pd.read_csv(run / "batches.csv")
             root = outcome.lineage.attributes("0")

@@ -91,7 +91,10 @@ def arms(cfg: SimConfig, seed_override: int | None = None) -> list[Arm]:
 
 
 def is_sweep_dir(path: Path) -> bool:
-    return (path / "sweep.json").is_file()
+    """Whether ``path`` is a sweep directory (its marker says so; a stale ``sweep.json`` does not)."""
+    from spawn.rundir import run_kind
+
+    return run_kind(path) == "sweep"
 
 
 def _run_numbers(run: Path) -> dict[str, float]:
@@ -136,7 +139,9 @@ def run_sweep(
     resume: bool = False,
 ) -> pd.DataFrame:
     """Run (or, with ``resume``, finish) every arm and seed; write ``aggregate.csv``; return it."""
+    from spawn.checkpoint import has_checkpoint
     from spawn.job import suite_for
+    from spawn.rundir import inside, open_dir
     from spawn.runner import make_executor, prepare_run_dir, simulate
     from spawn.runner import resume as resume_run
 
@@ -144,29 +149,35 @@ def run_sweep(
     arm_list = arms(cfg, seed)
     for arm in arm_list:
         suite_for(arm.config)  # every arm's environments checked before anything is written
-    if not resume:
-        prepare_run_dir(out, force)
-        atomic_write(out / "config.toml", config_to_toml(cfg))
-        atomic_write(out / "sweep.json", json.dumps({"arms": [a.name for a in arm_list], "seed": seed}) + "\n")
-    for arm in arm_list:
-        for s in arm.seeds:
-            run = arm.run_dir(out, s)
-            executor = make_executor(runtime, **(runtime_options or {}))
-            if resume and (run / "summary.json").is_file():
-                executor.close()
-                continue
-            if resume and (run / "checkpoint.pkl").is_file():
-                resume_run(run, executor, progress=progress)
-                continue
-            if progress:
-                from rich.console import Console
+    rd = open_dir(out, kind="sweep") if resume else prepare_run_dir(out, force, kind="sweep")
+    try:
+        if not resume:
+            atomic_write(out / "config.toml", config_to_toml(cfg))
+            atomic_write(out / "sweep.json", json.dumps({"arms": [a.name for a in arm_list], "seed": seed}) + "\n")
+        for arm in arm_list:
+            for s in arm.seeds:
+                run = inside(out, f"{arm.name}/seed-{s}", "the sweep's arm")
+                if resume and (run / "summary.json").is_file():
+                    continue
+                executor = make_executor(runtime, **(runtime_options or {}))
+                if resume and has_checkpoint(run):
+                    resume_run(run, executor, progress=progress)
+                    continue
+                if progress:
+                    from rich.console import Console
 
-                Console(stderr=True).print(f"[bold]{arm.name}[/bold] seed {s}")
-            run_cfg = arm.config.model_copy(update={"seed": s})
-            prepare_run_dir(run, force=True)
-            simulate(run_cfg, run, executor, force=True, progress=progress)
-    table = aggregate(out, arm_list)
-    buf = io.StringIO()
-    table.to_csv(buf, index=False, float_format="%.12g", lineterminator="\n")
-    atomic_write(out / "aggregate.csv", buf.getvalue())
+                    Console(stderr=True).print(f"[bold]{arm.name}[/bold] seed {s}")
+                run_cfg = arm.config.model_copy(update={"seed": s})
+                simulate(run_cfg, run, executor, force=True, progress=progress)
+        table = aggregate(out, arm_list)
+        buf = io.StringIO()
+        table.to_csv(buf, index=False, float_format="%.12g", lineterminator="\n")
+        atomic_write(out / "aggregate.csv", buf.getvalue())
+    except BaseException as exc:
+        if resume or isinstance(exc, KeyboardInterrupt):
+            rd.release()  # finished arms and the checkpoints of interrupted ones stay
+        else:
+            rd.undo()
+        raise
+    rd.release()
     return table

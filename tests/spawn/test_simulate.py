@@ -26,8 +26,9 @@ def _bytes(out: Path) -> dict[str, bytes]:
 def test_run_writes_every_output(tmp_path: Path) -> None:
     outcome = simulate(config(), tmp_path / "r")
     assert outcome.complete and outcome.lineage is not None
-    for name in (*DETERMINISTIC, "timing.json", "checkpoint.pkl"):
+    for name in (*DETERMINISTIC, "timing.json", "checkpoint/manifest.json", "lineage-sim.json"):
         assert (tmp_path / "r" / name).is_file(), name
+    assert not (tmp_path / "r" / "checkpoint.pkl").exists()
     lineage = LineageGraph.load(tmp_path / "r" / "lineage.json")
     assert lineage == outcome.lineage
     assert len(lineage) > 3 and lineage.summary()["max_depth"] >= 2
@@ -66,7 +67,7 @@ def test_resume_refuses_what_is_not_a_run(tmp_path: Path, capsys: pytest.Capture
     assert main(["resume", str(tmp_path)]) == 2
     assert "not a run directory" in capsys.readouterr().err
     simulate(config(), tmp_path / "r")
-    (tmp_path / "r" / "checkpoint.pkl").write_bytes(b"garbage")
+    (tmp_path / "r" / "checkpoint" / "manifest.json").write_bytes(b"garbage")
     assert main(["resume", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "corrupt checkpoint" in err[0]
@@ -78,11 +79,17 @@ def test_out_dir_refused_unless_force(tmp_path: Path, capsys: pytest.CaptureFixt
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    assert main(["run", str(cfg_path), "--out", str(out), "--quiet"]) == 2
+    for force in ([], ["--force"]):  # a folder of the user's is never used, not even with --force
+        assert main(["run", str(cfg_path), "--out", str(out), "--quiet", *force]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "keep.txt" in err[0]
+        assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    run = tmp_path / "run"
+    assert main(["run", str(cfg_path), "--out", str(run), "--quiet"]) == 0
+    assert main(["run", str(cfg_path), "--out", str(run), "--quiet"]) == 2
     assert "--force" in capsys.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
-    assert main(["run", str(cfg_path), "--out", str(out), "--quiet", "--force", "--seed", "9"]) == 0
-    assert tomllib.loads((out / "config.toml").read_text())["seed"] == 9
+    assert main(["run", str(cfg_path), "--out", str(run), "--quiet", "--force", "--seed", "9"]) == 0
+    assert tomllib.loads((run / "config.toml").read_text())["seed"] == 9
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -50,8 +51,7 @@ def test_sweep_runs_every_arm_and_aggregates(tmp_path: Path, capsys: pytest.Capt
     # An interrupted sweep (one run missing) is finished by resume, to the same aggregate.
     before = (out / "aggregate.csv").read_bytes()
     lineage = (out / "objective=penalised" / "seed-2" / "lineage.json").read_bytes()
-    for f in (out / "objective=penalised" / "seed-2").iterdir():
-        f.unlink()
+    shutil.rmtree(out / "objective=penalised" / "seed-2")
     (out / "aggregate.csv").unlink()
     assert main(["resume", str(out), "--quiet"]) == 0
     assert (out / "aggregate.csv").read_bytes() == before
