@@ -10,8 +10,8 @@ from rich.console import Console
 from lineage import LineageGraph
 
 
-def _text(renderable: object) -> str:
-    console = Console(file=io.StringIO(), width=60, color_system=None)
+def _text(renderable: object, width: int = 60) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
     console.print(renderable)
     return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
@@ -109,3 +109,55 @@ def test_wide_and_deep_trees_stay_readable() -> None:
 def test_render_refuses_bad_limits(g: LineageGraph, kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         g.render(**kwargs)
+
+
+def _work(tree: object) -> tuple[int, int]:
+    """(rendered lines, guide segments) of a rich Tree: rich draws one guide per level of nesting
+    on every line, so the second number is the work of printing it."""
+    lines = guides = 0
+    stack = [(tree, 0)]
+    while stack:
+        node, level = stack.pop()
+        lines += 1
+        guides += level
+        stack.extend((c, level + 1) for c in node.children)  # type: ignore[attr-defined]
+    return lines, guides
+
+
+def _chain(n: int, side_leaves: bool = False) -> LineageGraph:
+    g = LineageGraph()
+    g.add_agent("a0")
+    for i in range(1, n):
+        g.add_agent(f"a{i}", parent=f"a{i - 1}", operator="mutate")
+        if side_leaves:  # a caterpillar: every agent also has a leaf child, so nothing is a chain
+            g.add_agent(f"b{i}", parent=f"a{i - 1}")
+    return g
+
+
+@pytest.mark.parametrize("side_leaves", [False, True])
+def test_deep_lineages_render_in_linear_work(side_leaves: bool) -> None:
+    small, big = (_work(_chain(n, side_leaves).render()) for n in (2_000, 8_000))
+    # four times the agents: about four times the lines and guides, never sixteen (quadratic)
+    assert big[0] <= 4 * small[0] + 10
+    assert big[1] <= 4.5 * small[1] + 100
+    lines, guides = big
+    assert guides <= 70 * (2 * 8_000)  # at most MAX_NESTING guides a line
+
+
+def test_a_long_line_of_descent_is_folded() -> None:
+    text = _text(_chain(20_000).render())
+    lines = text.splitlines()
+    assert lines == [
+        "a0",
+        "└── a1 mutate",
+        "    └── … 19997 agents in a line of descent, each the only child of the one before (depth",
+        "        2–19998)",
+        "        └── a19999 mutate",
+    ] or len(lines) <= 6
+    assert "a19999 mutate" in text and "19997 agents" in text
+
+
+def test_deep_caterpillar_stops_nesting_and_counts_the_rest() -> None:
+    text = _text(_chain(500, side_leaves=True).render(max_children=2), width=1000)
+    assert "… 870 descendants (nested too deep to draw; render from a64)" in text
+    assert max(len(line) for line in text.splitlines()) <= 4 * 64 + 80
