@@ -136,8 +136,19 @@ def _seed_key(path: Path) -> tuple[int, str]:
     return (int(m.group(1)) if m else 0, path.name)
 
 
-def _seed_runs(arm_dir: Path) -> list[Path]:
-    runs = [p for p in arm_dir.glob("seed-*") if (p / "lineage.json").is_file()]
+def _seed_runs(arm_dir: Path, base: Path | None = None) -> list[Path]:
+    """The finished seed runs in an arm's folder; one that leads outside ``base`` is refused."""
+    from spawn.rundir import inside
+
+    runs = []
+    for q in arm_dir.glob("seed-*"):
+        if base is not None:
+            try:
+                inside(base, str(q.relative_to(base)), "the run folder")
+            except SpawnError as exc:
+                raise PlotError(str(exc)) from None
+        if (q / "lineage.json").is_file():
+            runs.append(q)
     return sorted(runs, key=_seed_key)
 
 
@@ -149,23 +160,45 @@ def load_source(path: str | Path) -> PlotSource:
     PlotError
         When the path does not exist or holds none of these.
     """
+    from lineage import LineageError, read_text
+    from spawn.rundir import inside, run_kind
+
     p = Path(path)
     if not p.exists():
         raise PlotError(f"{str(path)!r} does not exist; give a run directory, a lineage file or a sweep directory")
     if p.is_file():
         return PlotSource(p, "lineage")
-    if (p / "sweep.json").is_file():
+    # The directory's marker says what it is, so a stale sweep.json or study.csv left by another
+    # kind of run decides nothing; a directory of an older version is recognised by its files.
+    kind = run_kind(p)
+    if kind == "sweep" and (p / "sweep.json").is_file():
         try:
-            names = [str(a) for a in json.loads((p / "sweep.json").read_text())["arms"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PlotError(f"{p / 'sweep.json'} is not a sweep description ({exc})") from None
-        arms = {a: _seed_runs(p / a) for a in names}
+            names = json.loads(read_text(p / "sweep.json", limit=2**24, what="a sweep description"))["arms"]
+            if not isinstance(names, list) or not all(isinstance(a, str) for a in names):
+                raise TypeError("arms is not a list of names")
+        except LineageError as exc:
+            raise PlotError(str(exc)) from None
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise PlotError(f"{p / 'sweep.json'} is not a sweep description ({str(exc)[:120]})") from None
+        try:
+            arm_dirs = {a: inside(p, a, "sweep.json names the arm") for a in names}
+        except SpawnError as exc:
+            raise PlotError(str(exc)) from None
+        arms = {a: _seed_runs(d, p) for a, d in arm_dirs.items()}
         missing = [a for a, runs in arms.items() if not runs]
         if missing:
             raise PlotError(f"sweep {str(path)!r}: arm {missing[0]!r} has no finished run; finish it with 'resume'")
         return PlotSource(p, "sweep", arms)
-    if (p / "study.csv").is_file():
-        arms = {d.name: runs for d in sorted(p.iterdir()) if d.is_dir() and (runs := _seed_runs(d))}
+    if kind == "study" and (p / "study.csv").is_file():
+        arms = {}
+        for d in sorted(p.iterdir()):
+            if d.is_dir():
+                try:
+                    inside(p, d.name, "the study's arm")
+                except SpawnError as exc:
+                    raise PlotError(str(exc)) from None
+                if runs := _seed_runs(d, p):
+                    arms[d.name] = runs
         return PlotSource(p, "study", arms)
     if (p / "lineage.json").is_file():
         return PlotSource(p, "run", {p.name: [p]})
