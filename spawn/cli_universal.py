@@ -34,8 +34,12 @@ def cmd_universal(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from spawn.universal import estimate_upsilon, load_pool
+    from spawn.universal import check_work, estimate_upsilon, load_pool
 
+    try:  # refused before any work and before anything is written to the cache
+        check_work(args.programs, args.episode_length, args.pool_size)
+    except SpawnError as exc:
+        raise UsageError(f"{_NAME}: {exc}") from None
     err = Console(stderr=True)
     executor = _executor(args.runtime, args.workers)
     bar = Progress(

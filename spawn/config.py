@@ -694,7 +694,7 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>") -> SimConfig
     try:
         check_work(cfg)
     except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise type(exc)(f"{source}: {exc}") from None  # a LimitError stays one
     return cfg
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -32,7 +33,9 @@ from attribution.aiq import (
     proportional_allocation,
 )
 from attribution.aiq import stratified_estimate as _stratified
-from envs.bf import MAX_STEPS, STRATA, BFMachine, bf_constitution, sample_program
+from envs.bf import INSTRUCTIONS, MAX_STEPS, STRATA, BFMachine, bf_constitution, sample_program
+from lineage import LineageError, atomic_write, read_text
+from spawn import limits
 from spawn.aiq_agents import AIQAgent, make_aiq_agent
 from spawn.errors import ConfigError
 
@@ -44,6 +47,7 @@ __all__ = [
     "LocalProcessExecutor",
     "StratumPool",
     "UniversalResult",
+    "check_work",
     "compare_agents",
     "default_cache_dir",
     "estimate_upsilon",
@@ -159,25 +163,67 @@ def _chunk_path(cache: Path, seed: int, n: int, k: int) -> Path:
     return cache / f"aiq-bf{n}-seed{seed}" / f"chunk{k:05d}-{POOL_CHUNK}.tsv"
 
 
+#: Largest cached chunk file read back (a real one is about 10 kB); anything larger is redrawn.
+_CHUNK_BYTES = 1_000_000
+_COUNT = re.compile(r"[0-9]{1,12}")
+
+
 def _read_chunk(path: Path) -> tuple[list[tuple[int, str]], int, int, int] | None:
+    """A cached chunk, or ``None`` (then it is drawn again) for anything that is not a whole, sound chunk.
+
+    A cache file is data: a FIFO, a device, a folder, a huge, truncated or foreign file is never
+    trusted and never crashes; it is redrawn.
+    """
     try:
-        lines = path.read_text(encoding="ascii").splitlines()
-        head = dict(kv.split("=") for kv in lines[0].lstrip("# ").split())
-        found = [(int(s), prog) for s, prog in (line.split("\t") for line in lines[1:])]
-        if len(found) != POOL_CHUNK:
-            return None
-        return found, int(head["raw"]), int(head["passive"]), int(head["overtime"])
-    except (OSError, ValueError, KeyError, IndexError):
+        text = read_text(path, limit=_CHUNK_BYTES, what="an AIQ pool chunk")
+    except (LineageError, OSError):
         return None
+    lines = text.split("\n")
+    if len(lines) != POOL_CHUNK + 2 or lines[-1] != "":  # header, the programs, the final newline
+        return None
+    head: dict[str, int] = {}
+    fields = lines[0].removeprefix("# ").split(" ")
+    for kv in fields:
+        key, _, value = kv.partition("=")
+        if key not in ("raw", "passive", "overtime") or key in head or not _COUNT.fullmatch(value):
+            return None
+        head[key] = int(value)
+    if len(head) != 3:
+        return None
+    found: list[tuple[int, str]] = []
+    for line in lines[1:-1]:
+        stratum, sep, program = line.partition("\t")
+        if not sep or not stratum.isdigit() or len(stratum) > 2 or not 1 <= int(stratum) < STRATA:
+            return None
+        if not program or set(program) - set(INSTRUCTIONS):
+            return None
+        found.append((int(stratum), program))
+    if head["raw"] != POOL_CHUNK + head["passive"] + head["overtime"]:
+        return None
+    return found, head["raw"], head["passive"], head["overtime"]
 
 
 def _write_chunk(path: Path, chunk: tuple[list[tuple[int, str]], int, int, int]) -> None:
     found, raw, passive, overtime = chunk
     path.parent.mkdir(parents=True, exist_ok=True)
     text = f"# raw={raw} passive={passive} overtime={overtime}\n" + "".join(f"{s}\t{p}\n" for s, p in found)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(text, encoding="ascii")
-    os.replace(tmp, path)
+    atomic_write(path, text)
+
+
+def check_work(programs: int, episode_length: int, pool_size: int) -> None:
+    """Refuse an AIQ estimate over the limits (``aiq_cycles``, ``aiq_pool``) before any work or cache write."""
+    limits.check("aiq_pool", pool_size, f"a stratum pool of {pool_size:,} programs")
+    limits.check(
+        "aiq_cycles",
+        2 * programs * episode_length,
+        f"{programs:,} programs x 2 runs x {episode_length:,} cycles",
+    )
+    capacity = math.ceil(pool_size / POOL_CHUNK) * POOL_CHUNK
+    if programs > capacity:
+        raise ConfigError(
+            f"{programs:,} programs need more than the pool of {capacity:,} holds; "
+            "use a larger pool (pool_size, --pool-size: about 2 x programs)"
+        )
 
 
 def load_pool(
@@ -204,6 +250,7 @@ def load_pool(
     """
     if size < 1:
         raise ConfigError(f"pool size = {size}; accepted: >= 1")
+    limits.check("aiq_pool", size, f"a stratum pool of {size:,} programs")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     chunks: dict[int, tuple[list[tuple[int, str]], int, int, int]] = {}
     needed = math.ceil(size / POOL_CHUNK)
@@ -218,7 +265,7 @@ def load_pool(
         batch = missing[start : start + step]
         for k, chunk in zip(batch, ex.map(_pool_chunk, [(seed, k, n_symbols, POOL_CHUNK) for k in batch]), strict=True):
             chunks[k] = chunk
-            with contextlib.suppress(OSError):  # an unwritable cache only costs time
+            with contextlib.suppress(OSError, LineageError):  # an unwritable cache only costs time
                 _write_chunk(_chunk_path(cache, seed, n_symbols, k), chunk)
         if progress is not None:
             progress(min(start + step, len(missing)), len(missing))
@@ -449,6 +496,7 @@ def estimate_upsilon(
         raise ConfigError(f"allocation = {allocation!r}; accepted: {', '.join(ALLOCATIONS)}")
     if programs < 1 or episode_length < 1:
         raise ConfigError(f"programs = {programs} and episode_length = {episode_length}; both must be >= 1")
+    check_work(programs, episode_length, pool.size if pool is not None else max(pool_size, 1))
     if factory is None:
         make_aiq_agent(agent, np.random.default_rng(0), episode_length, 5, **(agent_params or {}))  # validates
     start = time.perf_counter()
