@@ -110,16 +110,24 @@ def _fmt(x: Any) -> str:
 
 
 def render_comparison(c: Comparison, top: int = 10) -> list[Any]:
-    """Rich tables: top agents, leaders with Gini and prediction, rank correlations, alignment tax."""
+    """Rich tables: top agents, leaders with Gini and prediction, rank correlations, alignment tax.
+
+    Agent ids and rule specs are shown with control characters escaped and never read as markup.
+    """
     from rich.table import Table
+
+    from lineage.text import plain
+
+    def cell(x: Any) -> Any:
+        return plain(x if isinstance(x, str) else _fmt(x))
 
     out: list[Any] = []
     t = Table(title=f"credit per rule (top {top} under any rule)", title_justify="left")
     t.add_column("agent", overflow="fold")
     for col in c.table.columns:
-        t.add_column(str(col), justify="right", overflow="fold")
+        t.add_column(cell(str(col)), justify="right", overflow="fold")
     for agent, row in c.top(top).iterrows():
-        t.add_row(str(agent), *(_fmt(float(x)) for x in row))
+        t.add_row(cell(str(agent)), *(_fmt(float(x)) for x in row))
     out.append(t)
 
     t = Table(title="who comes first", title_justify="left")
@@ -129,7 +137,7 @@ def render_comparison(c: Comparison, top: int = 10) -> list[Any]:
         t.add_column("predicts later best (tau)", justify="right")
         t.add_column("agents", justify="right")
     for rule, row in c.leaders.iterrows():
-        cells = [str(rule), _fmt(row["agent"]), _fmt(row["credit"]), _fmt(row["gini"])]
+        cells = [cell(str(rule)), cell(_fmt(row["agent"])), _fmt(row["credit"]), _fmt(row["gini"])]
         if c.prediction is not None:
             cells += [_fmt(c.prediction.loc[rule, "kendall_tau"]), str(int(c.prediction.loc[rule, "agents"]))]
         t.add_row(*cells)
@@ -138,25 +146,29 @@ def render_comparison(c: Comparison, top: int = 10) -> list[Any]:
     t = Table(title="rank correlation (Kendall tau)", title_justify="left")
     t.add_column("", overflow="fold")
     for col in c.kendall.columns:
-        t.add_column(str(col), justify="right", overflow="fold")
+        t.add_column(cell(str(col)), justify="right", overflow="fold")
     for rule, row in c.kendall.iterrows():
-        t.add_row(str(rule), *(_fmt(float(x)) for x in row))
+        t.add_row(cell(str(rule)), *(_fmt(float(x)) for x in row))
     out.append(t)
 
     tax = c.alignment_tax
     out.append(
-        f"alignment tax ({tax['transform']}): best raw value {_fmt(tax['raw_best_value'])} "
-        f"({_fmt(tax['raw_best_agent'])}), best aligned value {_fmt(tax['aligned_best_value'])} "
-        f"({_fmt(tax['aligned_best_agent'])}, raw {_fmt(tax['aligned_pick_raw_value'])}); "
-        f"tax {_fmt(tax['tax'])}"
+        plain(
+            f"alignment tax ({tax['transform']}): best raw value {_fmt(tax['raw_best_value'])} "
+            f"({_fmt(tax['raw_best_agent'])}), best aligned value {_fmt(tax['aligned_best_value'])} "
+            f"({_fmt(tax['aligned_best_agent'])}, raw {_fmt(tax['aligned_pick_raw_value'])}); "
+            f"tax {_fmt(tax['tax'])}"
+        )
     )
     if c.prediction is not None and len(c.prediction):
         cut = c.prediction["cutoff_time"].iloc[0]
         out.append(
-            f"prediction: rules computed on the lineage as it stood at birth time {_fmt(cut)}, "
-            "against the best value each agent's clade reached afterwards"
+            plain(
+                f"prediction: rules computed on the lineage as it stood at birth time {_fmt(cut)}, "
+                "against the best value each agent's clade reached afterwards"
+            )
         )
-    out.extend(c.notes)
+    out.extend(plain(n) for n in c.notes)
     return out
 
 

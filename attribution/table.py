@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -75,13 +73,14 @@ def attribution_csv(
     0,0.2,0.5,0.6
     0.0,0.6,0.6,
     """
+    from lineage.text import csv_line
+
     table = attribution_table(lineage, rules)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["agent", *table.columns])
+    # csv_line, not csv.writer: an agent id holding "\r" is quoted too, so readers see one row per agent.
+    lines = [csv_line(["agent", *table.columns])]
     for agent, row in zip(table.index, table.itertuples(index=False), strict=True):
-        writer.writerow([agent, *(_cell(float(x)) for x in row)])
-    return buf.getvalue()
+        lines.append(csv_line([agent, *(_cell(float(x)) for x in row)]))
+    return "".join(lines)
 
 
 def write_attribution_csv(

@@ -59,19 +59,29 @@ def _console() -> Console:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from spawn.cli_files import one_line
+
+    return one_line(_inspect)(args)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from lineage.text import brief, printable
+    from spawn.cli_files import load_lineage
+
     path = Path(args.path)
     if path.is_dir():  # a run directory
         if not (path / "lineage.json").is_file():
             raise UsageError(
-                f"{PROG} inspect: {path} is a directory without lineage.json; "
+                f"{PROG} inspect: {printable(path)} is a directory without lineage.json; "
                 "expected a lineage file or a run directory"
             )
         path = path / "lineage.json"
-    lineage = LineageGraph.load(path)
+    lineage = load_lineage(path)
     if args.agent is not None and args.agent not in lineage:
-        close = difflib.get_close_matches(args.agent, lineage.ids, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UsageError(f"{PROG} inspect: agent {args.agent!r} is not in {path}{hint}")
+        ids = lineage.ids
+        close = difflib.get_close_matches(args.agent, ids, n=1) if len(ids) <= 20_000 else []
+        hint = f" (did you mean {brief(close[0])}?)" if close else ""
+        raise UsageError(f"{PROG} inspect: agent {brief(args.agent)} is not in {printable(path)}{hint}")
     console = _console()
     attributes = args.attributes if args.attributes is not None else _default_attributes(lineage)
     if args.agent is not None:
@@ -89,38 +99,64 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def agent_record_table(lineage: LineageGraph, agent: str) -> Table:
-    """Everything recorded of one agent, suite means first, then per environment."""
+#: Rows of the ancestry table shown at each end of a long line of ancestors; the middle is counted.
+ANCESTRY_ENDS = 10
+
+
+def agent_record_table(lineage: LineageGraph, agent: str, max_children: int = 12) -> Table:
+    """Everything recorded of one agent, suite means first, then per environment.
+
+    Every id, name and value is shown escaped (:func:`lineage.text.printable`), never as markup.
+    """
     from rich.table import Table
 
     from lineage.display import format_value
+    from lineage.text import plain
 
     attrs = lineage.attributes(agent)
-    table = Table(title=f"Agent {agent}", show_header=True, header_style="bold")
+    table = Table(title=plain(f"Agent {agent}"), show_header=True, header_style="bold")
     table.add_column("attribute")
     table.add_column("value", justify="right")
-    table.add_row("parent", str(lineage.parent(agent) or "-"))
-    table.add_row("operator", str(lineage.operator(agent) or "-"))
+    table.add_row("parent", plain(lineage.parent(agent) or "-"))
+    table.add_row("operator", plain(lineage.operator(agent) or "-"))
     table.add_row("depth", str(lineage.depth(agent)))
-    table.add_row("children", ", ".join(lineage.children(agent)) or "-")
+    kids = lineage.children(agent)
+    more = f", … {len(kids) - max_children} more" if len(kids) > max_children else ""
+    shown = ", ".join(kids[:max_children]) + more
+    table.add_row("children", plain(shown or "-"))
     for name in sorted(attrs, key=lambda k: ("." in k, k)):
-        table.add_row(name, format_value(attrs[name]))
+        table.add_row(plain(name), plain(format_value(attrs[name])))
     return table
 
 
 def ancestry_table(lineage: LineageGraph, agent: str, attributes: list[str]) -> Table:
-    """The chain from the root down to ``agent``: who made whom, how, and what each reached."""
+    """The chain from the root down to ``agent``: who made whom, how, and what each reached.
+
+    A line of more than ``2 * ANCESTRY_ENDS + 1`` agents shows its first and last
+    :data:`ANCESTRY_ENDS` and one row counting the rest, so the table is short however deep.
+    """
     from rich.table import Table
 
     from lineage.display import format_value
+    from lineage.text import plain
 
-    table = Table(title=f"Ancestry of {agent} (root first)", header_style="bold")
+    table = Table(title=plain(f"Ancestry of {agent} (root first)"), header_style="bold")
     for col in ("agent", "operator", *attributes):
-        table.add_column(col)
-    for a in [*reversed(lineage.ancestors(agent)), agent]:
-        attrs = lineage.graph.nodes[a]
+        table.add_column(plain(col))
+    full = [*reversed(lineage.ancestors(agent)), agent]
+    line: list[str | None] = list(full)
+    if len(full) > 2 * ANCESTRY_ENDS + 1:
+        line = [*full[:ANCESTRY_ENDS], None, *full[-ANCESTRY_ENDS:]]
+    nodes = lineage.graph.nodes
+    for a in line:
+        if a is None:
+            table.add_row(f"… {len(full) - 2 * ANCESTRY_ENDS} agents", "", *("" for _ in attributes))
+            continue
+        attrs = nodes[a]
         table.add_row(
-            a, lineage.operator(a) or "-", *(format_value(attrs[n]) if n in attrs else "" for n in attributes)
+            plain(a),
+            plain(lineage.operator(a) or "-"),
+            *(plain(format_value(attrs[n])) if n in attrs else "" for n in attributes),
         )
     return table
 
@@ -131,17 +167,23 @@ def _default_attributes(lineage: LineageGraph) -> list[str]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    lineage = LineageGraph.load(args.path)
-    out = Path(args.output)
-    if not out.parent.exists():
-        raise UsageError(f"{PROG} export: the folder of --output {args.output!r} does not exist")
-    if out.is_dir():
-        raise UsageError(f"{PROG} export: --output {args.output!r} is a directory, expected a file path")
+    from spawn.cli_files import one_line
+
+    return one_line(_export)(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from spawn.cli_files import check_output, load_lineage
+
+    out = check_output("export", "--output", args.output)  # before any work
+    lineage = load_lineage(args.path)
     try:
         write_lineage(lineage, out, args.format)
     except OSError as exc:
         raise UsageError(f"{PROG} export: cannot write {args.output!r} ({exc.strerror or exc})") from None
-    print(f"wrote {out} ({args.format}, {len(lineage)} agents)", file=sys.stderr)
+    from lineage.text import printable
+
+    print(f"wrote {printable(out)} ({args.format}, {len(lineage)} agents)", file=sys.stderr)
     return 0
 
 

@@ -7,12 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from attribution import AttributionError, Rule, parse_rule, rule_names
+from attribution import AttributionError, Rule, rule_names
 from attribution.comparison import compare, render_comparison
 from attribution.plot import plot_credit
 from attribution.table import attribution_csv, resolve_rules
-from lineage import LineageGraph, atomic_write
+from lineage import atomic_write
+from lineage.text import plain, printable
 from spawn.cli import PROG, UsageError
+from spawn.cli_files import check_output, load_lineage, one_line
+from spawn.errors import SpawnError
 
 __all__ = ["cmd_compare", "register"]
 
@@ -25,39 +28,30 @@ def _lineage_path(run: str) -> Path:
         inner = path / "lineage.json"
         if not inner.is_file():
             raise UsageError(
-                f"{_NAME}: {run!r} is a directory without a lineage.json; "
+                f"{_NAME}: {printable(run)!r} is a directory without a lineage.json; "
                 "give a run directory or a lineage file"
             )
         return inner
     if not path.exists():
-        raise UsageError(f"{_NAME}: {run!r} does not exist; give a run directory or a lineage file")
+        raise UsageError(f"{_NAME}: {printable(run)!r} does not exist; give a run directory or a lineage file")
     return path
 
 
-def _output(option: str, value: str | None) -> Path | None:
-    if value is None:
-        return None
-    out = Path(value)
-    if out.is_dir():
-        raise UsageError(f"{_NAME}: {option} {value!r} is a directory, expected a file path")
-    if not out.parent.exists():
-        raise UsageError(f"{_NAME}: the folder of {option} {value!r} does not exist")
-    return out
-
-
+@one_line
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Load, compute everything, and only then write: an error never leaves a file half-written."""
-    source = _lineage_path(args.run)
-    csv_out = _output("--csv", args.csv)
-    plot_out = _output("--plot", args.plot)
+    """Check every output path, load, compute everything, and only then write: an error never
+    leaves a file half-written, nor one file written and the other not."""
+    csv_out = check_output("compare", "--csv", args.csv) if args.csv is not None else None
+    plot_out = check_output("compare", "--plot", args.plot) if args.plot is not None else None
     if csv_out is not None and plot_out is not None and csv_out.resolve() == plot_out.resolve():
         raise UsageError(f"{_NAME}: --csv and --plot name the same file {args.csv!r}")
+    source = _lineage_path(args.run)
     try:
-        rules: list[Rule] = resolve_rules(parse_rule(r) for r in args.rule)
-        lineage = LineageGraph.load(source)
+        rules: list[Rule] = resolve_rules(_rule(r) for r in args.rule)
+        lineage = load_lineage(source)
         comparison = compare(lineage, rules)
         csv_text = attribution_csv(lineage, rules) if csv_out is not None else None
-        png = plot_credit(lineage, comparison.table, title=str(source)) if plot_out is not None else None
+        png = plot_credit(lineage, comparison.table, title=printable(source)) if plot_out is not None else None
     except AttributionError as exc:
         raise UsageError(f"{_NAME}: {exc}") from None
 
@@ -65,17 +59,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     console = Console()
     console.print(
-        f"{source}: {len(lineage)} agents; rules: {', '.join(r.spec for r in rules)}", soft_wrap=True
+        plain(f"{source}: {len(lineage)} agents; rules: {', '.join(r.spec for r in rules)}"), soft_wrap=True
     )
     for part in render_comparison(comparison, top=args.top):
         console.print(part)
     if csv_text is not None and csv_out is not None:
         atomic_write(csv_out, csv_text)
-        print(f"wrote {csv_out} ({len(lineage)} agents x {len(rules)} rules)", file=sys.stderr)
+        print(f"wrote {printable(csv_out)} ({len(lineage)} agents x {len(rules)} rules)", file=sys.stderr)
     if png is not None and plot_out is not None:
         atomic_write(plot_out, png)
-        print(f"wrote {plot_out}", file=sys.stderr)
+        print(f"wrote {printable(plot_out)}", file=sys.stderr)
     return 0
+
+
+def _rule(spec: str) -> Rule:
+    """A rule from its spec within the work limits (``shapley:samples=10**9`` is refused)."""
+    from spawn.config import check_rule
+
+    try:
+        rule: Rule = check_rule(spec)
+    except SpawnError as exc:
+        raise UsageError(f"{_NAME}: --rule {exc}") from None
+    return rule
 
 
 def _positive(text: str) -> int:

@@ -140,11 +140,11 @@ BAD = {
     ),
     "output is a directory": (
         ["export", "{example}", "--format", "json", "--output", "{tmp}"],
-        "is a directory",
+        "exists and is a folder",
     ),
     "output under a file": (
         ["export", "{example}", "--format", "newick", "--output", "{a_file}/out.nwk"],
-        "cannot write",
+        "is not a folder",
     ),
 }
 

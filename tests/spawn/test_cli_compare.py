@@ -59,7 +59,7 @@ def test_compare_on_a_run_directory(capsys: pytest.CaptureFixture[str], tmp_path
         (["--rule", "self", "--rule", "self"], "rule 'self' is given twice"),
         (
             ["--rule", "self", "--csv", "/no/such/folder/x.csv"],
-            "the folder of --csv '/no/such/folder/x.csv' does not exist",
+            "--csv /no/such/folder/x.csv: its folder '/no/such/folder' does not exist",
         ),
         ([], "the following arguments are required: --rule"),
     ],
