@@ -4,34 +4,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from lineage.text import printable
 from spawn.cli import PROG, UsageError
+from spawn.cli_files import check_output, one_line
 
 __all__ = ["cmd_plot", "register"]
 
 _NAME = f"{PROG} plot"
 
 
-def _output(value: str) -> Path:
-    out = Path(value)
-    if out.is_dir():
-        raise UsageError(f"{_NAME}: --output {value!r} is a directory, expected a .png file path")
-    if not out.parent.exists():
-        raise UsageError(f"{_NAME}: the folder of --output {value!r} does not exist; create it first")
-    if out.suffix.lower() != ".png":
-        raise UsageError(f"{_NAME}: --output {value!r} must end in .png (plots are written as PNG)")
-    return out
-
-
+@one_line
 def cmd_plot(args: argparse.Namespace) -> int:
     """Check the output, draw the whole figure, and only then write it (atomically)."""
     from attribution.errors import AttributionError
     from lineage import LineageError
     from spawn.plots import PlotError, plot_path, save_figure
 
-    out = _output(args.output)
+    # Before any work: a symlink, /dev/null, a FIFO, a folder, a missing folder or one where no
+    # file can be made (/proc) is refused, and so is a name not ending in .png.
+    out = check_output("plot", "--output", args.output, suffix=".png")
     try:
         fig = plot_path(
             args.run,
@@ -49,7 +42,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"{_NAME}: cannot write {args.output!r} ({exc.strerror or exc})") from None
     width, height = (round(x) for x in fig.get_size_inches() * fig.dpi)
-    print(f"wrote {out} ({args.kind}, {width}x{height} px)", file=sys.stderr)
+    print(f"wrote {printable(out)} ({args.kind}, {width}x{height} px)", file=sys.stderr)
     return 0
 
 

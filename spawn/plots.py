@@ -101,6 +101,31 @@ def _finish(fig: Figure, output: str | Path | None) -> Figure:
     return fig
 
 
+def _data_limit() -> dict[str, Any]:
+    from spawn import limits
+
+    return {"max_bytes": limits.get("data_bytes"), "hint": limits.hint("data_bytes")}
+
+
+def _load_lineage(path: str | Path) -> LineageGraph:
+    """A lineage file of a run, refused (one line) if not a regular file or over the ``data_bytes`` limit."""
+    return LineageGraph.load(path, **_data_limit())
+
+
+def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
+    """A CSV data file of a run (``batches.csv``, ``study.csv``), read within the ``data_bytes``
+    limit; anything but a regular file is refused before reading."""
+    from lineage import read_text
+
+    lim = _data_limit()
+    text = read_text(path, limit=lim["max_bytes"], what=what, hint=lim["hint"])
+    try:
+        return pd.read_csv(io.StringIO(text))
+    except (ValueError, pd.errors.ParserError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PlotError(f"{path}: is not {what} ({reason})") from None
+
+
 @dataclass
 class PlotSource:
     """What a path given to ``lineage-sim plot`` holds.
@@ -117,8 +142,8 @@ class PlotSource:
     def lineages(self) -> dict[str, list[LineageGraph]]:
         """Every arm's lineages, one per seed (a lineage file: itself, under its file name)."""
         if self.kind == "lineage":
-            return {self.path.name: [LineageGraph.load(self.path)]}
-        return {arm: [LineageGraph.load(run / "lineage.json") for run in runs] for arm, runs in self.arms.items()}
+            return {self.path.name: [_load_lineage(self.path)]}
+        return {arm: [_load_lineage(run / "lineage.json") for run in runs] for arm, runs in self.arms.items()}
 
     def single(self) -> LineageGraph:
         """The one lineage of a run or lineage file; a sweep or study has several, so it is refused."""
@@ -630,8 +655,8 @@ def _wrap(text: str, width: int = 30) -> str:
 
 def _run_curve(run: Path) -> pd.Series:
     """Best value so far against budget spent in one archive run (the root first)."""
-    batches = pd.read_csv(run / "batches.csv")
-    g = LineageGraph.load(run / "lineage.json")
+    batches = _read_csv(run / "batches.csv", "an archive run's batches.csv")
+    g = _load_lineage(run / "lineage.json")
     root = g.attributes(g.roots()[0])
     points = {int(root.get("train_steps", 0)): float(root.get("value", math.nan))}
     for spent, best in zip(batches["spent"], batches["best_value"], strict=True):
@@ -657,7 +682,7 @@ def selection_curves(source: PlotSource | str | Path) -> pd.DataFrame:
     """
     src = source if isinstance(source, PlotSource) else load_source(source)
     if src.kind == "study":
-        return pd.read_csv(src.path / "study.csv")
+        return _read_csv(src.path / "study.csv", "a selector study's study.csv")
     if src.kind == "lineage":
         raise PlotError(
             f"selection needs an archive run's batches.csv, and {str(src.path)!r} is a lineage file; "

@@ -137,7 +137,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
 
 @pytest.mark.parametrize(
     ("output", "message"),
-    [("missing/p.png", "does not exist"), ("p.pdf", "must end in .png"), (".", "is a directory")],
+    [("missing/p.png", "does not exist"), ("p.pdf", "must end in .png"), (".", "exists and is a folder")],
 )
 def test_bad_output_is_refused(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str, message: str
