@@ -638,6 +638,10 @@ def check_work(cfg: SimConfig) -> None:
         check_rule(spec, lim)
     if cfg.selector.startswith("rule:"):
         check_rule(cfg.selector.removeprefix("rule:"), lim)
+    if cfg.sweep:
+        runs = math.prod(len(v) for v in cfg.sweep.values())
+        keys = " x ".join(f"{len(v)} {k}" for k, v in cfg.sweep.items())
+        limits.check("sweep_runs", runs, f"[sweep] of {keys}", lim)
 
 
 def plugin_env_module(env_id: str) -> str | None:
@@ -693,6 +697,14 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>") -> SimConfig
         raise _one_line(source, exc) from None
     try:
         check_work(cfg)
+        if cfg.sweep:  # every arm checked as a whole config, before any plugin is imported
+            from spawn.sweep import arms
+
+            for arm in arms(cfg):
+                try:
+                    check_work(arm.config)
+                except ConfigError as exc:
+                    raise type(exc)(f"sweep arm {arm.name!r}: {exc}") from None
     except ConfigError as exc:
         raise type(exc)(f"{source}: {exc}") from None  # a LimitError stays one
     return cfg

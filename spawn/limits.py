@@ -57,6 +57,7 @@ LIMITS: dict[str, Limit] = _limits(
     Limit("shapley_samples", 1_000_000, "orderings sampled by a Shapley rule"),
     Limit("aiq_cycles", 10_000_000_000, "BF cycles of an AIQ estimate (2 x programs x episode length)"),
     Limit("aiq_pool", 1_000_000, "programs in the AIQ stratum pool"),
+    Limit("sweep_runs", 10_000, "runs of a sweep (arms x seeds)"),
 )
 
 _overrides: dict[str, int] = {}

@@ -258,3 +258,16 @@ def test_no_cache_needed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("LINEAGE_SIM_CACHE", str(blocker / "cache"))
     a = load_pool(seed=5, size=POOL_CHUNK)
     assert a == load_pool(seed=5, size=POOL_CHUNK, cache_dir=tmp_path / "c")
+
+
+# ---------------------------------------------------------------------- sweeps
+def test_sweep_of_too_many_runs_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seeds = "[" + ", ".join(str(i) for i in range(200)) + "]"
+    values = "[" + ", ".join(f"0.{i:03d}1" for i in range(100)) + "]"
+    text = TOP + f"[sweep]\nseeds = {seeds}\n'agent.alpha' = {values}\n" + ENV
+    refused(tmp_path, capsys, text, "[sweep] of 200 seeds x 100 agent.alpha", "20,000 runs", "(sweep_runs)")
+
+
+def test_every_sweep_arm_is_checked_at_parse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = TOP + "[sweep]\n'eval.max_steps' = [10, 1000000]\n" + ENV + "[eval]\nepisodes = 1000\n"
+    refused(tmp_path, capsys, text, "sweep arm 'max_steps=1000000'", "(eval_steps)")
