@@ -127,6 +127,22 @@ def aggregate(out: Path, arm_list: Sequence[Arm]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _check_arms(out: Path, arm_list: Sequence[Arm]) -> None:
+    """A sweep is resumed only when its ``sweep.json`` names the arms its config makes."""
+    from lineage import LineageError, read_text
+    from spawn.errors import RunDirError
+
+    path = out / "sweep.json"
+    try:
+        names = json.loads(read_text(path, limit=2**24, what="a sweep description"))["arms"]
+    except LineageError as exc:
+        raise RunDirError(str(exc)) from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise RunDirError(f"{path}: is not a sweep description ({str(exc)[:120]})") from None
+    if names != [a.name for a in arm_list]:
+        raise RunDirError(f"{path}: names other arms than {out / 'config.toml'} makes; the sweep cannot be resumed")
+
+
 def run_sweep(
     cfg: SimConfig,
     out: str | Path,
@@ -151,7 +167,9 @@ def run_sweep(
         suite_for(arm.config)  # every arm's environments checked before anything is written
     rd = open_dir(out, kind="sweep") if resume else prepare_run_dir(out, force, kind="sweep")
     try:
-        if not resume:
+        if resume:
+            _check_arms(out, arm_list)
+        else:
             atomic_write(out / "config.toml", config_to_toml(cfg))
             atomic_write(out / "sweep.json", json.dumps({"arms": [a.name for a in arm_list], "seed": seed}) + "\n")
         for arm in arm_list:
