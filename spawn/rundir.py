@@ -395,9 +395,18 @@ def open_out(path: Path, *, force: bool, kind: str, flag: str = "--out") -> RunD
 
 
 def _say_removed(path: Path, removed: list[Path]) -> None:
-    names = [str(p.relative_to(path)) for p in removed]
-    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
-    print(f"lineage-sim: --force: removed {len(names)} file(s) lineage-sim wrote in {path}: {shown}", file=sys.stderr)
+    """One line: the files removed at the top, then each folder with how many it held."""
+    top: list[str] = []
+    folders: dict[str, int] = {}
+    for p in removed:
+        parts = p.relative_to(path).parts
+        if len(parts) == 1:
+            top.append(parts[0])
+        else:
+            folders[parts[0]] = folders.get(parts[0], 0) + 1
+    items = sorted(top) + [f"{name}/ ({n} files)" for name, n in folders.items()]
+    shown = ", ".join(items[:12]) + (f" and {len(items) - 12} more" if len(items) > 12 else "")
+    print(f"lineage-sim: --force: removed {len(removed)} file(s) lineage-sim wrote in {path}: {shown}", file=sys.stderr)
 
 
 def open_dir(path: Path, *, kind: str) -> RunDir:
