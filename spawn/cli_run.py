@@ -116,6 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"{PROG} run: {exc}") from None
     except KeyboardInterrupt as exc:
         return _interrupted("run", out, exc)
+    except OSError as exc:  # a write that failed once the run started (the run's files are removed)
+        raise UsageError(f"{PROG} run: cannot write in {str(out)!r} ({exc.strerror or exc})") from None
     if not args.quiet:
         _show(outcome, out)
     return 0
@@ -172,6 +174,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise UsageError(f"{PROG} resume: {exc}") from None
     except KeyboardInterrupt as exc:
         return _interrupted("resume", out, exc)
+    except OSError as exc:  # a write that failed (the checkpoint is left as it was)
+        raise UsageError(f"{PROG} resume: cannot write in {str(out)!r} ({exc.strerror or exc})") from None
     if not args.quiet:
         _show(outcome, out)
     return 0

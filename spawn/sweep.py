@@ -155,9 +155,10 @@ def run_sweep(
     resume: bool = False,
 ) -> pd.DataFrame:
     """Run (or, with ``resume``, finish) every arm and seed; write ``aggregate.csv``; return it."""
+    from lineage import remove_stray_temporaries
     from spawn.checkpoint import has_checkpoint
     from spawn.job import suite_for
-    from spawn.rundir import inside, open_dir
+    from spawn.rundir import PROJECT_FILES, inside, open_dir
     from spawn.runner import make_executor, prepare_run_dir, simulate
     from spawn.runner import resume as resume_run
 
@@ -169,6 +170,7 @@ def run_sweep(
     try:
         if resume:
             _check_arms(out, arm_list)
+            remove_stray_temporaries(out, PROJECT_FILES)
         else:
             atomic_write(out / "config.toml", config_to_toml(cfg))
             atomic_write(out / "sweep.json", json.dumps({"arms": [a.name for a in arm_list], "seed": seed}) + "\n")
