@@ -161,7 +161,7 @@ def render_tree(
                 between = first.add(
                     _note(
                         f"… {_plural(len(run) - 2, 'agent')} in a line of descent, each the only child of "
-                        f"the one before (depth {level + 2}–{level + len(run) - 1})"
+                        f"the one before (depth {lineage.depth(run[1])}–{lineage.depth(run[-2])})"
                     )
                 )
                 last = between.add(_label(lineage, run[-1], attributes))

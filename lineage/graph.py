@@ -447,12 +447,20 @@ class LineageGraph:
         attributes: tuple[str, ...] | list[str] = (),
         max_children: int = 12,
         root: str | None = None,
+        fold: int | None = None,
+        max_nesting: int | None = None,
     ) -> Tree:
         """The lineage as a rich ``Tree``; see :func:`lineage.display.render_tree`."""
-        from lineage.display import render_tree
+        from lineage.display import FOLD, MAX_NESTING, render_tree
 
         return render_tree(
-            self, max_depth=max_depth, attributes=attributes, max_children=max_children, root=root
+            self,
+            max_depth=max_depth,
+            attributes=attributes,
+            max_children=max_children,
+            root=root,
+            fold=FOLD if fold is None else fold,
+            max_nesting=MAX_NESTING if max_nesting is None else max_nesting,
         )
 
     def __rich__(self) -> Tree:
