@@ -106,27 +106,42 @@ def read_marker(path: Path) -> dict[str, Any] | None:
     return None
 
 
+#: Files only lineage-sim writes: a folder without a marker is taken for an older version's run
+#: only when it holds one of them (a folder holding just a ``config.toml`` may well be the user's).
+_SIGNATURE = ("lineage.json", "checkpoint.pkl", "sweep.json", "study.csv", "summary.json")
+
+
+def _checkpoint_folder(path: Path) -> bool:
+    """Whether a ``checkpoint`` folder holds only what lineage-sim writes there."""
+    try:
+        return all(_is_checkpoint_file(e.name) and _is_plain_file(e) for e in path.iterdir())
+    except OSError:
+        return False
+
+
 def _project_dir(path: Path, depth: int = 0) -> bool:
-    """Whether everything in ``path`` is lineage-sim's (a run of an older version had no marker)."""
+    """Whether ``path`` holds only lineage-sim's files and folders (an older version wrote no marker)."""
     if depth > 3:
         return False
     try:
         entries = list(path.iterdir())
     except OSError:
         return False
-    if not entries:
-        return depth > 0
+    signed = False
     for e in entries:
         if e.name in PROJECT_FILES or e.name == LOCK or _is_temporary(e.name):
             if not _is_plain_file(e):
                 return False
+            signed = signed or e.name in _SIGNATURE
         elif _is_plain_dir(e) and (
-            e.name == _CHECKPOINT_DIR or read_marker(e) is not None or _project_dir(e, depth + 1)
+            (e.name == _CHECKPOINT_DIR and _checkpoint_folder(e))
+            or read_marker(e) is not None
+            or _project_dir(e, depth + 1)
         ):
-            continue
+            signed = True
         else:
             return False
-    return True
+    return signed
 
 
 def made_by_us(path: Path) -> bool:

@@ -62,6 +62,18 @@ def test_out_refuses_what_lineage_sim_did_not_make(
     (mine / "thesis.tex").write_text("mine")
     _refused(capsys, cfg, str(mine), "thesis.tex", "did not write", force=force)
     assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
+    # Names lineage-sim also uses do not make a folder lineage-sim's: a config and a checkpoint folder of one's own.
+    ml = tmp_path / "ml"
+    (ml / "checkpoint").mkdir(parents=True)
+    (ml / "checkpoint" / "model.pt").write_bytes(b"weights")
+    (ml / "config.toml").write_text("lr = 0.1\n")
+    _refused(capsys, cfg, str(ml), "did not write", force=force)
+    assert (ml / "checkpoint" / "model.pt").read_bytes() == b"weights" and (ml / "config.toml").is_file()
+    only_config = tmp_path / "only-config"
+    only_config.mkdir()
+    (only_config / "config.toml").write_text("lr = 0.1\n")
+    _refused(capsys, cfg, str(only_config), "config.toml", "did not write", force=force)
+    assert (only_config / "config.toml").read_text() == "lr = 0.1\n"
 
 
 def test_out_in_places_that_cannot_be_written(tmp_path: Path, cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
