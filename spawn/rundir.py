@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import stat
 import sys
@@ -42,6 +43,8 @@ __all__ = [
 
 MARKER = "lineage-sim.json"
 LOCK = ".lineage-sim.lock"
+#: Where ``--force`` keeps the files it replaces until the new run is over (put back if it fails).
+SET_ASIDE = ".lineage-sim-replaced"
 KINDS = ("run", "sweep", "study")
 
 #: Files lineage-sim writes in a run, sweep or study directory (and nothing else is ever removed).
@@ -133,6 +136,8 @@ def _project_dir(path: Path, depth: int = 0) -> bool:
             if not _is_plain_file(e):
                 return False
             signed = signed or e.name in _SIGNATURE
+        elif e.name == SET_ASIDE and _is_plain_dir(e):
+            continue
         elif _is_plain_dir(e) and (
             (e.name == _CHECKPOINT_DIR and _checkpoint_folder(e))
             or read_marker(e) is not None
@@ -181,33 +186,55 @@ def inside(base: Path, name: str, what: str) -> Path:
 
 
 # ---------------------------------------------------------------------- clean-up
-def clean(path: Path, *, keep_lock: bool = True) -> list[Path]:
+def clean(path: Path, *, keep_lock: bool = True, into: Path | None = None) -> list[Path]:
     """Remove every file lineage-sim writes in ``path`` and its run folders; return what was removed.
 
-    Files of anyone else, and folders holding them, stay.
+    Files of anyone else, and folders holding them, stay. With ``into``, the files are moved there
+    (keeping their places relative to ``path``) instead of deleted, so that they can be put back.
     """
     removed: list[Path] = []
     try:
         entries = sorted(path.iterdir())
     except OSError:
         return removed
+
+    def drop(f: Path, rel: tuple[str, ...]) -> None:
+        if into is None:
+            f.unlink(missing_ok=True)
+        else:
+            target = into.joinpath(*rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, target)
+        removed.append(f)
+
     for e in entries:
         if e.name == LOCK and keep_lock:
             continue
+        if e.name == SET_ASIDE:  # the files a --force set aside: removed or put back by RunDir alone
+            continue
         if e.name in PROJECT_FILES or e.name == LOCK or _is_temporary(e.name):
             if _is_plain_file(e):
-                e.unlink(missing_ok=True)
-                removed.append(e)
+                drop(e, (e.name,))
         elif e.name == _CHECKPOINT_DIR and _is_plain_dir(e):
             for f in sorted(e.iterdir()):
                 if _is_checkpoint_file(f.name) and _is_plain_file(f):
-                    f.unlink(missing_ok=True)
-                    removed.append(f)
+                    drop(f, (e.name, f.name))
             _rmdir(e)
         elif _is_plain_dir(e) and (read_marker(e) is not None or _project_dir(e, 1)):
-            removed += clean(e, keep_lock=False)
+            removed += clean(e, keep_lock=False, into=None if into is None else into / e.name)
             _rmdir(e)
     return removed
+
+
+def _put_back(store: Path, path: Path) -> None:
+    """Move what :func:`clean` set aside in ``store`` back to its places under ``path``; drop ``store``."""
+    for f in sorted(store.rglob("*")):
+        if f.is_file() and not f.is_symlink():
+            target = path / f.relative_to(store)
+            if _lstat(target) is None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(f, target)
+    shutil.rmtree(store, ignore_errors=True)
 
 
 def _rmdir(p: Path) -> bool:
@@ -297,18 +324,27 @@ class RunDir:
     path: Path
     kind: str
     created: list[Path] = field(default_factory=list)  # folders this command made, outermost first
-    removed: list[Path] = field(default_factory=list)  # what --force removed
+    removed: list[Path] = field(default_factory=list)  # what --force replaces (set aside until the end)
 
     def release(self) -> None:
+        """The command is over (done, or interrupted with its checkpoint): what --force replaced goes."""
+        shutil.rmtree(self.path / SET_ASIDE, ignore_errors=True)
+        self._unlock()
+
+    def _unlock(self) -> None:
         lock = self.path / LOCK
         owner = _lock_owner(lock)
         if owner is not None and owner[0] == os.getpid():
             lock.unlink(missing_ok=True)
 
     def undo(self) -> None:
-        """After a failure: remove what the command wrote (a folder it made goes entirely)."""
+        """After a failure: remove what the command wrote, put back what --force set aside, and
+        remove the folders the command made."""
         clean(self.path, keep_lock=True)
-        self.release()
+        store = self.path / SET_ASIDE
+        if _is_plain_dir(store):
+            _put_back(store, self.path)
+        self._unlock()
         for p in reversed(self.created):
             _rmdir(p)
 
@@ -379,7 +415,7 @@ def open_out(path: Path, *, force: bool, kind: str, flag: str = "--out") -> RunD
         except OSError as exc:
             raise RunDirError(f"{flag} {str(path)!r}: cannot be read ({exc.strerror or exc})") from None
         if entries and not made_by_us(path):
-            ours = set(PROJECT_FILES) | {LOCK, _CHECKPOINT_DIR}
+            ours = set(PROJECT_FILES) | {LOCK, _CHECKPOINT_DIR, SET_ASIDE}
             theirs = [e for e in entries if e not in ours and not _is_temporary(e)] or entries
             raise RunDirError(
                 f"{flag} {str(path)!r} holds files lineage-sim did not write (such as {theirs[0]!r}); "
@@ -399,7 +435,10 @@ def open_out(path: Path, *, force: bool, kind: str, flag: str = "--out") -> RunD
     rd = RunDir(path, kind, created)
     try:
         if st is not None:
-            rd.removed = clean(path)
+            store = path / SET_ASIDE
+            shutil.rmtree(store, ignore_errors=True)  # left by a --force that was killed: replaced already
+            # Set aside, not deleted: should the new run fail, the old outputs are put back.
+            rd.removed = clean(path, into=store)
             if rd.removed:
                 _say_removed(path, rd.removed)
         atomic_write(path / MARKER, json.dumps({"made_by": "lineage-sim", "kind": kind}) + "\n")

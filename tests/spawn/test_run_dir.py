@@ -200,3 +200,24 @@ def test_resume_follows_no_path_out_of_the_sweep(tmp_path: Path, capsys: pytest.
     (sweep / "sweep.json").write_text(json.dumps({"arms": ["objective=raw", "objective=penalised"], "seed": "1; rm"}))
     assert main(["resume", str(sweep), "--quiet"]) == 2
     assert "is not a whole number" in _one_line(capsys)
+
+
+def test_a_failed_forced_run_puts_the_old_run_back(
+    tmp_path: Path, cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .test_checkpoint import Exploding
+
+    out = tmp_path / "r"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    (out / "notes.txt").write_text("mine")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    bad = tmp_path / "bad.toml"
+    failing = config(agent={"kind": "tests.spawn.test_checkpoint:Exploding"}, faults={"on_error": "fail"})
+    bad.write_text(config_to_toml(failing))
+    Exploding.calls = 0
+    capsys.readouterr()
+    assert main(["run", str(bad), "--out", str(out), "--quiet", "--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--force: removed" in err[0] and "policy exploded" in err[-1]
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
