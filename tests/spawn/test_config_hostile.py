@@ -446,3 +446,11 @@ def test_default_instances_are_valid() -> None:
         model()
     assert EnvConfig(id="FrozenLake-v1").slug == "FrozenLake-v1"
     assert SimConfig.model_fields["limits"].default_factory is not None
+
+
+def test_module_env_id_of_this_project(tmp_path: Path) -> None:
+    """The README's ``envs:lineage_sim/Hiring-v0`` form names the module that registers the id."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TOP + '[[envs]]\nid = "envs:lineage_sim/Hiring-v0"\nkwargs = { discrete = true }\n' + SMALL)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert load_config(tmp_path / "out" / "config.toml").envs[0].slug == "Hiring-v0"
