@@ -88,6 +88,15 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = DPI) -> None:
     atomic_write(path, buf.getvalue())
 
 
+def _tex(text: object, lines: bool = False) -> str:
+    """Text for a figure: control characters escaped (a line break kept where ``lines``), and every
+    ``$`` escaped, so that an agent id or a name is never read as mathtext (``$\\frac{$`` would fail)."""
+    from lineage.text import printable
+
+    parts = str(text).split("\n") if lines else [str(text)]
+    return "\n".join(printable(p).replace("$", r"\$") for p in parts)
+
+
 def _figure(width: float, height: float) -> Figure:
     # A bare Figure (no pyplot): nothing global is touched and nothing needs closing.
     from matplotlib.figure import Figure
@@ -323,13 +332,13 @@ def _draw_tree(
         path = [*reversed(lineage.ancestors(highlight)), highlight]
         hl = [(pos[a], pos[b]) for a, b in itertools.pairwise(path)]
         ax.add_collection(LineCollection(hl, colors=_HIGHLIGHT, linewidths=2.4, zorder=2))
-        handles.append(Line2D([], [], color=_HIGHLIGHT, lw=2.4, label=f"best value's lineage: {highlight}"))
+        handles.append(Line2D([], [], color=_HIGHLIGHT, lw=2.4, label=_tex(f"best value's lineage: {highlight}")))
     values: npt.NDArray[np.float64] = colour.reindex(ids).to_numpy(dtype=float)
     known = np.isfinite(values)
     size = float(np.clip(6000.0 / max(len(ids), 1), 10.0, 140.0))
     if (~known).any():
         ax.scatter(xy[~known, 0], xy[~known, 1], s=size, c="0.88", edgecolors="0.5", linewidths=0.4, zorder=3)
-        handles.append(Line2D([], [], marker="o", ls="", mfc="0.88", mec="0.5", label=f"no {what}"))
+        handles.append(Line2D([], [], marker="o", ls="", mfc="0.88", mec="0.5", label=_tex(f"no {what}")))
     sc = ax.scatter(
         xy[known, 0],
         xy[known, 1],
@@ -375,7 +384,7 @@ def _draw_tree(
             zorder=6,
         )
         handles.append(
-            Line2D([], [], marker=f"${rank}$", ls="", color="black", ms=7, label=f"{agent}: {colour[agent]:.3g}")
+            Line2D([], [], marker=f"${rank}$", ls="", color="black", ms=7, label=_tex(f"{agent}: {colour[agent]:.3g}"))
         )
     if handles:
         ax.legend(
@@ -385,7 +394,7 @@ def _draw_tree(
             ncol=2 if len(handles) > 3 else 1,
             fontsize=9,
             frameon=False,
-            title=f"numbered: highest {what}" if len(handles) > (1 if path else 0) else None,
+            title=_tex(f"numbered: highest {what}") if len(handles) > (1 if path else 0) else None,
             title_fontsize=9,
         )
     return sc
@@ -470,12 +479,13 @@ def plot_tree(
     for ax, (name, g) in zip(axes.flat, panels.items(), strict=False):
         best = _best_agent(g)
         sc = _draw_tree(ax, g, colours[name][0], norm, labels=labels, highlight=best, what=what)
-        ax.set_title(f"{name}  ({len(g)} agents)" if name else f"{len(g)} agents, depth {_max_depth(g)}", fontsize=12)
+        head = f"{name}  ({len(g)} agents)" if name else f"{len(g)} agents, depth {_max_depth(g)}"
+        ax.set_title(_tex(head), fontsize=12)
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     if sc is not None:
-        fig.colorbar(sc, ax=axes.ravel().tolist(), shrink=0.8, label=what)
-    fig.suptitle(title or f"Lineage coloured by {what}", fontsize=14)
+        fig.colorbar(sc, ax=axes.ravel().tolist(), shrink=0.8, label=_tex(what))
+    fig.suptitle(_tex(title or f"Lineage coloured by {what}"), fontsize=14)
     return _finish(fig, output)
 
 
@@ -548,7 +558,8 @@ def plot_generations(
                 jitter = (np.random.default_rng(0).random(len(pooled)) - 0.5) * 0.3  # fixed seed: same picture
                 ax.scatter(pooled["depth"] + jitter, pooled["x"], s=9, color="0.55", alpha=0.45, lw=0, label="agents")
             ax.fill_between(d, agg["mean"] - agg["std"], agg["mean"] + agg["std"], color=colour, alpha=band, lw=0)
-            ax.plot(d, agg["mean"], "-o", color=colour, ms=4, lw=1.8, label=f"{arm + ': ' if arm else ''}mean ± sd")
+            legend = _tex(f"{arm + ': ' if arm else ''}mean ± sd")
+            ax.plot(d, agg["mean"], "-o", color=colour, ms=4, lw=1.8, label=legend)
             if metric == "value":
                 best = pd.concat([s["best_so_far"] for s in stats], axis=1).ffill().mean(axis=1)
                 ax.plot(
@@ -557,11 +568,11 @@ def plot_generations(
                     "--",
                     color=colour,
                     lw=1.6,
-                    label=f"{arm + ': ' if arm else ''}best so far",
+                    label=_tex(f"{arm + ': ' if arm else ''}best so far"),
                 )
-        ax.set_title(metric, fontsize=12)
+        ax.set_title(_tex(metric), fontsize=12)
         ax.set_xlabel("generation (depth)")
-        ax.set_ylabel(metric)
+        ax.set_ylabel(_tex(metric))
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(metrics) :]:
@@ -570,7 +581,7 @@ def plot_generations(
     # One legend for all panels, below them: inside a panel it would hide the data.
     ncol = max(1, min(len(handles), max(len(arms), 3)))
     fig.legend(handles, names, loc="outside lower center", ncol=ncol, fontsize=10, frameon=False)
-    fig.suptitle(title or "Metrics over generations", fontsize=14)
+    fig.suptitle(_tex(title or "Metrics over generations"), fontsize=14)
     return _finish(fig, output)
 
 
@@ -617,11 +628,11 @@ def plot_compare(
         sc = _draw_tree(ax, lineage, credit, _norm([credit]), labels=labels, highlight=best, what="credit")
         fig.colorbar(sc, ax=ax, shrink=0.85, label="credit")
         leader = comparison.leaders.loc[spec, "agent"]
-        ax.set_title(f"{_wrap(spec)}\nfirst: {leader}", fontsize=11)
+        ax.set_title(_tex(f"{_wrap(spec)}\nfirst: {leader}", lines=True), fontsize=11)
     heat = axes.flat[len(specs)]
     tau = comparison.kendall.to_numpy(dtype=float)
     im = heat.imshow(tau, cmap="RdBu_r", norm=Normalize(-1.0, 1.0))
-    short = [_wrap(s, 18) for s in specs]
+    short = [_tex(_wrap(s, 18), lines=True) for s in specs]
     heat.set_xticks(range(len(specs)), short, rotation=35, ha="right", fontsize=9)
     heat.set_yticks(range(len(specs)), short, fontsize=9)
     for (i, j), t in np.ndenumerate(tau):
@@ -639,7 +650,7 @@ def plot_compare(
     for ax in list(axes.flat)[k:]:
         ax.set_visible(False)
     sub = f"{len(lineage)} agents" + (f"; red: best agent's lineage ({best})" if best is not None else "")
-    fig.suptitle(title or f"Attribution rules compared ({sub})", fontsize=14)
+    fig.suptitle(_tex(title or f"Attribution rules compared ({sub})"), fontsize=14)
     return _finish(fig, output)
 
 
@@ -740,13 +751,13 @@ def plot_selection(
             ax.step(c["spent"], c["lo"], where="post", color=colour, lw=0.6, alpha=0.6)
             ax.step(c["spent"], c["hi"], where="post", color=colour, lw=0.6, alpha=0.6)
         label = f"{selector} ({n} seed{'s' * (n != 1)})"
-        handles.append(Line2D([], [], color=colour, ls=style[0], marker=style[1], lw=2.0, label=label))
+        handles.append(Line2D([], [], color=colour, ls=style[0], marker=style[1], lw=2.0, label=_tex(label)))
     ax.set_xlabel("budget spent (training steps)")
     ax.set_ylabel("best value so far")
     ax.grid(alpha=0.3)
     band = "band: 95% t-interval over seeds" if max(seeds, default=0) > 1 else "one seed: no band"
     ax.legend(handles=handles, title=f"selector ({band})", fontsize=10, title_fontsize=10, loc="best")
-    fig.suptitle(title or "Best value found against budget", fontsize=14)
+    fig.suptitle(_tex(title or "Best value found against budget"), fontsize=14)
     return _finish(fig, output)
 
 

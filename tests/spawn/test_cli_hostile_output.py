@@ -17,7 +17,7 @@ from lineage import LineageGraph
 from spawn.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lineage.json"
-HOSTILE = ["\x1b]0;pwned\x07", "\x1b[2J", "\r", "[bold]x", "\x9b31m", "a\nb", "\u202eevil", "\x00"]
+HOSTILE = ["\x1b]0;pwned\x07", "\x1b[2J", "\r", "[bold]x", "\x9b31m", "a\nb", "\u202eevil", "\x00", "$\\frac{$"]
 CONTROL = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} - {"\n"} | {"\u2028", "\u2029", "\u202e"}
 
 
@@ -42,7 +42,7 @@ def hostile(tmp_path: Path) -> Path:
             a,
             parent=parent,
             operator=HOSTILE[k % len(HOSTILE)] if parent else None,
-            value=k / 20,
+            value=2.0 if "$" in a else k / 20,  # the "$" id is the best: labelled in every plot
             distance=0.1 * k,
             birth_time=k,
             **{"\x1b[31mred": 1.0, "[red]tag": HOSTILE[k % len(HOSTILE)]},
@@ -120,6 +120,15 @@ def test_export_of_hostile_ids_reads_back(
         (tree,) = newick.loads(text.rstrip("\n"))
         edges = {(unescape(n.unquoted_name), unescape(c.unquoted_name)) for n in tree.walk() for c in n.descendants}
         assert edges == set(g.graph.edges)
+
+
+@pytest.mark.parametrize("kind", ["tree", "compare", "generations"])
+def test_plot_draws_hostile_ids(kind: str, hostile: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # "$\frac{$" would be read as mathtext (a traceback) if ids reached matplotlib unescaped
+    target = tmp_path / f"{kind}.png"
+    status, _, err = _run(["plot", str(hostile), "--kind", kind, "--output", str(target)], capsys)
+    assert status == 0 and _clean(err), err
+    assert target.read_bytes()[:4] == b"\x89PNG"
 
 
 # ------------------------------------------------------------------------------ outputs
