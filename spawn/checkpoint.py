@@ -370,7 +370,7 @@ def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> tuple[list[dict[s
     out = Path(out)
     folder = out / CHECKPOINT
     path = folder / MANIFEST
-    if not path.exists():
+    if not path.exists() and not folder.is_symlink():
         if (out / LEGACY_CHECKPOINT).exists():
             raise _fail(
                 out / LEGACY_CHECKPOINT,
@@ -378,6 +378,10 @@ def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> tuple[list[dict[s
                 f"start the run again with '--force' (expected {CHECKPOINT}/{MANIFEST})",
             )
         raise CheckpointError(f"{out}: no checkpoint ({CHECKPOINT}/{MANIFEST}); is {str(out)!r} a run directory?")
+    if folder.is_symlink() or not folder.is_dir():
+        raise _fail(folder, "is not a folder of the run directory (a symbolic link is not followed)")
+    if path.is_symlink():
+        raise _fail(path, "is a symbolic link, not a checkpoint manifest (links are not followed)")
     try:
         raw = read_bytes(path, limit=_MANIFEST_LIMIT, what="a checkpoint manifest")
     except LineageError as exc:
@@ -420,6 +424,8 @@ def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> tuple[list[dict[s
         ):
             raise _fail(path, f"malformed checkpoint manifest (segment {i} should be {name!r} with bytes and sha256)")
         seg_path = folder / name
+        if seg_path.is_symlink():
+            raise _fail(seg_path, "is a symbolic link, not a checkpoint segment (links are not followed)")
         try:
             limit = min(max(seg["bytes"], 0), MAX_DATA_BYTES)
             data = read_bytes(seg_path, limit=limit, what=f"a checkpoint segment of {seg['bytes']} bytes")

@@ -343,3 +343,19 @@ def test_a_failed_resume_leaves_the_checkpoint_as_it_was(
     (cut / "lineage.json").rmdir()
     assert main(["resume", str(cut), "--quiet"]) == 0
     assert _bytes(cut) == _bytes(tmp_path / "full")
+
+
+def test_checkpoint_files_linked_elsewhere_are_refused(
+    cut: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seg = cut / "checkpoint" / "seg-000001.jsonl"
+    moved = tmp_path / "seg.jsonl"
+    seg.rename(moved)
+    seg.symlink_to(moved)
+    _refused(cut, capsys, "symbolic link")
+    seg.unlink()
+    moved.rename(seg)
+    folder = cut / "checkpoint"
+    folder.rename(tmp_path / "elsewhere")
+    folder.symlink_to(tmp_path / "elsewhere")
+    _refused(cut, capsys, "symbolic link")
