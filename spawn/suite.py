@@ -13,7 +13,7 @@ from gymnasium import spaces
 
 import envs
 from spawn.agents import TaskShape
-from spawn.config import EnvConfig, SimConfig, check_work, import_plugins, plugin_env_module
+from spawn.config import EnvConfig, SimConfig, import_plugins, plugin_env_module
 from spawn.errors import ConfigError
 
 __all__ = ["EnvFacts", "Suite", "encode_obs", "make_encoder", "task_shape"]
@@ -67,9 +67,9 @@ class Suite:
         self.cfg = cfg
         self.configs: dict[str, EnvConfig] = {e.slug: e for e in cfg.envs}
         self.facts: dict[str, EnvFacts] = {}
-        check_work(cfg)
-        # Plugins (module:EnvId environments, a module:Class agent) are imported only once every
-        # other part of the config has been checked: importing a module runs its code.
+        # Work limits (spawn.config.check_work) are checked by parse_config, in the driver only: a
+        # worker has no --limit flags. Plugins (module:EnvId environments, a module:Class agent) are
+        # imported only once every other part of the config has been checked: importing runs their code.
         plain = [(i, ec) for i, ec in enumerate(cfg.envs) if plugin_env_module(ec.id) is None]
         plugged = [(i, ec) for i, ec in enumerate(cfg.envs) if plugin_env_module(ec.id) is not None]
         for i, ec in plain:
