@@ -336,6 +336,7 @@ def test_a_failed_resume_leaves_the_checkpoint_as_it_was(
     simulate(config(), tmp_path / "full")
     (cut / "lineage.json").mkdir()  # the last write fails, once every agent has run
     before = _tree(cut / "checkpoint")
+    assert "manifest.json" in before
     assert main(["resume", str(cut), "--quiet"]) == 2
     assert "lineage.json" in _one_line(capsys)
     assert _tree(cut / "checkpoint") == before
