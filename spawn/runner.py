@@ -464,8 +464,9 @@ def simulate(
             executor.close()
         raise
     try:
-        atomic_write(out / "config.toml", config_to_toml(cfg))
+        # The empty checkpoint first, then the config: a directory with a config.toml can be resumed.
         writer = CheckpointWriter.create(out, cfg, cfg.regime)
+        atomic_write(out / "config.toml", config_to_toml(cfg))
         executor = executor or InlineExecutor()
         body = _body(cfg, writer, executor, stop_after, checkpoint_every, checkpoint_agents, None)
         outcome = _run(cfg, out, executor, progress, body)
