@@ -125,3 +125,19 @@ def test_visit_count_step_size_is_a_sample_average_and_is_inherited() -> None:
     assert fresh.q["t"][0][2] == 0.0 and fresh.n["t"][0][2] == 1  # ... a re-initialised one starts over
     plain = QAgent(SHAPE, {"alpha": 0.5}, np.random.default_rng(0))
     assert "__visits__" not in plain.get_params()
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        (":", "is not 'module:Class'"),
+        ("a b:C", "is not 'module:Class'"),
+        ("no_such_module_abc:C", "ModuleNotFoundError"),
+        ("os:system", "not a class"),
+        ("spawn.agents:_VISITS", "not a class"),
+    ],
+)
+def test_plugin_names_refused_in_one_line(kind: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        agent_class(kind)
+    assert "\n" not in str(info.value)
