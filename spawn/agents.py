@@ -11,6 +11,7 @@ Randomness comes only from the :class:`numpy.random.Generator` an agent is given
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -437,6 +438,11 @@ def agent_class(kind: str) -> type:
             if not module or not cls or not all(p.isidentifier() for p in [*module.split("."), cls]):
                 raise ConfigError(
                     f"agent kind {kind!r} is not 'module:Class' (a dotted module name, ':', a class name)"
+                )
+            if module.split(".", 1)[0] in sys.stdlib_module_names:
+                raise ConfigError(
+                    f"agent kind {kind!r} names module {module!r} of Python's standard library, which holds no "
+                    "plugin; accepted: a module of your own or of an installed package"
                 )
             try:
                 mod = importlib.import_module(module)

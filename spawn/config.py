@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import sys
 import tomllib
 import unicodedata
 from collections.abc import Mapping
@@ -86,6 +87,17 @@ MAX_INT = 2**64
 _PLUGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
 #: ``module:Env-v0`` as a plugin environment is named: a dotted module path, a colon, a gymnasium id.
 _PLUGIN_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z0-9_./-]+")
+
+
+def _plugin_module_refusal(name: str, what: str) -> str | None:
+    """Why the module of plugin ``name`` is refused before anything is imported, or ``None``."""
+    top = name.split(":", 1)[0].split(".", 1)[0]
+    if top in sys.stdlib_module_names:
+        return (
+            f"{what} {_shown(name)} names module {top!r} of Python's standard library, which holds no plugin; "
+            "accepted: a module of your own or of an installed package"
+        )
+    return None
 
 
 class _Strict(BaseModel):
@@ -199,6 +211,9 @@ class EnvConfig(_Strict):
                 raise ValueError(
                     f"environment {_shown(v)} is not 'module:EnvId' (a dotted module name, ':', a gymnasium id)"
                 )
+            refusal = _plugin_module_refusal(v, "environment")
+            if refusal:
+                raise ValueError(refusal)
             return v
         if v not in gym.registry:
             _one_of(v, tuple(sorted(gym.registry)), "environment")
@@ -234,6 +249,9 @@ class AgentConfig(_Strict):
                 f"agent kind {_shown(v)} is not 'module:Class' (a dotted module name, ':', a class name); "
                 f"accepted: {', '.join(AGENT_KINDS)} or 'module:Class'"
             )
+        refusal = _plugin_module_refusal(v, "agent kind")
+        if refusal:
+            raise ValueError(refusal)
         return v  # imported once the whole config is valid (import_plugins)
 
     @field_validator("objective")

@@ -133,7 +133,8 @@ def test_visit_count_step_size_is_a_sample_average_and_is_inherited() -> None:
         (":", "is not 'module:Class'"),
         ("a b:C", "is not 'module:Class'"),
         ("no_such_module_abc:C", "ModuleNotFoundError"),
-        ("os:system", "not a class"),
+        ("os:system", "standard library"),
+        ("this:s", "standard library"),
         ("spawn.agents:_VISITS", "not a class"),
     ],
 )

@@ -344,12 +344,28 @@ def test_an_invalid_environment_imports_no_plugin(
 
 def test_zen_is_not_printed_for_an_invalid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sys.modules.pop("this", None)
-    refused(tmp_path, capsys, BASE + '[agent]\nkind = "this:s"\n[eval]\nepisodes = 0\n', "eval.episodes")
+    refused(tmp_path, capsys, BASE + '[agent]\nkind = "this:s"\n[eval]\nepisodes = 0\n')
     assert "this" not in sys.modules
 
 
-def test_this_s_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    refused(tmp_path, capsys, BASE + '[agent]\nkind = "this:s"\n', "'this:s'", "not a class")
+@pytest.mark.parametrize("kind", ["this:s", "os:system", "subprocess:Popen", "os.path:join", "importlib:import_module"])
+def test_standard_library_plugins_refused_without_import(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``this:s`` printed the Zen of Python before the config was refused; a valid config otherwise."""
+    sys.modules.pop("this", None)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(BASE + f'[agent]\nkind = "{kind}"\n')
+    status = main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""  # no Zen
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and f"agent kind {kind!r}" in err[0] and "standard library" in err[0]
+    assert "this" not in sys.modules and not (tmp_path / "out").exists()
+
+
+def test_standard_library_env_modules_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    refused(tmp_path, capsys, TOP + '[[envs]]\nid = "this:X-v0"\n', "environment 'this:X-v0'", "standard library")
 
 
 @pytest.mark.parametrize(
@@ -366,7 +382,7 @@ def test_malformed_plugin_names_are_one_line(kind: str, tmp_path: Path, capsys: 
         ("{name}:Nope", ["cannot be loaded", "has no 'Nope'"]),
         ("{name}:NotAClass", ["is int, not a class"]),
         ("spawn.agents:TaskShape", ["lacks method(s) act"]),
-        ("os:system", ["is builtin_function_or_method, not a class"]),
+        ("{name}:AGENT_BODY", ["has no 'AGENT_BODY'"]),
     ],
 )
 def test_plugin_classes_checked_before_writing(
