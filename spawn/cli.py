@@ -190,9 +190,12 @@ def _export(args: argparse.Namespace) -> int:
 def _int_at_least(lowest: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
+            if len(text) > 30:  # int() of thousands of digits is slow, and echoing them is no help
+                raise ValueError
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            shown = repr(text) if len(text) <= 30 else f"{text[:20]!r}... ({len(text)} characters)"
+            raise argparse.ArgumentTypeError(f"expected a whole number of at most 30 digits, got {shown}") from None
         if value < lowest:
             raise argparse.ArgumentTypeError(f"expected a number >= {lowest}, got {value}")
         return value
@@ -264,7 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"{PROG} {args.command}: {exc}") from None
         return func(args)
     except (UsageError, LineageError) as exc:
-        print(f"{exc}" if str(exc).startswith(PROG) else f"{PROG}: error: {exc}", file=sys.stderr)
+        from lineage.text import printable
+
+        # One line, whatever the message echoes (a path or id with control characters stays one line).
+        line = str(exc) if str(exc).startswith(PROG) else f"{PROG}: error: {exc}"
+        print(printable(line), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -272,4 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # ``python -m spawn.cli``: call the imported module's main, whose UsageError is the one commands raise.
+    from spawn.cli import main as _main
+
+    sys.exit(_main())

@@ -50,3 +50,28 @@ def test_bad_input_is_one_line_and_status_2(
     assert status == 2
     assert len(err) == 1 and expected in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+
+
+def test_python_dash_m_is_the_same_command_line() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "spawn.cli", "run", "absent.toml", "--out", "o", "--seed", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "--seed" in done.stderr, done.stderr
+
+
+def test_error_lines_are_shortened_and_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "c.toml", "--out", str(tmp_path / "o"), "--seed", "9" * 5000]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "(5000 characters)" in err and len(err) < 300
+    assert main(["inspect", str(tmp_path / "a\x1b]0;pwned\x07\nb.json")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "\x1b" not in err and "\\x1b]0;pwned\\x07\\x0ab.json" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
