@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,37 +51,26 @@ def _show_aggregate(table: Any, out: Path) -> None:
     Console().print(t)
 
 
-@contextlib.contextmanager
-def _signals() -> Iterator[None]:
+def _signals() -> Any:
     """SIGTERM raises :class:`~spawn.runner.Terminated` (a KeyboardInterrupt): the run saves its checkpoint."""
-    from spawn.runner import Terminated
+    from spawn.runner import sigterm_saves_checkpoint
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise Terminated
-
-    try:
-        old = signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    return sigterm_saves_checkpoint()
 
 
 def _interrupted(command: str, out: Path, exc: KeyboardInterrupt) -> int:
     """One line for SIGINT (exit 130) or SIGTERM (exit 143), saying how to go on."""
     from spawn.checkpoint import has_checkpoint
-    from spawn.runner import Terminated
+    from spawn.runner import Terminated, sigterm_seen
 
-    what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+    term = isinstance(exc, Terminated) or sigterm_seen()
+    what = "terminated (SIGTERM)" if term else "interrupted"
     if has_checkpoint(out) or (out / "sweep.json").is_file():
         tail = f"the checkpoint is saved; finish with: {PROG} resume {out}"
     else:
         tail = "nothing to resume"
     print(f"{PROG} {command}: {what}; {tail}", file=sys.stderr)
-    return 143 if isinstance(exc, Terminated) else 130
+    return 143 if term else 130
 
 
 def cmd_run(args: argparse.Namespace) -> int:

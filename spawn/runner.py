@@ -7,15 +7,18 @@ identical across runs is built from the sorted records alone; wall-clock facts g
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import heapq
 import io
 import json
 import os
 import platform
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +57,8 @@ __all__ = [
     "make_executor",
     "prepare_run_dir",
     "resume",
+    "sigterm_saves_checkpoint",
+    "sigterm_seen",
     "simulate",
 ]
 
@@ -376,7 +381,49 @@ def _archive_body(
     return body
 
 
+_sigterm_saves = False
+_sigterm_seen = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _sigterm_seen
+    _sigterm_seen = True
+    raise Terminated
+
+
+def sigterm_seen() -> bool:
+    """Whether SIGTERM arrived inside :func:`sigterm_saves_checkpoint` (Ray may re-raise the
+    :class:`Terminated` it interrupted as a plain KeyboardInterrupt)."""
+    return _sigterm_seen
+
+
+@contextlib.contextmanager
+def sigterm_saves_checkpoint() -> Iterator[None]:
+    """Inside the block, SIGTERM raises :class:`Terminated` in the main thread, so that a run saves its
+    checkpoint and ends as on SIGINT (the command line's ``run`` and ``resume`` use this)."""
+    global _sigterm_saves, _sigterm_seen
+    _sigterm_seen = False
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old, before = signal.signal(signal.SIGTERM, _on_sigterm), _sigterm_saves
+    _sigterm_saves = True
+    try:
+        yield
+    finally:
+        _sigterm_saves = before
+        signal.signal(signal.SIGTERM, old)
+
+
+def _rearm_sigterm() -> None:
+    """Put SIGTERM back on :func:`_on_sigterm` when asked for: starting Ray installs a handler of its
+    own, which ends the process without a checkpoint."""
+    if _sigterm_saves and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def _run(cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Body) -> RunOutcome:
+    _rearm_sigterm()
     start = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     bar = RunProgress(cfg.budget, enabled=progress)
@@ -386,6 +433,7 @@ def _run(cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Bo
     finally:
         where = executor.where()
         executor.close()
+        _rearm_sigterm()
     wall = time.perf_counter() - start
     lineage = write_outputs(cfg, out, records) if complete else None
     steps = sum(r.train_steps for r in records.values())
