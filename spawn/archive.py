@@ -90,7 +90,7 @@ class ArchiveState:
         writer.save(entries)
 
     @classmethod
-    def replay(cls, entries: list[dict[str, Any]], out: Path) -> ArchiveState:
+    def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> ArchiveState:
         """The state a checkpoint's entries describe (every counter is rebuilt from them)."""
         state = cls()
         try:
@@ -99,7 +99,7 @@ class ArchiveState:
                 if kind == "agent" and sorted(e) == ["best", "eligible", "final", "k", "record"]:
                     if type(e["eligible"]) is not bool:
                         raise ValueError("eligible is not true or false")
-                    final = None if e["final"] is None else decode_spec(e["final"])
+                    final = None if e["final"] is None else decode_spec(e["final"], (cfg.agent.kind,))
                     result = JobResult(decode_record(e["record"]), (), final, decode_best(e["best"]))
                     state._apply(result, e["eligible"])
                     parent = result.record.parent

@@ -190,13 +190,19 @@ def encode_spec(spec: Any) -> dict[str, Any]:
     }
 
 
-def decode_spec(d: Any) -> Any:
+def decode_spec(d: Any, kinds: Iterable[str] = ()) -> Any:
+    """An :class:`~spawn.job.AgentSpec` from JSON data. Its agent kind must be built in or one of
+    ``kinds`` (the config's): a checkpoint never makes the run import a module it names."""
+    from spawn.agents import AGENTS
     from spawn.job import AgentSpec
 
     d = _dict(d, "spec")
     if sorted(d) != sorted(_SPEC_FIELDS):
         raise _Bad("spec: unexpected fields")
     w = f"spec {d.get('id')!r}"
+    kind = d["agent_kind"]
+    if kind not in AGENTS and kind not in set(kinds):
+        raise _Bad(f"{w}: agent kind {str(kind)[:60]!r} is neither built in nor the config's")
     hyper = {k: _num(v, f"{w}.hyper") for k, v in _dict(d["hyper"], f"{w}.hyper").items()}
     tools = {
         _str(t, f"{w}.tools"): tuple(

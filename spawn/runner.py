@@ -296,7 +296,8 @@ class _State:
             for e in entries:
                 if e.get("k") != "done" or sorted(e) != ["children", "k", "record"]:
                     raise ValueError("not an agent entry of the recursive regime")
-                state._apply(decode_record(e["record"]), [decode_spec(c) for c in e["children"]])
+                children = [decode_spec(c, (cfg.agent.kind,)) for c in e["children"]]
+                state._apply(decode_record(e["record"]), children)
         except Exception as exc:
             raise bad_entry(out, exc) from None
         return state
@@ -465,7 +466,7 @@ def _body(
     entries: list[dict[str, Any]] | None,
 ) -> Body:
     if cfg.regime == "archive":
-        state = ArchiveState() if entries is None else ArchiveState.replay(entries, writer.out)
+        state = ArchiveState() if entries is None else ArchiveState.replay(cfg, entries, writer.out)
         return _archive_body(cfg, writer, executor, state, stop_after)
     rstate = _State() if entries is None else _State.replay(cfg, entries, writer.out)
     return _recursive_body(cfg, writer, executor, rstate, stop_after, checkpoint_every, checkpoint_agents)

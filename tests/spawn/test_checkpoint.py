@@ -360,3 +360,23 @@ def test_checkpoint_files_linked_elsewhere_are_refused(
     folder.rename(tmp_path / "elsewhere")
     folder.symlink_to(tmp_path / "elsewhere")
     _refused(cut, capsys, "symbolic link")
+
+
+def test_a_checkpoint_naming_a_module_imports_nothing(
+    cut: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "imported"
+    (tmp_path / "plug").mkdir()
+    (tmp_path / "plug" / "ckpt_evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\nclass A: pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "plug"))
+    seg = cut / "checkpoint" / "seg-000001.jsonl"
+    entries = [json.loads(line) for line in seg.read_text().splitlines()]
+    child = next(c for e in entries for c in e["children"])
+    child["agent_kind"] = "ckpt_evil:A"  # a crafted (or altered) checkpoint, digests made to match
+    data = "".join(json.dumps(e) + "\n" for e in entries).encode()
+    seg.write_bytes(data)
+    m = _manifest(cut)
+    m["segments"][0].update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    (cut / "checkpoint" / "manifest.json").write_text(json.dumps(m))
+    _refused(cut, capsys, "malformed checkpoint entry", "neither built in nor the config's")
+    assert not marker.exists()
