@@ -93,13 +93,14 @@ class ArchiveState:
     def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> ArchiveState:
         """The state a checkpoint's entries describe (every counter is rebuilt from them)."""
         state = cls()
+        slugs = suite_for(cfg).slugs
         try:
             for e in entries:
                 kind = e.get("k")
                 if kind == "agent" and sorted(e) == ["best", "eligible", "final", "k", "record"]:
                     if type(e["eligible"]) is not bool:
                         raise ValueError("eligible is not true or false")
-                    final = None if e["final"] is None else decode_spec(e["final"], (cfg.agent.kind,))
+                    final = None if e["final"] is None else decode_spec(e["final"], (cfg.agent.kind,), slugs)
                     result = JobResult(decode_record(e["record"]), (), final, decode_best(e["best"]))
                     state._apply(result, e["eligible"])
                     parent = result.record.parent

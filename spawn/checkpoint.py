@@ -190,19 +190,30 @@ def encode_spec(spec: Any) -> dict[str, Any]:
     }
 
 
-def decode_spec(d: Any, kinds: Iterable[str] = ()) -> Any:
+def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None = None) -> Any:
     """An :class:`~spawn.job.AgentSpec` from JSON data. Its agent kind must be built in or one of
-    ``kinds`` (the config's): a checkpoint never makes the run import a module it names."""
+    ``kinds`` (the config's): a checkpoint never makes the run import a module it names. Operator
+    and objective must be known ones and, given ``tasks``, its tasks among them."""
     from spawn.agents import AGENTS
+    from spawn.config import OBJECTIVES, OPERATOR_KIND
     from spawn.job import AgentSpec
 
     d = _dict(d, "spec")
     if sorted(d) != sorted(_SPEC_FIELDS):
         raise _Bad("spec: unexpected fields")
-    w = f"spec {d.get('id')!r}"
+    w = f"spec {str(d.get('id'))[:40]!r}"
     kind = d["agent_kind"]
     if kind not in AGENTS and kind not in set(kinds):
         raise _Bad(f"{w}: agent kind {str(kind)[:60]!r} is neither built in nor the config's")
+    if d["operator"] is not None and d["operator"] not in OPERATOR_KIND:
+        raise _Bad(f"{w}: unknown operator {str(d['operator'])[:40]!r}")
+    if d["objective"] not in OBJECTIVES:
+        raise _Bad(f"{w}: unknown objective {str(d['objective'])[:40]!r}")
+    known = None if tasks is None else set(tasks)
+    if known is not None and not (type(d["tasks"]) is list and all(t in known for t in d["tasks"])):
+        raise _Bad(f"{w}: tasks that are not environments of the config")
+    if known is not None and not (type(d["tools"]) is dict and all(t in known for t in d["tools"])):
+        raise _Bad(f"{w}: tools for tasks that are not environments of the config")
     hyper = {k: _num(v, f"{w}.hyper") for k, v in _dict(d["hyper"], f"{w}.hyper").items()}
     tools = {
         _str(t, f"{w}.tools"): tuple(

@@ -291,12 +291,15 @@ class _State:
 
     @classmethod
     def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> _State:
+        from spawn.job import suite_for
+
         state = cls()
+        slugs = suite_for(cfg).slugs
         try:
             for e in entries:
                 if e.get("k") != "done" or sorted(e) != ["children", "k", "record"]:
                     raise ValueError("not an agent entry of the recursive regime")
-                children = [decode_spec(c, (cfg.agent.kind,)) for c in e["children"]]
+                children = [decode_spec(c, (cfg.agent.kind,), slugs) for c in e["children"]]
                 state._apply(decode_record(e["record"]), children)
         except Exception as exc:
             raise bad_entry(out, exc) from None

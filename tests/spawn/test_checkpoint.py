@@ -380,3 +380,20 @@ def test_a_checkpoint_naming_a_module_imports_nothing(
     (cut / "checkpoint" / "manifest.json").write_text(json.dumps(m))
     _refused(cut, capsys, "malformed checkpoint entry", "neither built in nor the config's")
     assert not marker.exists()
+
+
+def test_every_operator_resumes_to_the_same_bytes(tmp_path: Path) -> None:
+    # The quickstart makes children by every operator: tools (tuples of tuples), new tasks, mutated
+    # hyper-parameters and Q-tables all go through the checkpoint and come back as they were.
+    from spawn.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "examples" / "quickstart.toml")
+    simulate(cfg, tmp_path / "full")
+    simulate(cfg, tmp_path / "cut", stop_after=7)
+    resume(tmp_path / "cut", stop_after=5)
+    resume(tmp_path / "cut")
+    assert _bytes(tmp_path / "cut") == _bytes(tmp_path / "full")
+    ops = {json.loads(line)["record"]["operator"] for seg in (tmp_path / "cut" / "checkpoint").glob("seg-*")
+           for line in seg.open()}
+    assert len(_manifest(tmp_path / "cut")["segments"]) == 3
+    assert {"finetune", "retrain-on-drift", "mutate", "add-tool", "new-task"} <= ops
