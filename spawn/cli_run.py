@@ -238,7 +238,11 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("run", help="simulate a lineage from a TOML config")
     p.add_argument("config", help="a TOML config (see examples/quickstart.toml)")
-    p.add_argument("--out", required=True, help="run directory to write (must be empty unless --force)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="run directory to write: a new path, an empty directory, or one lineage-sim made (with --force)",
+    )
     p.add_argument("--seed", type=_int_at_least(0), default=None, help="override the config's seed")
     p.add_argument("--runtime", choices=list(RUNTIMES), default="inline", help="where agents run (default: inline)")
     p.add_argument(
