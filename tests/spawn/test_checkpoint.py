@@ -397,3 +397,27 @@ def test_every_operator_resumes_to_the_same_bytes(tmp_path: Path) -> None:
            for line in seg.open()}
     assert len(_manifest(tmp_path / "cut")["segments"]) == 3
     assert {"finetune", "retrain-on-drift", "mutate", "add-tool", "new-task"} <= ops
+
+
+def _small_files() -> None:  # in the child: writes past 5 kB fail with EFBIG (an OSError), not a signal
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (5_000, 5_000))
+
+
+def test_a_write_that_fails_once_the_run_started_leaves_nothing(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(config_to_toml(config()))
+    out = tmp_path / "new" / "out"
+    done = subprocess.run(
+        [*CLI, "run", str(cfg), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=_small_files,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "too large" in lines[0], done.stderr
+    assert not (tmp_path / "new").exists()
