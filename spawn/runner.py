@@ -36,6 +36,7 @@ from spawn.checkpoint import (
     encode,
     encode_record,
     encode_spec,
+    has_checkpoint,
     read_checkpoint,
 )
 from spawn.config import SimConfig, config_to_toml
@@ -525,8 +526,8 @@ def simulate(
     except BaseException as exc:
         if executor is not None:
             executor.close()
-        if _interruption(exc):
-            rd.release()
+        if _interruption(exc) and has_checkpoint(out) and (out / "config.toml").is_file():
+            rd.release()  # resumable: the checkpoint stays
         else:
             rd.undo()
         raise
