@@ -235,7 +235,7 @@ def _start(tmp_path: Path, cfg: SimConfig, out: Path) -> subprocess.Popen[str]:
         text=True,
     )
     deadline = time.monotonic() + 60
-    while not (out / "checkpoint" / "manifest.json").is_file():
+    while not ((out / "checkpoint" / "manifest.json").is_file() and (out / "config.toml").is_file()):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.01)
     return proc
@@ -246,6 +246,8 @@ def test_killed_right_after_start_resumes_to_the_same_bytes(
 ) -> None:
     out = tmp_path / "r"
     proc = _start(tmp_path, LONG, out)
+    assert _manifest(out)["entries"] == 0  # the first checkpoint is there before any agent has run
+    assert (out / "config.toml").is_file()
     # While it runs, a second command into the same directory is refused (the lock holds its pid).
     cfg = tmp_path / "long.toml"
     assert main(["run", str(cfg), "--out", str(out), "--quiet", "--force"]) == 2
