@@ -208,11 +208,12 @@ def test_outputs_that_are_not_regular_files_are_refused_before_any_work(
 
 def test_compare_checks_every_output_before_writing_any(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ok = tmp_path / "ok.csv"
-    status, out, err = _run(
-        ["compare", str(EXAMPLE), "--rule", "self", "--csv", str(ok), "--plot", str(tmp_path / "bad" / "x.png")], capsys
-    )
-    assert status == 2 and out == "" and err.count("\n") == 1 and "does not exist" in err
-    assert not ok.exists() and sorted(os.listdir(tmp_path)) == []
+    (tmp_path / "bad").write_text("a file, not a folder")
+    for plot in (tmp_path / "bad" / "x.png", tmp_path / "missing" / "x.png", Path("/proc/x.png")):
+        argv = ["compare", str(EXAMPLE), "--rule", "self", "--csv", str(ok), "--plot", str(plot)]
+        status, out, err = _run(argv, capsys)
+        assert status == 2 and out == "" and err.count("\n") == 1 and "--plot" in err, err
+        assert sorted(os.listdir(tmp_path)) == ["bad"]  # ok.csv not written either
 
 
 # ------------------------------------------------------------------------------ data files
