@@ -267,7 +267,9 @@ def to_graphml(lineage: LineageGraph) -> str:
     a graph so marked; with networkx alone, ``urllib.parse.unquote`` gives back each text. A
     lineage without such characters is written as it is.
     """
-    graph = _escaped_graph(lineage) if any(needs_escape(t) for t in _texts(lineage)) else lineage.graph
+    # A lineage whose own metadata holds the marker is escaped too, so the marker never lies.
+    escaped = ESCAPES_KEY in lineage.metadata or any(needs_escape(t) for t in _texts(lineage))
+    graph = _escaped_graph(lineage) if escaped else lineage.graph
     buf = io.BytesIO()
     nx.write_graphml(graph, buf, encoding="utf-8")
     return buf.getvalue().decode("utf-8")

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attribution import RuleSpecError, ValueDataError
 from attribution.comparison import compare, gini, kendall_matrix
@@ -127,3 +129,32 @@ def test_intelligence_table() -> None:
     assert t["sigma"].tolist() == pytest.approx([0.25 + 0.125, 0.25])
     with pytest.raises(ValueDataError, match=r"no complexity for environment\(s\) \['b'\]"):
         intelligence_table(v, {"a": 1.0})
+
+
+# Any text as agent ids, control characters included (lone surrogates are refused by add_agent).
+_IDS = st.lists(st.text(st.characters(codec="utf-8"), min_size=1, max_size=6), min_size=1, max_size=8, unique=True)
+
+
+@settings(max_examples=40)
+@given(ids=_IDS)
+def test_attribution_csv_of_any_ids_reads_back_one_row_per_agent(ids: list[str]) -> None:
+    import csv
+    import io
+
+    g = LineageGraph()
+    for k, a in enumerate(ids):
+        g.add_agent(a, parent=ids[(k - 1) // 2] if k else None, value=k / 10)
+    text = attribution_csv(g, ["self", "discounted:gamma=0.5"])
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert len(rows) == len(ids) + 1 and sorted(r[0] for r in rows[1:]) == sorted(ids)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    assert len(frame) == len(ids) and sorted(frame["agent"]) == sorted(ids)
+    table = attribution_table(g, ["self"])
+    assert [float(x) for x in frame["self"]] == pytest.approx(table.loc[frame["agent"], "self"].tolist())
+
+
+def test_attribution_csv_quotes_an_id_holding_a_carriage_return() -> None:
+    g = LineageGraph()
+    g.add_agent("0", value=0.5)
+    g.add_agent("\r", parent="0", value=1.0)
+    assert attribution_csv(g, ["self"]) == 'agent,self\n0,0.5\n"\r",1\n'
