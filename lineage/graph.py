@@ -37,7 +37,7 @@ _MAX_INT = int(sys.float_info.max)
 
 
 def _check_text(agent_id: str, what: str, text: str) -> None:
-    if _SURROGATE.search(text):
+    if not text.isascii() and _SURROGATE.search(text):  # isascii first: the common case costs nothing
         raise AttributeTypeError(
             f"agent {_short(agent_id)}: {what} {_short(text)} holds a lone surrogate; text must be valid Unicode"
         )
