@@ -194,7 +194,9 @@ def _int_at_least(lowest: int) -> Callable[[str], int]:
                 raise ValueError
             value = int(text)
         except ValueError:
-            shown = repr(text) if len(text) <= 30 else f"{text[:20]!r}... ({len(text)} characters)"
+            if len(text) <= 30:
+                raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            shown = f"{text[:20]!r}... ({len(text)} characters)"
             raise argparse.ArgumentTypeError(f"expected a whole number of at most 30 digits, got {shown}") from None
         if value < lowest:
             raise argparse.ArgumentTypeError(f"expected a number >= {lowest}, got {value}")
