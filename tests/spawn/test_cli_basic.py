@@ -122,10 +122,7 @@ BAD = {
     "not JSON": (["inspect", "{not_json}"], "not.json: is not valid JSON"),
     "foreign JSON": (["inspect", "{foreign}"], "foreign.json: is not a node-link lineage"),
     "negative depth": (["inspect", "{example}", "--depth", "-1"], "expected a number >= 0, got -1"),
-    "depth not a number": (
-        ["inspect", "{example}", "--depth", "two"],
-        "expected a whole number of at most 30 digits, got 'two'",
-    ),
+    "depth not a number": (["inspect", "{example}", "--depth", "two"], "expected a whole number, got 'two'"),
     "zero children": (["inspect", "{example}", "--max-children", "0"], "expected a number >= 1, got 0"),
     "unknown agent": (["inspect", "{example}", "--agent", "9.9"], "agent '9.9' is not in"),
     "unknown format": (
