@@ -29,6 +29,7 @@ __all__ = [
     "TEMP_SUFFIX",
     "atomic_write",
     "check_writable_file",
+    "describe_mode",
     "read_bytes",
     "read_text",
     "remove_stray_temporaries",
@@ -42,7 +43,15 @@ MAX_DATA_BYTES = 4 * 2**30
 TEMP_SUFFIX = ".tmp"
 
 
-def _kind(mode: int) -> str:
+def describe_mode(mode: int) -> str:
+    """What a file of ``os.stat`` mode ``mode`` is, for messages: ``"a FIFO"``, ``"a folder"``, ...
+
+    >>> import stat
+    >>> describe_mode(stat.S_IFIFO)
+    'a FIFO'
+    """
+    if stat.S_ISREG(mode):
+        return "a regular file"
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISLNK(mode):
@@ -53,7 +62,7 @@ def _kind(mode: int) -> str:
         return "a device"
     if stat.S_ISSOCK(mode):
         return "a socket"
-    return "not a regular file"
+    return "of an unknown kind"
 
 
 def check_writable_file(path: str | Path) -> None:
@@ -79,7 +88,7 @@ def check_writable_file(path: str | Path) -> None:
         raise LineageFileError(f"{path}: cannot be used ({exc.strerror or exc})") from None
     if not stat.S_ISREG(st.st_mode):
         raise LineageFileError(
-            f"{path}: exists and is {_kind(st.st_mode)}; only a regular file is replaced, so give another path"
+            f"{path}: exists and is {describe_mode(st.st_mode)}; only a regular file is replaced, so give another path"
         )
 
 
@@ -159,7 +168,7 @@ def read_bytes(path: str | Path, *, limit: int, what: str, hint: str = "") -> by
     except OSError as exc:
         raise LineageFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not stat.S_ISREG(st.st_mode):
-        raise LineageFileError(f"{path}: is {_kind(st.st_mode)}, expected {what}")
+        raise LineageFileError(f"{path}: is {describe_mode(st.st_mode)}, expected {what}")
     suffix = f"; {hint}" if hint else ""
     if st.st_size > limit:
         raise LineageFileError(f"{path}: is {st.st_size} bytes, over the limit of {limit} bytes for {what}{suffix}")

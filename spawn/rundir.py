@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage import atomic_write
-from lineage.files import TEMP_SUFFIX
+from lineage.files import TEMP_SUFFIX, describe_mode
 from spawn.errors import RunDirError
 
 __all__ = [
@@ -355,21 +355,6 @@ class RunDir:
         self.release()
 
 
-def _describe(st: os.stat_result) -> str:
-    m = st.st_mode
-    if stat.S_ISLNK(m):
-        return "a symbolic link"
-    if stat.S_ISREG(m):
-        return "a regular file"
-    if stat.S_ISCHR(m) or stat.S_ISBLK(m):
-        return "a device"
-    if stat.S_ISFIFO(m):
-        return "a FIFO"
-    if stat.S_ISSOCK(m):
-        return "a socket"
-    return "not a directory"
-
-
 def _mkdirs(path: Path, flag: str) -> list[Path]:
     """Make ``path`` and its missing parents; return those made. Nothing is left when it fails."""
     missing: list[Path] = []
@@ -382,7 +367,7 @@ def _mkdirs(path: Path, flag: str) -> list[Path]:
     existing = p
     st = _lstat(existing)
     if st is not None and not stat.S_ISDIR(os.stat(existing).st_mode if stat.S_ISLNK(st.st_mode) else st.st_mode):
-        raise RunDirError(f"{flag} {str(path)!r}: {str(existing)!r} is {_describe(st)}, not a folder")
+        raise RunDirError(f"{flag} {str(path)!r}: {str(existing)!r} is {describe_mode(st.st_mode)}, not a folder")
     made: list[Path] = []
     try:
         for q in reversed(missing):
@@ -408,7 +393,9 @@ def open_out(path: Path, *, force: bool, kind: str, flag: str = "--out") -> RunD
     if st is None:
         created = _mkdirs(path, flag)
     elif not stat.S_ISDIR(st.st_mode):
-        raise RunDirError(f"{flag} {str(path)!r} exists and is {_describe(st)}; give a new path or an empty directory")
+        raise RunDirError(
+            f"{flag} {str(path)!r} exists and is {describe_mode(st.st_mode)}; give a new path or an empty directory"
+        )
     else:
         try:
             entries = sorted(e.name for e in path.iterdir())
