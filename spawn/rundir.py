@@ -327,8 +327,15 @@ class RunDir:
     removed: list[Path] = field(default_factory=list)  # what --force replaces (set aside until the end)
 
     def release(self) -> None:
-        """The command is over (done, or interrupted with its checkpoint): what --force replaced goes."""
+        """The command is over (done, or interrupted with its checkpoint): what --force replaced goes.
+
+        Only then is it said which files went: a command that fails puts them back (:meth:`undo`),
+        so its one line on stderr is the error's.
+        """
         shutil.rmtree(self.path / SET_ASIDE, ignore_errors=True)
+        if self.removed:
+            _say_removed(self.path, self.removed)
+            self.removed = []
         self._unlock()
 
     def _unlock(self) -> None:
@@ -425,9 +432,7 @@ def open_out(path: Path, *, force: bool, kind: str, flag: str = "--out") -> RunD
             store = path / SET_ASIDE
             shutil.rmtree(store, ignore_errors=True)  # left by a --force that was killed: replaced already
             # Set aside, not deleted: should the new run fail, the old outputs are put back.
-            rd.removed = clean(path, into=store)
-            if rd.removed:
-                _say_removed(path, rd.removed)
+            rd.removed = clean(path, into=store)  # said once the command is over (release)
         atomic_write(path / MARKER, json.dumps({"made_by": "lineage-sim", "kind": kind}) + "\n")
     except BaseException:
         rd.undo()
