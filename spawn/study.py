@@ -23,7 +23,7 @@ import pandas as pd
 
 from attribution.intervals import t_interval
 from lineage import LineageGraph, atomic_write
-from spawn.config import SimConfig
+from spawn.config import SimConfig, check_rule, parse_config
 from spawn.runner import make_executor, prepare_run_dir, simulate
 
 __all__ = ["DEFAULT_RULES", "StudyResult", "arm_slug", "predictiveness", "selector_study", "weighted_correlation"]
@@ -119,6 +119,11 @@ def selector_study(
     seeds), ``out/predictiveness.csv`` and ``out/final.csv``.
     """
     out = Path(out)
+    for selector in selectors:  # every arm, and every rule, checked before anything is written
+        for seed in seeds:
+            _arm(cfg, selector, seed)
+    for rule in rules:
+        check_rule(rule)
     rd = prepare_run_dir(out, force, kind="study")
     try:
         result = _study(cfg, selectors, seeds, out, rules, runtime, runtime_options, progress)
@@ -130,6 +135,12 @@ def selector_study(
         raise
     rd.release()
     return result
+
+
+def _arm(cfg: SimConfig, selector: str, seed: int) -> SimConfig:
+    """The config of one arm and seed, validated as a whole (names, values and work limits)."""
+    changed = cfg.model_copy(update={"selector": selector, "seed": seed, "regime": "archive"})
+    return parse_config(changed.model_dump(by_alias=True), source=f"study arm {selector!r}, seed {seed}")
 
 
 def _study(
@@ -148,8 +159,7 @@ def _study(
     for selector in selectors:
         best_by_spent: dict[int, list[float]] = {}
         for seed in seeds:
-            arm = cfg.model_copy(update={"selector": selector, "seed": seed, "regime": "archive"})
-            arm = SimConfig.model_validate(arm.model_dump(by_alias=True))  # re-validate the changed fields
+            arm = _arm(cfg, selector, seed)
             run = out / arm_slug(selector) / f"seed-{seed}"
             executor = make_executor(runtime, **(runtime_options or {}))
             outcome = simulate(arm, run, executor, progress=progress)

@@ -46,3 +46,19 @@ def test_weighted_correlation_reference() -> None:
     )
     w = np.r_[np.ones(25), np.zeros(25)]
     assert abs(weighted_correlation(x, y, w) - np.corrcoef(x[:25], y[:25])[0, 1]) < 1e-12
+
+
+def test_every_arm_and_rule_is_checked_before_anything_is_written(tmp_path: Path) -> None:
+    import pytest
+
+    from spawn.errors import ConfigError
+
+    cfg = config(regime="archive", budget=600, envs=[HIRING], archive={"child_budget": 300})
+    for selectors, rules, message in [
+        (["greedy", "rule:shapley:samples=1000000000"], ["self"], "shapley_samples"),
+        (["greedy", "gredy"], ["self"], "did you mean 'greedy'"),
+        (["greedy"], ["self", "shapley:samples=1000000000"], "shapley_samples"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            selector_study(cfg, selectors, [1], tmp_path / "s", rules=rules)
+        assert not (tmp_path / "s").exists()
