@@ -1,0 +1,99 @@
+"""One registry per extension point of the simulator: operators, triggers, selectors, runtimes,
+objectives and agents, each with the same shape as :func:`attribution.register_rule`.
+
+Built-ins register themselves with the same decorators as plugins. A name is looked up with
+:meth:`Registry.get`, whose error names the accepted ones and the closest ("did you mean").
+
+Examples
+--------
+>>> reg = Registry("widget", listed=False)
+>>> @reg.register("round", sides=0)
+... class Round: ...
+>>> reg.get("round").__name__, reg.meta("round")
+('Round', {'sides': 0})
+>>> reg.get("rond")
+Traceback (most recent call last):
+...
+spawn.errors.ConfigError: unknown widget 'rond' (did you mean 'round'?); accepted: round
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from spawn.errors import ConfigError
+
+__all__ = ["REGISTRIES", "Entry", "Registry"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    name: str
+    obj: T
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        """Where it comes from: the defining module (``spawn.operators`` for a built-in)."""
+        return str(getattr(self.obj, "__module__", "?"))
+
+
+class Registry(Generic[T]):
+    """Names to objects (usually classes) of one kind of extension, in registration order."""
+
+    def __init__(self, kind: str, *, listed: bool = True) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[T]] = {}
+        if listed:  # listed by ``lineage-sim plugins``
+            REGISTRIES[kind] = self
+
+    def register(self, name: str, **meta: Any) -> Callable[[T], T]:
+        """Decorator: register the decorated object as ``name`` (with metadata such as ``kind="broad"``)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a {self.kind} needs a non-empty name, got {name!r}")
+
+        def deco(obj: T) -> T:
+            if name in self._entries and self._entries[name].obj is not obj:
+                raise ValueError(f"a {self.kind} named {name!r} is already registered ({self._entries[name].origin})")
+            self._entries[name] = Entry(name, obj, dict(meta))
+            return obj
+
+        return deco
+
+    def get(self, name: str) -> T:
+        """The object registered as ``name``; :class:`~spawn.errors.ConfigError` naming the accepted ones."""
+        try:
+            return self._entries[name].obj
+        except KeyError:
+            raise ConfigError(self.unknown(name)) from None
+
+    def unknown(self, name: str) -> str:
+        """The message for an unknown ``name``: the closest name, then every accepted one."""
+        close = difflib.get_close_matches(str(name), list(self._entries), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown {self.kind} {name!r}{hint}; accepted: {', '.join(self._entries)}"
+
+    def meta(self, name: str) -> dict[str, Any]:
+        self.get(name)
+        return dict(self._entries[name].meta)
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._entries)
+
+    def entries(self) -> Iterator[Entry[T]]:
+        return iter(list(self._entries.values()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+#: Every registry, by the kind of extension it holds (filled as registries are made).
+REGISTRIES: dict[str, Registry[Any]] = {}
