@@ -59,12 +59,6 @@ def _console() -> Console:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from spawn.cli_files import one_line
-
-    return one_line(_inspect)(args)
-
-
-def _inspect(args: argparse.Namespace) -> int:
     from lineage.text import brief, printable
     from spawn.cli_files import load_lineage
 
@@ -167,12 +161,6 @@ def _default_attributes(lineage: LineageGraph) -> list[str]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from spawn.cli_files import one_line
-
-    return one_line(_export)(args)
-
-
-def _export(args: argparse.Namespace) -> int:
     from spawn.cli_files import check_output, load_lineage
 
     out = check_output("export", "--output", args.output)  # before any work

@@ -14,7 +14,7 @@ from attribution.table import attribution_csv, resolve_rules
 from lineage import atomic_write
 from lineage.text import plain, printable
 from spawn.cli import PROG, UsageError
-from spawn.cli_files import check_output, load_lineage, one_line
+from spawn.cli_files import check_output, load_lineage
 from spawn.errors import SpawnError
 
 __all__ = ["cmd_compare", "register"]
@@ -37,7 +37,6 @@ def _lineage_path(run: str) -> Path:
     return path
 
 
-@one_line
 def cmd_compare(args: argparse.Namespace) -> int:
     """Check every output path, load, compute everything, and only then write: an error never
     leaves a file half-written, nor one file written and the other not."""

@@ -1,40 +1,20 @@
 """What the reading and writing commands (inspect, export, compare, plot) share: output paths
-checked before any work, data files read within the ``data_bytes`` limit, and error lines with
-every control character escaped.
+checked before any work, and data files read within the ``data_bytes`` limit. (Every error line
+is escaped once, in :func:`spawn.cli.main`.)
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from lineage import LineageError, LineageGraph, check_writable_file, read_text
-from lineage.text import printable
 from spawn import limits
 from spawn.cli import PROG, UsageError
 
-__all__ = ["check_output", "load_lineage", "one_line", "read_data_text"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def one_line(func: F) -> F:
-    """Make every user error of a command one printable line: control characters in a path, an
-    agent id or an attribute name are shown escaped, never sent to the terminal."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (UsageError, LineageError) as exc:
-            raise UsageError(printable(str(exc))) from None
-
-    return wrapper  # type: ignore[return-value]
-
+__all__ = ["check_output", "load_lineage", "read_data_text"]
 
 def check_output(command: str, option: str, value: str, *, suffix: str | None = None) -> Path:
     """Refuse an output path before any work is done: one that exists and is not a regular file

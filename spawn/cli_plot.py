@@ -8,14 +8,13 @@ from typing import Any
 
 from lineage.text import printable
 from spawn.cli import PROG, UsageError
-from spawn.cli_files import check_output, one_line
+from spawn.cli_files import check_output
 
 __all__ = ["cmd_plot", "register"]
 
 _NAME = f"{PROG} plot"
 
 
-@one_line
 def cmd_plot(args: argparse.Namespace) -> int:
     """Check the output, draw the whole figure, and only then write it (atomically)."""
     from attribution.errors import AttributionError
