@@ -10,8 +10,6 @@ Randomness comes only from the :class:`numpy.random.Generator` an agent is given
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -19,6 +17,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from spawn.errors import ConfigError
+from spawn.plugins import PLUGIN, import_plugin_module, stdlib_refusal
 
 __all__ = [
     "AGENTS",
@@ -419,11 +418,6 @@ PROTOCOL_METHODS = (
 )
 
 
-def _shown(text: str, width: int = 120) -> str:
-    text = text.splitlines()[0] if text else ""
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 def agent_class(kind: str) -> type:
     """The class for an agent kind: a built-in name, or ``"module:Class"`` for a plugin.
 
@@ -435,22 +429,14 @@ def agent_class(kind: str) -> type:
     if ":" in kind:
         if kind not in _plugins:
             module, _, cls = kind.partition(":")
-            if not module or not cls or not all(p.isidentifier() for p in [*module.split("."), cls]):
+            if not PLUGIN.fullmatch(kind):
                 raise ConfigError(
                     f"agent kind {kind!r} is not 'module:Class' (a dotted module name, ':', a class name)"
                 )
-            if module.split(".", 1)[0] in sys.stdlib_module_names:
-                raise ConfigError(
-                    f"agent kind {kind!r} names module {module!r} of Python's standard library, which holds no "
-                    "plugin; accepted: a module of your own or of an installed package"
-                )
-            try:
-                mod = importlib.import_module(module)
-            except Exception as exc:  # the plugin's own failure, whatever it is, as one line
-                raise ConfigError(
-                    f"agent kind {kind!r} cannot be loaded: module {module!r} cannot be imported "
-                    f"({type(exc).__name__}: {_shown(str(exc))})"
-                ) from None
+            refusal = stdlib_refusal(kind, "agent kind")
+            if refusal:
+                raise ConfigError(refusal)
+            mod = import_plugin_module(module, f"agent kind {kind!r} cannot be loaded")
             obj = getattr(mod, cls, None)
             if obj is None:
                 raise ConfigError(f"agent kind {kind!r} cannot be loaded: module {module!r} has no {cls!r}")

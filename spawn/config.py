@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
-import sys
 import tomllib
 import unicodedata
 from collections.abc import Mapping
@@ -32,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 
 from spawn import limits
 from spawn.errors import ConfigError
+from spawn.plugins import PLUGIN, PLUGIN_ENV, import_plugin_module, stdlib_refusal
 
 __all__ = [
     "AGENT_KINDS",
@@ -83,21 +82,6 @@ SStr = Annotated[str, Strict()]
 MAX_NESTING = 16
 #: Largest magnitude of a whole number anywhere in a config.
 MAX_INT = 2**64
-#: ``module:Name`` as a plugin is named: a dotted module path, a colon, an identifier.
-_PLUGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
-#: ``module:Env-v0`` as a plugin environment is named: a dotted module path, a colon, a gymnasium id.
-_PLUGIN_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z0-9_./-]+")
-
-
-def _plugin_module_refusal(name: str, what: str) -> str | None:
-    """Why the module of plugin ``name`` is refused before anything is imported, or ``None``."""
-    top = name.split(":", 1)[0].split(".", 1)[0]
-    if top in sys.stdlib_module_names:
-        return (
-            f"{what} {_shown(name)} names module {top!r} of Python's standard library, which holds no plugin; "
-            "accepted: a module of your own or of an installed package"
-        )
-    return None
 
 
 class _Strict(BaseModel):
@@ -207,11 +191,11 @@ class EnvConfig(_Strict):
         import envs  # noqa: F401  (registers lineage_sim/ environments)
 
         if ":" in v:  # a plugin's environment: its module is imported once the whole config is valid
-            if not _PLUGIN_ENV.fullmatch(v):
+            if not PLUGIN_ENV.fullmatch(v):
                 raise ValueError(
                     f"environment {_shown(v)} is not 'module:EnvId' (a dotted module name, ':', a gymnasium id)"
                 )
-            refusal = _plugin_module_refusal(v, "environment")
+            refusal = stdlib_refusal(v, "environment")
             if refusal:
                 raise ValueError(refusal)
             return v
@@ -244,12 +228,12 @@ class AgentConfig(_Strict):
     def _kind(cls, v: str) -> str:
         if ":" not in v:
             return _one_of(v, AGENT_KINDS, "agent kind")
-        if not _PLUGIN.fullmatch(v):
+        if not PLUGIN.fullmatch(v):
             raise ValueError(
                 f"agent kind {_shown(v)} is not 'module:Class' (a dotted module name, ':', a class name); "
                 f"accepted: {', '.join(AGENT_KINDS)} or 'module:Class'"
             )
-        refusal = _plugin_module_refusal(v, "agent kind")
+        refusal = stdlib_refusal(v, "agent kind")
         if refusal:
             raise ValueError(refusal)
         return v  # imported once the whole config is valid (import_plugins)
@@ -674,7 +658,6 @@ def import_plugins(cfg: SimConfig) -> None:
     imported and the id then looked up in gymnasium's registry; a ``module:Class`` agent is loaded and
     checked for the methods of the :class:`~spawn.agents.Agent` protocol.
     """
-    import importlib
 
     import gymnasium as gym
 
@@ -684,13 +667,7 @@ def import_plugins(cfg: SimConfig) -> None:
         module = plugin_env_module(env.id)
         if module is None:
             continue
-        try:
-            importlib.import_module(module)
-        except Exception as exc:  # a plugin's own failure, reported as a config error
-            raise ConfigError(
-                f"envs[{i}].id = {_shown(env.id)}: module {module!r} cannot be imported ({type(exc).__name__}: "
-                f"{_shown(str(exc), 120)})"
-            ) from None
+        import_plugin_module(module, f"envs[{i}].id = {_shown(env.id)}")
         name = env.id.split(":", 1)[1]
         if name not in gym.registry:
             raise ConfigError(
