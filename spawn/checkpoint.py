@@ -22,6 +22,7 @@ config are each refused with one line.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -145,48 +146,40 @@ def _list(v: Any, where: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------------- specs, records, results
-_SPEC_FIELDS = (
-    "id",
-    "parent",
-    "depth",
-    "operator",
-    "agent_kind",
-    "hyper",
-    "objective",
-    "tasks",
-    "tools",
-    "params",
-    "budget",
-    "quota",
-    "birth_time",
-    "liability",
-    "lagrange",
-    "trigger",
-    "keep_final",
-)
+#: The scalar fields of an AgentSpec and how each is read back (the other four need more: see decode_spec).
+_SPEC_SCALARS: dict[str, Any] = {
+    "id": _str,
+    "parent": _opt_str,
+    "depth": _int,
+    "operator": _opt_str,
+    "agent_kind": _str,
+    "objective": _str,
+    "budget": _int,
+    "quota": _int,
+    "birth_time": _int,
+    "liability": _num,
+    "lagrange": _num,
+    "trigger": _opt_str,
+    "keep_final": _bool,
+}
+_RECORD_SCALARS: dict[str, Any] = {
+    "id": _str,
+    "parent": _opt_str,
+    "operator": _opt_str,
+    "train_steps": _int,
+    "eval_steps": _int,
+}
 
 
 def encode_spec(spec: Any) -> dict[str, Any]:
     """An :class:`~spawn.job.AgentSpec` as JSON data."""
     where = f"agent {spec.id}"
     return {
-        "id": spec.id,
-        "parent": spec.parent,
-        "depth": spec.depth,
-        "operator": spec.operator,
-        "agent_kind": spec.agent_kind,
+        **{k: getattr(spec, k) for k in _SPEC_SCALARS},
         "hyper": plain_data(dict(spec.hyper), f"{where}: hyper"),
-        "objective": spec.objective,
         "tasks": list(spec.tasks),
         "tools": {t: [list(tool) for tool in tools] for t, tools in spec.tools.items()},
         "params": None if spec.params is None else plain_data(spec.params, f"{where}: the params of {spec.agent_kind}"),
-        "budget": spec.budget,
-        "quota": spec.quota,
-        "birth_time": spec.birth_time,
-        "liability": spec.liability,
-        "lagrange": spec.lagrange,
-        "trigger": spec.trigger,
-        "keep_final": spec.keep_final,
     }
 
 
@@ -199,7 +192,7 @@ def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None =
     from spawn.job import AgentSpec
 
     d = _dict(d, "spec")
-    if sorted(d) != sorted(_SPEC_FIELDS):
+    if sorted(d) != sorted(f.name for f in dataclasses.fields(AgentSpec)):
         raise _Bad("spec: unexpected fields")
     w = f"spec {str(d.get('id'))[:40]!r}"
     kind = d["agent_kind"]
@@ -225,53 +218,29 @@ def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None =
     if params is not None:
         _dict(params, f"{w}.params")
     return AgentSpec(
-        id=_str(d["id"], f"{w}.id"),
-        parent=_opt_str(d["parent"], f"{w}.parent"),
-        depth=_int(d["depth"], f"{w}.depth"),
-        operator=_opt_str(d["operator"], f"{w}.operator"),
-        agent_kind=_str(d["agent_kind"], f"{w}.agent_kind"),
+        **{k: read(d[k], f"{w}.{k}") for k, read in _SPEC_SCALARS.items()},
         hyper=hyper,
-        objective=_str(d["objective"], f"{w}.objective"),
         tasks=tuple(_str(t, f"{w}.tasks") for t in _list(d["tasks"], f"{w}.tasks")),
         tools=tools,
         params=params,
-        budget=_int(d["budget"], f"{w}.budget"),
-        quota=_int(d["quota"], f"{w}.quota"),
-        birth_time=_int(d["birth_time"], f"{w}.birth_time"),
-        liability=_num(d["liability"], f"{w}.liability"),
-        lagrange=_num(d["lagrange"], f"{w}.lagrange"),
-        trigger=_opt_str(d["trigger"], f"{w}.trigger"),
-        keep_final=_bool(d["keep_final"], f"{w}.keep_final"),
     )
 
 
 def encode_record(rec: Any) -> dict[str, Any]:
     """An :class:`~spawn.job.AgentRecord` as JSON data."""
-    return {
-        "id": rec.id,
-        "parent": rec.parent,
-        "operator": rec.operator,
-        "attributes": plain_data(dict(rec.attributes), f"agent {rec.id}: attributes"),
-        "train_steps": rec.train_steps,
-        "eval_steps": rec.eval_steps,
-    }
+    attributes = plain_data(dict(rec.attributes), f"agent {rec.id}: attributes")
+    return {**{k: getattr(rec, k) for k in _RECORD_SCALARS}, "attributes": attributes}
 
 
 def decode_record(d: Any) -> Any:
     from spawn.job import AgentRecord
 
     d = _dict(d, "record")
-    if sorted(d) != sorted(("id", "parent", "operator", "attributes", "train_steps", "eval_steps")):
+    if sorted(d) != sorted([*_RECORD_SCALARS, "attributes"]):
         raise _Bad("record: unexpected fields")
     w = f"record {d.get('id')!r}"
-    return AgentRecord(
-        id=_str(d["id"], f"{w}.id"),
-        parent=_opt_str(d["parent"], f"{w}.parent"),
-        operator=_opt_str(d["operator"], f"{w}.operator"),
-        attributes=_dict(d["attributes"], f"{w}.attributes"),
-        train_steps=_int(d["train_steps"], f"{w}.train_steps"),
-        eval_steps=_int(d["eval_steps"], f"{w}.eval_steps"),
-    )
+    scalars = {k: read(d[k], f"{w}.{k}") for k, read in _RECORD_SCALARS.items()}
+    return AgentRecord(**scalars, attributes=_dict(d["attributes"], f"{w}.attributes"))
 
 
 def encode_best(best: Mapping[str, Iterable[tuple[float, tuple[int, ...]]]] | None) -> Any:
