@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,40 +74,47 @@ def _interrupted(command: str, out: Path, exc: KeyboardInterrupt) -> int:
     return 143 if term else 130
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from spawn.config import load_config
-    from spawn.runner import make_executor, simulate
-
-    out = Path(args.out)
+def _execute(command: str, out: Path, work: Callable[[], Callable[[], None]], quiet: bool) -> int:
+    """Run ``work`` (which returns how to show its result) with SIGTERM saving the checkpoint; every
+    failure is one line: a config or run error, an interruption (exit 130 or 143), a failed write."""
     try:
         with _signals():
-            cfg = load_config(args.config, seed=None if args.seed is None else args.seed)
-            if cfg.sweep:
-                from spawn.sweep import run_sweep
-
-                table = run_sweep(
-                    cfg,
-                    out,
-                    runtime=args.runtime,
-                    runtime_options=_runtime_options(args),
-                    force=args.force,
-                    progress=not args.quiet,
-                    seed=args.seed,
-                )
-                if not args.quiet:
-                    _show_aggregate(table, out)
-                return 0
-            executor = make_executor(args.runtime, **_runtime_options(args))
-            outcome = simulate(cfg, out, executor, force=args.force, progress=not args.quiet)
+            show = work()
     except SpawnError as exc:
-        raise UsageError(f"{PROG} run: {exc}") from None
+        raise UsageError(f"{PROG} {command}: {exc}") from None
     except KeyboardInterrupt as exc:
-        return _interrupted("run", out, exc)
-    except OSError as exc:  # a write that failed once the run started (the run's files are removed)
-        raise UsageError(f"{PROG} run: cannot write in {str(out)!r} ({exc.strerror or exc})") from None
-    if not args.quiet:
-        _show(outcome, out)
+        return _interrupted(command, out, exc)
+    except OSError as exc:  # a write that failed once the run started (what it wrote is undone)
+        raise UsageError(f"{PROG} {command}: cannot write in {str(out)!r} ({exc.strerror or exc})") from None
+    if not quiet:
+        show()
     return 0
+
+
+def _sweep(cfg: Any, out: Path, args: argparse.Namespace, **options: Any) -> Callable[[], None]:
+    from spawn.sweep import run_sweep
+
+    table = run_sweep(
+        cfg, out, runtime=args.runtime, runtime_options=_runtime_options(args), progress=not args.quiet, **options
+    )
+    return lambda: _show_aggregate(table, out)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+
+    def work() -> Callable[[], None]:
+        from spawn.config import load_config
+        from spawn.runner import make_executor, simulate
+
+        cfg = load_config(args.config, seed=args.seed)
+        if cfg.sweep:
+            return _sweep(cfg, out, args, force=args.force, seed=args.seed)
+        executor = make_executor(args.runtime, **_runtime_options(args))
+        outcome = simulate(cfg, out, executor, force=args.force, progress=not args.quiet)
+        return lambda: _show(outcome, out)
+
+    return _execute("run", out, work, args.quiet)
 
 
 def _sweep_seed(path: Path) -> int | None:
@@ -127,44 +135,25 @@ def _sweep_seed(path: Path) -> int | None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from spawn.runner import make_executor, resume
-
     out = Path(args.dir)
-    try:
-        with _signals():
-            from spawn.rundir import run_kind
 
-            kind = run_kind(out)
-            if kind == "study":
-                raise UsageError(f"{PROG} resume: {out} is a selector-study directory; run the study again instead")
-            if kind == "sweep":
-                from spawn.config import load_config
-                from spawn.sweep import run_sweep
+    def work() -> Callable[[], None]:
+        from spawn.rundir import run_kind
+        from spawn.runner import make_executor, resume
 
-                cfg = load_config(out / "config.toml")
-                table = run_sweep(
-                    cfg,
-                    out,
-                    runtime=args.runtime,
-                    runtime_options=_runtime_options(args),
-                    progress=not args.quiet,
-                    seed=_sweep_seed(out / "sweep.json"),
-                    resume=True,
-                )
-                if not args.quiet:
-                    _show_aggregate(table, out)
-                return 0
-            executor = make_executor(args.runtime, **_runtime_options(args))
-            outcome = resume(out, executor, progress=not args.quiet)
-    except SpawnError as exc:
-        raise UsageError(f"{PROG} resume: {exc}") from None
-    except KeyboardInterrupt as exc:
-        return _interrupted("resume", out, exc)
-    except OSError as exc:  # a write that failed (the checkpoint is left as it was)
-        raise UsageError(f"{PROG} resume: cannot write in {str(out)!r} ({exc.strerror or exc})") from None
-    if not args.quiet:
-        _show(outcome, out)
-    return 0
+        kind = run_kind(out)
+        if kind == "study":
+            raise UsageError(f"{PROG} resume: {out} is a selector-study directory; run the study again instead")
+        if kind == "sweep":
+            from spawn.config import load_config
+
+            cfg = load_config(out / "config.toml")
+            return _sweep(cfg, out, args, seed=_sweep_seed(out / "sweep.json"), resume=True)
+        executor = make_executor(args.runtime, **_runtime_options(args))
+        outcome = resume(out, executor, progress=not args.quiet)
+        return lambda: _show(outcome, out)
+
+    return _execute("resume", out, work, args.quiet)
 
 
 _RAY_OPTIONS = {"address": None, "kill_prob": 0.0, "max_attempts": 4, "dashboard": False}
