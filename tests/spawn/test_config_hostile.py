@@ -32,34 +32,9 @@ from spawn.config import (
 )
 from spawn.errors import ConfigError
 
-TOP = "seed = 1\nbudget = 200\n"
-ENV = '[[envs]]\nid = "FrozenLake-v1"\nreturn_range = [0, 1]\n'
+from .helpers import BASE, ENV, TOP, refused, refused_path
+
 SMALL = "[eval]\nepisodes = 1\nmax_steps = 20\n[spawn]\nround_steps = 50\ntriggers = [\"schedule\"]\n"
-BASE = TOP + ENV
-
-
-def refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *parts: str, args: tuple[str, ...] = ()
-) -> str:
-    """Run the config through the CLI: status 2, one stderr line holding every part, no --out written."""
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(text, encoding="utf-8")
-    return refused_path(tmp_path, capsys, cfg, *parts, args=args)
-
-
-def refused_path(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], cfg: Path, *parts: str, args: tuple[str, ...] = ()
-) -> str:
-    out = tmp_path / "out"
-    status = main(["run", str(cfg), "--out", str(out), "--quiet", *args])
-    captured = capsys.readouterr()
-    err = captured.err.strip().splitlines()
-    assert status == 2, captured.err
-    assert len(err) == 1, captured.err[:2000]
-    for part in parts:
-        assert part in err[0], err[0]
-    assert not out.exists()
-    return err[0]
 
 
 # ---------------------------------------------------------------------- inf, -inf and nan

@@ -14,26 +14,7 @@ from spawn.errors import ConfigError
 from spawn.limits import LimitError
 from spawn.universal import POOL_CHUNK, _chunk_path, _read_chunk, load_pool
 
-TOP = "seed = 1\nbudget = 200\n"
-ENV = '[[envs]]\nid = "FrozenLake-v1"\nreturn_range = [0, 1]\n'
-BASE = TOP + ENV
-
-
-def refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *parts: str, args: tuple[str, ...] = ()
-) -> str:
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(text, encoding="utf-8")
-    out = tmp_path / "out"
-    status = main(["run", str(cfg), "--out", str(out), "--quiet", *args])
-    captured = capsys.readouterr()
-    err = captured.err.strip().splitlines()
-    assert status == 2, captured.err[:2000]
-    assert len(err) == 1, captured.err[:2000]
-    for part in parts:
-        assert part in err[0], err[0][:2000]
-    assert not out.exists()
-    return err[0]
+from .helpers import BASE, ENV, TOP, refused
 
 
 # ---------------------------------------------------------------------- evaluation
