@@ -3,33 +3,197 @@
 Every agent works per *task* (one environment of the suite), exposes its action distribution
 ``action_probs`` (the alignment distances need it), and keeps its whole state in
 :meth:`Agent.get_params`, so that a child can start from a copy of it. Plugins implement the
-:class:`Agent` protocol and are named in a config as ``"module:Class"``.
+:class:`Agent` protocol and are registered with :func:`register_agent` (then named by that name in
+``[agent] kind``), or named in a config as ``"module:Class"``.
+
+An agent class declares its hyper-parameters as ``hyper_params``, a tuple of :class:`Hyper` (name,
+default, the values ``[agent]`` accepts, the range ``mutate`` perturbs within). ``[agent]`` accepts
+exactly the declared names (besides its objective keys), the root agent's spec carries them, and
+``mutate`` reads its ranges from the class. A class that declares nothing gets :data:`CLASSIC_HYPER`,
+the six the built-ins declare.
 
 Randomness comes only from the :class:`numpy.random.Generator` an agent is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from spawn.errors import ConfigError
 from spawn.plugins import PLUGIN, import_plugin_module, stdlib_refusal
+from spawn.registry import Registry
 
 __all__ = [
     "AGENTS",
+    "AGENT_REGISTRY",
+    "CLASSIC_HYPER",
     "Agent",
+    "Hyper",
     "LinearSoftmaxAgent",
     "QAgent",
     "QLambdaAgent",
     "RandomAgent",
     "TaskShape",
     "agent_class",
+    "hyper_params",
+    "mutation_ranges",
     "option_mask",
+    "register_agent",
 ]
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """One hyper-parameter an agent class declares.
+
+    ``low``/``high`` bound what ``[agent]`` accepts (``low_open``/``high_open``: the bound itself is
+    refused; ``None``: unbounded); ``mutation`` is the range ``mutate`` perturbs the value within
+    (log-normal, clipped), ``None`` for a hyper-parameter ``mutate`` leaves alone.
+
+    Examples
+    --------
+    >>> h = Hyper("beta", 0.5, low=0.0, high=1.0, low_open=True, mutation=(0.1, 0.9))
+    >>> h.refusal(0.5) is None, h.refusal(0.0)
+    (True, 'a number > 0 and <= 1')
+    """
+
+    name: str
+    default: float
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    mutation: tuple[float, float] | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"a hyper-parameter's name must be an identifier, got {self.name!r}")
+        if self.mutation is not None and not (len(self.mutation) == 2 and self.mutation[0] <= self.mutation[1]):
+            raise ValueError(f"hyper-parameter {self.name!r}: mutation range must be (low, high), low <= high")
+        if self.refusal(self.default) is not None:
+            raise ValueError(f"hyper-parameter {self.name!r}: default {self.default!r} is outside its own bounds")
+
+    @property
+    def accepted(self) -> str:
+        """The values accepted, in words: ``a number >= 0 and <= 1``."""
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        return "a number" + (" " + " and ".join(parts) if parts else "")
+
+    def refusal(self, value: Any) -> str | None:
+        """``None`` when ``[agent]`` accepts ``value``, else what is accepted."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return self.accepted
+        lo, hi = self.low, self.high
+        if lo is not None and (value <= lo if self.low_open else value < lo):
+            return self.accepted
+        if hi is not None and (value >= hi if self.high_open else value > hi):
+            return self.accepted
+        return None
+
+
+#: The hyper-parameters every built-in agent declares (the keys its root spec has always carried: a
+#: ``q`` agent carries ``lambda`` and ``lr`` too), in the order the root spec holds them. Also what a
+#: plugin class that declares nothing gets.
+CLASSIC_HYPER: tuple[Hyper, ...] = (
+    Hyper("alpha", 0.1, low=0.0, high=1.0, low_open=True, mutation=(1e-4, 1.0), description="learning rate (tabular)"),
+    Hyper("gamma", 0.95, low=0.0, high=1.0, description="discount"),
+    Hyper("epsilon", 0.1, low=0.0, high=1.0, mutation=(0.0, 1.0), description="exploration (epsilon-greedy)"),
+    Hyper("temperature", 0.5, low=0.0, low_open=True, mutation=(1e-3, 100.0), description="softmax temperature"),
+    Hyper("lambda", 0.8, low=0.0, high=1.0, mutation=(0.0, 1.0), description="trace decay (q-lambda)"),
+    Hyper("lr", 0.05, low=0.0, high=10.0, low_open=True, mutation=(1e-5, 10.0), description="learning rate (linear)"),
+)
+
+#: Every agent kind by name: the built-ins, then plugins registered with :func:`register_agent`.
+AGENT_REGISTRY: Registry[type] = Registry("agent")
+
+_T = TypeVar("_T", bound=type)
+
+
+def hyper_params(cls: type) -> tuple[Hyper, ...]:
+    """What ``cls`` declares (its ``hyper_params``), or :data:`CLASSIC_HYPER` when it declares nothing."""
+    declared = getattr(cls, "hyper_params", None)
+    return CLASSIC_HYPER if declared is None else tuple(declared)
+
+
+def mutation_ranges(cls: type) -> dict[str, tuple[float, float]]:
+    """The ranges ``mutate`` perturbs ``cls``'s hyper-parameters within (those declared with one)."""
+    return {h.name: h.mutation for h in hyper_params(cls) if h.mutation is not None}
+
+
+#: Methods a plugin agent class must have (the :class:`Agent` protocol).
+PROTOCOL_METHODS = (
+    "act",
+    "action_probs",
+    "update",
+    "end_episode",
+    "add_task",
+    "add_tool",
+    "reset_estimates",
+    "get_params",
+)
+
+
+#: ``[agent]`` keys that are not an agent's hyper-parameters (the objective and how the root acts).
+RESERVED_KEYS = ("kind", "objective", "selection", "step_size", "penalty_weight", "lagrange_lr", "cost_limit")
+
+
+def _check_declarations(cls: type, where: str) -> None:
+    declared = getattr(cls, "hyper_params", None)
+    if declared is None:
+        return
+    if not isinstance(declared, tuple | list) or not all(isinstance(h, Hyper) for h in declared):
+        raise ConfigError(f"{where}: hyper_params must be a tuple of spawn.agents.Hyper")
+    names = [h.name for h in declared]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"{where}: hyper-parameter {twice[0]!r} is declared twice")
+    taken = [n for n in names if n in RESERVED_KEYS or n in ("softmax", "visits")]
+    if taken:
+        raise ConfigError(
+            f"{where}: hyper-parameter {taken[0]!r} is an [agent] key of its own; "
+            f"names not accepted: {', '.join((*RESERVED_KEYS, 'softmax', 'visits'))}"
+        )
+
+
+def register_agent(name: str, **meta: Any) -> Callable[[_T], _T]:
+    """Class decorator: register an agent kind (a class implementing :class:`Agent`) as ``name``.
+
+    The class may declare ``hyper_params`` (a tuple of :class:`Hyper`); ``[agent] kind = name`` then
+    accepts exactly those keys. Registering a second class under a taken name is refused.
+
+    Examples
+    --------
+    >>> AGENT_REGISTRY.get("q") is QAgent, [h.name for h in hyper_params(QAgent)][:2]
+    (True, ['alpha', 'gamma'])
+    """
+    if not isinstance(name, str) or not name or ":" in name:
+        raise ValueError(f"an agent kind needs a non-empty name without ':', got {name!r}")
+    register = AGENT_REGISTRY.register(name, **meta)
+
+    def deco(cls: _T) -> _T:
+        if not isinstance(cls, type):
+            raise TypeError(f"register_agent({name!r}) decorates a class, got {type(cls).__name__}")
+        missing = [m for m in PROTOCOL_METHODS if not callable(getattr(cls, m, None))]
+        if missing:
+            raise TypeError(f"agent {name!r} lacks method(s) {', '.join(missing)} of the Agent protocol")
+        try:
+            _check_declarations(cls, f"agent {name!r}")
+        except ConfigError as exc:
+            raise TypeError(str(exc)) from None
+        register(cls)
+        return cls
+
+    return deco
 
 
 @dataclass(frozen=True)
@@ -167,6 +331,7 @@ class RandomAgent(_Base):
     """Uniform over the allowed options; learns nothing. The baseline."""
 
     name = "random"
+    hyper_params = CLASSIC_HYPER
 
     def action_probs(self, task: str, obs: Any, mask: np.ndarray | None, greedy: bool = False) -> np.ndarray:
         n = self.shapes[task].n_options
@@ -186,6 +351,7 @@ class QAgent(_Base):
 
     name = "q"
     needs_discrete = True
+    hyper_params = CLASSIC_HYPER  # the spec carries all six; the instance keeps ``defaults``' keys
     defaults: ClassVar[dict[str, float]] = {
         "alpha": 0.1,
         "gamma": 0.95,
@@ -288,6 +454,7 @@ class QLambdaAgent(QAgent):
     """Watkins's Q(lambda): accumulating eligibility traces, cut after an exploratory action."""
 
     name = "q-lambda"
+    hyper_params = CLASSIC_HYPER
     defaults: ClassVar[dict[str, float]] = {**QAgent.defaults, "lambda": 0.8}
 
     def _init_params(self, params: Mapping[str, Any] | None) -> None:
@@ -330,6 +497,7 @@ class LinearSoftmaxAgent(_Base):
     """
 
     name = "linear"
+    hyper_params = CLASSIC_HYPER
     defaults: ClassVar[dict[str, float]] = {"lr": 0.05, "gamma": 0.95, "temperature": 1.0}
 
     def _init_params(self, params: Mapping[str, Any] | None) -> None:
@@ -399,23 +567,15 @@ class LinearSoftmaxAgent(_Base):
         return {t: {"theta": self.theta[t].tolist(), "baseline": self.baseline[t]} for t in self.theta}
 
 
+for _cls in (QAgent, QLambdaAgent, LinearSoftmaxAgent, RandomAgent):
+    register_agent(_cls.name)(_cls)
+
+#: The built-in agent kinds (plugins registered later are in :data:`AGENT_REGISTRY` only).
 AGENTS: dict[str, type[_Base]] = {c.name: c for c in (QAgent, QLambdaAgent, LinearSoftmaxAgent, RandomAgent)}
 
 
 _plugins: dict[str, type] = {}
 
-
-#: Methods a plugin agent class must have (the :class:`Agent` protocol).
-PROTOCOL_METHODS = (
-    "act",
-    "action_probs",
-    "update",
-    "end_episode",
-    "add_task",
-    "add_tool",
-    "reset_estimates",
-    "get_params",
-)
 
 
 def agent_class(kind: str) -> type:
@@ -424,8 +584,8 @@ def agent_class(kind: str) -> type:
     A plugin's module is imported here (its code runs, as installing a package does); the config
     checks the name's form first and imports it only once everything else is valid.
     """
-    if kind in AGENTS:
-        return AGENTS[kind]
+    if kind in AGENT_REGISTRY:
+        return AGENT_REGISTRY.get(kind)
     if ":" in kind:
         if kind not in _plugins:
             module, _, cls = kind.partition(":")
@@ -448,6 +608,7 @@ def agent_class(kind: str) -> type:
                     f"agent kind {kind!r} lacks method(s) {', '.join(missing)} of the Agent protocol "
                     f"(needed: {', '.join(PROTOCOL_METHODS)})"
                 )
+            _check_declarations(obj, f"agent kind {kind!r}")
             _plugins[kind] = obj
         return _plugins[kind]
-    raise ConfigError(f"unknown agent kind {kind!r}; accepted: {', '.join(AGENTS)} or 'module:Class'")
+    raise ConfigError(f"unknown agent kind {kind!r}; accepted: {', '.join(AGENT_REGISTRY.names())} or 'module:Class'")

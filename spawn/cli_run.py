@@ -233,7 +233,9 @@ def register(sub: Any) -> None:
         help="run directory to write: a new path, an empty directory, or one lineage-sim made (with --force)",
     )
     p.add_argument("--seed", type=_int_at_least(0), default=None, help="override the config's seed")
-    p.add_argument("--runtime", choices=list(RUNTIMES), default="inline", help="where agents run (default: inline)")
+    p.add_argument(
+        "--runtime", choices=list(RUNTIMES.names()), default="inline", help="where agents run (default: inline)"
+    )
     p.add_argument(
         "--force",
         action="store_true",
@@ -245,7 +247,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("resume", help="finish an interrupted run from its checkpoint")
     p.add_argument("dir", help="the run directory")
-    p.add_argument("--runtime", choices=list(RUNTIMES), default="inline", help="where agents run")
+    p.add_argument("--runtime", choices=list(RUNTIMES.names()), default="inline", help="where agents run")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")
     _add_ray_options(p)
     p.set_defaults(func=cmd_resume)

@@ -146,7 +146,7 @@ def register(subparsers: Any) -> None:
         help="also estimate Sigma under the BF no-top-after-top constitution",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--runtime", choices=list(RUNTIMES), default="inline", help="where programs run")
+    p.add_argument("--runtime", choices=list(RUNTIMES.names()), default="inline", help="where programs run")
     p.add_argument(
         "--workers",
         type=_int_at_least(1),

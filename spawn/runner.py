@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import heapq
 import io
 import json
-import os
 import platform
 import signal
 import sys
@@ -41,10 +39,11 @@ from spawn.checkpoint import (
 )
 from spawn.config import SimConfig, config_to_toml
 from spawn.errors import CheckpointError, RunDirError
-from spawn.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
+from spawn.job import AgentRecord, AgentSpec, JobResult, root_spec
 from spawn.progress import RunProgress
 from spawn.rundir import PROJECT_FILES, RunDir, open_dir, open_out, run_kind
-from spawn.runtimes import make_ray_actors, make_ray_shards
+from spawn.runtimes import RUNTIMES
+from spawn.runtimes.inline import InlineExecutor
 
 __all__ = [
     "OUTPUT_FILES",
@@ -98,44 +97,12 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-class InlineExecutor:
-    """Runs every agent in this process, in lineage-path order. Starts nothing, imports no Ray."""
-
-    name = "inline"
-
-    def run_tree(self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: OnResult) -> None:
-        heap = [(path_key(s.id), s.id, s) for s in specs]
-        heapq.heapify(heap)
-        while heap:
-            _, _, spec = heapq.heappop(heap)
-            result = run_agent(spec, cfg)
-            on_result(result)
-            for child in result.children:
-                heapq.heappush(heap, (path_key(child.id), child.id, child))
-
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        return [fn(x) for x in items]
-
-    def where(self) -> dict[str, Any]:
-        return {"runtime": self.name, "nodes": 1, "cpus": os.cpu_count() or 1, "host": platform.node()}
-
-    def close(self) -> None:
-        pass
-
-
-RUNTIMES: dict[str, Callable[..., Executor]] = {
-    "inline": InlineExecutor,
-    "ray-actors": make_ray_actors,  # these two import Ray when called, never before
-    "ray-shards": make_ray_shards,
-}
-
-
 def make_executor(runtime: str, **options: Any) -> Executor:
-    try:
-        factory = RUNTIMES[runtime]
-    except KeyError:
-        raise RunDirError(f"unknown runtime {runtime!r}; accepted: {', '.join(RUNTIMES)}") from None
-    return factory(**options)
+    """The executor of a registered runtime (:data:`spawn.runtimes.RUNTIMES`), made with ``options``."""
+    if runtime not in RUNTIMES:
+        raise RunDirError(RUNTIMES.unknown(runtime))
+    executor: Executor = RUNTIMES.get(runtime)(**options)
+    return executor
 
 
 # ---------------------------------------------------------------------- outputs
