@@ -8,14 +8,28 @@ of agents and plotting methods; ``spawn.open_run(path)`` opens a finished run di
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from spawn.api import Run, Sweep
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "open_run", "simulate"]
+T = TypeVar("T", bound=type)
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = [
+    "__version__",
+    "open_run",
+    "register_agent",
+    "register_objective",
+    "register_operator",
+    "register_runtime",
+    "register_selector",
+    "register_trigger",
+    "simulate",
+]
 
 
 def simulate(config: Any, out: Any = None, **kwargs: Any) -> Run | Sweep:
@@ -23,6 +37,52 @@ def simulate(config: Any, out: Any = None, **kwargs: Any) -> Run | Sweep:
     from spawn.api import simulate as _simulate
 
     return _simulate(config, out, **kwargs)
+
+
+def register_operator(name: str, *, kind: str) -> Callable[[T], T]:
+    """Class decorator: register a self-improvement operator (``kind="narrow"`` or ``"broad"``);
+    see :func:`spawn.operators.register_operator`."""
+    from spawn.operators import register_operator as _register
+
+    return _register(name, kind=kind)
+
+
+def register_trigger(name: str) -> Callable[[T], T]:
+    """Class decorator: register a spawn trigger; see :func:`spawn.triggers.register_trigger`."""
+    from spawn.triggers import register_trigger as _register
+
+    return _register(name)
+
+
+def register_objective(name: str) -> Callable[[T], T]:
+    """Class decorator: register a training objective; see :func:`spawn.objectives.register_objective`."""
+    from spawn.objectives import register_objective as _register
+
+    return _register(name)
+
+
+def register_agent(name: str, **meta: Any) -> Callable[[T], T]:
+    """Class decorator: register an agent kind with its declared hyper-parameters;
+    see :func:`spawn.agents.register_agent`."""
+    from spawn.agents import register_agent as _register
+
+    return _register(name, **meta)
+
+
+def register_selector(name: str, *, family: bool = False, **meta: Any) -> Callable[[T], T]:
+    """Class decorator: register a parent selector of the archive regime (``family=True``: ``name:<argument>``);
+    see :func:`spawn.selectors.register_selector`."""
+    from spawn.selectors import register_selector as _register
+
+    return _register(name, family=family, **meta)
+
+
+def register_runtime(name: str, **meta: Any) -> Callable[[F], F]:
+    """Decorator: register a runtime factory (``**options -> Executor``);
+    see :func:`spawn.runtimes.register_runtime`."""
+    from spawn.runtimes import register_runtime as _register
+
+    return _register(name, **meta)
 
 
 def open_run(path: Any) -> Run:

@@ -35,7 +35,7 @@ from spawn.checkpoint import (
 )
 from spawn.config import SimConfig
 from spawn.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
-from spawn.operators import applicable_operators, apply_operator
+from spawn.operators import Birth, apply_operator, draw_operator, lineage_fields
 from spawn.selectors import select
 
 __all__ = ["SELECTOR_STREAM", "ArchiveState", "batches_csv", "run_archive"]
@@ -138,34 +138,36 @@ def _child(
 ) -> AgentSpec:
     suite = suite_for(cfg)
     template = state.finals[parent]
-    best = state.best[parent]
-    choices = applicable_operators("schedule", cfg.operators, template, suite, best, cfg)
-    w_drift = cfg.operators.get("retrain-on-drift", 0.0)
-    if w_drift > 0 and state.records[parent].attributes.get("drift_alarms", 0):
-        choices.append(("retrain-on-drift", w_drift))  # a parent that saw its world drift may retrain
-    if not choices:
-        choices = [("finetune", 1.0)]
-    names, weights = zip(*choices, strict=True)
-    op = names[int(rng.choice(len(names), p=np.asarray(weights) / sum(weights)))]
-    agent = build_agent(template, suite, np.random.default_rng(0))
-    child = apply_operator(op, template, agent, rng, cfg, suite, best)
+    attrs = state.records[parent].attributes
     index = state.n_children.get(parent, 0)
-    state.n_children[parent] = index + 1
-    return replace(
-        child,
-        id=f"{parent}.{index}",
-        parent=parent,
-        depth=template.depth + 1,
-        operator=op,
-        trigger=f"selector:{cfg.selector}",
-        budget=budget,
-        quota=0,
-        birth_time=birth_time,
-        liability=template.liability
-        + state.records[parent].attributes.get("train_violations", 0.0)
-        + state.records[parent].attributes.get("train_cost", 0.0),
-        keep_final=True,
+    trigger = f"selector:{cfg.selector}"
+    birth = Birth(
+        parent=template,
+        agent=build_agent(template, suite, np.random.default_rng(0)),
+        rng=rng,
+        cfg=cfg,
+        suite=suite,
+        best=state.best[parent],
+        trigger=trigger,
+        drifted=bool(attrs.get("drift_alarms", 0)),  # a parent that saw its world drift may retrain
+        lineage=lineage_fields(
+            id=f"{parent}.{index}",
+            parent=parent,
+            depth=template.depth + 1,
+            trigger=trigger,
+            budget=budget,
+            quota=0,
+            birth_time=birth_time,
+            liability=template.liability + attrs.get("train_violations", 0.0) + attrs.get("train_cost", 0.0),
+        )
+        | {"keep_final": True},
+        start={},
     )
+    op = draw_operator(birth, cfg.operators, fallback="finetune")  # a picked parent always breeds
+    assert op is not None
+    child = apply_operator(op, birth)
+    state.n_children[parent] = index + 1
+    return child
 
 
 def batches_csv(log: list[dict[str, Any]]) -> str:

@@ -188,8 +188,9 @@ def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None =
     ``kinds`` (the config's): a checkpoint never makes the run import a module it names. Operator
     and objective must be known ones and, given ``tasks``, its tasks among them."""
     from spawn.agents import AGENTS
-    from spawn.config import OBJECTIVES, OPERATOR_KIND
     from spawn.job import AgentSpec
+    from spawn.objectives import OBJECTIVES
+    from spawn.operators import OPERATORS
 
     d = _dict(d, "spec")
     if sorted(d) != sorted(f.name for f in dataclasses.fields(AgentSpec)):
@@ -198,7 +199,7 @@ def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None =
     kind = d["agent_kind"]
     if kind not in AGENTS and kind not in set(kinds):
         raise _Bad(f"{w}: agent kind {str(kind)[:60]!r} is neither built in nor the config's")
-    if d["operator"] is not None and d["operator"] not in OPERATOR_KIND:
+    if d["operator"] is not None and d["operator"] not in OPERATORS:
         raise _Bad(f"{w}: unknown operator {str(d['operator'])[:40]!r}")
     if d["objective"] not in OBJECTIVES:
         raise _Bad(f"{w}: unknown objective {str(d['objective'])[:40]!r}")

@@ -18,7 +18,9 @@ spawn.errors.ConfigError: <config>: unknown key 'buget' (did you mean 'budget'?)
 
 from __future__ import annotations
 
+import contextvars
 import difflib
+import functools
 import math
 import tomllib
 import unicodedata
@@ -26,18 +28,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from spawn import limits
+from spawn.agents import AGENT_REGISTRY, CLASSIC_HYPER, RESERVED_KEYS, hyper_params
 from spawn.errors import ConfigError
-from spawn.plugins import PLUGIN, PLUGIN_ENV, import_plugin_module, stdlib_refusal
+from spawn.plugins import MODULE, PLUGIN, PLUGIN_ENV, import_plugin_module, stdlib_refusal
 
 __all__ = [
     "AGENT_KINDS",
-    "OBJECTIVES",
-    "OPERATORS",
-    "SELECTORS",
-    "TRIGGERS",
     "AgentConfig",
     "ArchiveConfig",
     "AttributionConfig",
@@ -54,20 +63,11 @@ __all__ = [
     "config_to_toml",
     "import_plugins",
     "load_config",
+    "names_checked",
     "parse_config",
 ]
 
-AGENT_KINDS = ("q", "q-lambda", "linear", "random")
-OBJECTIVES = ("raw", "shielded", "penalised", "lagrangian")
-OPERATORS = ("finetune", "retrain-on-drift", "mutate", "add-tool", "new-task")
-OPERATOR_KIND = {
-    "finetune": "narrow",
-    "retrain-on-drift": "narrow",
-    "mutate": "broad",
-    "add-tool": "broad",
-    "new-task": "broad",
-}
-TRIGGERS = ("schedule", "drift", "plateau")
+AGENT_KINDS = AGENT_REGISTRY.names()  # the built-in kinds (plugins register more: AGENT_REGISTRY)
 DETECTORS = ("adwin", "page-hinkley")
 
 #: Caps that hold whatever a config asks for.
@@ -152,6 +152,46 @@ def _one_of(value: str, accepted: tuple[str, ...], what: str) -> str:
     raise ValueError(f"unknown {what} {_shown(value)}{hint}; accepted: {', '.join(accepted)}")
 
 
+#: False while :func:`parse_config` checks a config's form, before its ``plugins`` are imported:
+#: names that a plugin may register (operators, triggers, objectives, agents, selectors) wait.
+_NAMES_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("names_checked", default=True)
+
+
+def names_checked() -> bool:
+    """Whether validation checks names against the registries now (see :func:`parse_config`)."""
+    return _NAMES_CHECKED.get()
+
+
+def _registered(value: str, registry: Any, what: str) -> str:
+    """``value`` if ``registry`` holds it (or names are not checked yet); else the did-you-mean error."""
+    if not names_checked():
+        return value
+    return _one_of(value, registry.names(), what)
+
+
+def _operators() -> Any:
+    from spawn.operators import OPERATORS
+
+    return OPERATORS
+
+
+def _triggers() -> Any:
+    from spawn.triggers import TRIGGERS
+
+    return TRIGGERS
+
+
+def _objectives() -> Any:
+    from spawn.objectives import OBJECTIVES
+
+    return OBJECTIVES
+
+
+def _builtin_operator_weights() -> dict[str, float]:
+    """The default ``[operators]``: every built-in operator, weight 1."""
+    return {e.name: 1.0 for e in _operators().entries() if e.origin == "spawn.operators"}
+
+
 class EnvConfig(_Strict):
     """One environment of the suite (a ``[[envs]]`` table)."""
 
@@ -205,9 +245,20 @@ class EnvConfig(_Strict):
 
 
 class AgentConfig(_Strict):
-    """The root agent: its kind, hyper-parameters and training objective (``[agent]``)."""
+    """The root agent: its kind, hyper-parameters and training objective (``[agent]``).
 
-    kind: str = Field("q", description="q | q-lambda | linear | random, or 'module:Class' for a plugin")
+    Besides the objective keys, ``[agent]`` accepts exactly the hyper-parameters the kind declares
+    (:func:`spawn.agents.hyper_params`): the six fields below for every built-in kind, a plugin's
+    own for a registered plugin. A ``module:Class`` kind is checked once its module is imported
+    (:func:`import_plugins`) and accepts the six as well as what it declares.
+    """
+
+    # extra keys: a plugin agent's own hyper-parameters, checked against its declarations (_hyper_keys)
+    model_config = ConfigDict(
+        extra="allow", frozen=True, strict=True, populate_by_name=True, allow_inf_nan=False
+    )
+
+    kind: str = Field("q", description="q | q-lambda | linear | random, a registered plugin, or 'module:Class'")
     objective: str = Field("raw", description="raw | shielded | penalised | lagrangian")
     selection: Literal["epsilon-greedy", "softmax"] = "epsilon-greedy"
     step_size: Literal["constant", "visits"] = Field(
@@ -226,12 +277,13 @@ class AgentConfig(_Strict):
     @field_validator("kind")
     @classmethod
     def _kind(cls, v: str) -> str:
+        kinds = AGENT_REGISTRY.names()
         if ":" not in v:
-            return _one_of(v, AGENT_KINDS, "agent kind")
+            return _registered(v, AGENT_REGISTRY, "agent kind")
         if not PLUGIN.fullmatch(v):
             raise ValueError(
                 f"agent kind {_shown(v)} is not 'module:Class' (a dotted module name, ':', a class name); "
-                f"accepted: {', '.join(AGENT_KINDS)} or 'module:Class'"
+                f"accepted: {', '.join(kinds)} or 'module:Class'"
             )
         refusal = stdlib_refusal(v, "agent kind")
         if refusal:
@@ -241,7 +293,81 @@ class AgentConfig(_Strict):
     @field_validator("objective")
     @classmethod
     def _objective(cls, v: str) -> str:
-        return _one_of(v, OBJECTIVES, "objective")
+        return _registered(v, _objectives(), "objective")
+
+    @model_validator(mode="after")
+    def _hyper_keys(self) -> AgentConfig:
+        if self.kind in AGENT_REGISTRY:  # a module:Class kind is checked once imported (import_plugins)
+            problem = self.refusal(AGENT_REGISTRY.get(self.kind))
+            if problem:
+                raise PydanticCustomError("agent_key", problem)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.kind not in AGENT_REGISTRY or hyper_params(AGENT_REGISTRY.get(self.kind)) == CLASSIC_HYPER:
+            return data
+        # a registered plugin kind: what it declares, every default filled in, and nothing else
+        cls = AGENT_REGISTRY.get(self.kind)
+        hyper = self.hyper(cls)
+        out = {k: v for k, v in data.items() if k in RESERVED_KEYS or ("lambda" if k == "lam" else k) in hyper}
+        named = {"lambda" if k == "lam" else k for k in out}
+        out.update({k: v for k, v in hyper.items() if k not in named})
+        return out
+
+    @staticmethod
+    def _field(name: str) -> str:
+        return "lam" if name == "lambda" else name
+
+    def accepted_keys(self, cls: type) -> list[str]:
+        """The keys ``[agent]`` accepts for kind class ``cls``, in the order config.toml writes them."""
+        names = [h.name for h in hyper_params(cls)]
+        if ":" in self.kind:  # a module:Class kind keeps the six it always accepted
+            names = [*(h.name for h in CLASSIC_HYPER), *(n for n in names if n not in {h.name for h in CLASSIC_HYPER})]
+        head, tail = RESERVED_KEYS[:4], RESERVED_KEYS[4:]
+        return [*head, *names, *tail]
+
+    def refusal(self, cls: type) -> str | None:
+        """Why these keys and values do not suit kind class ``cls`` (one line), or ``None``."""
+        accepted = self.accepted_keys(cls)
+        fields = type(self).model_fields
+        given = [self._alias(n) for n in self.model_fields_set if n in fields] + list(self.model_extra or {})
+        for key in given:
+            if key not in accepted:
+                close = difflib.get_close_matches(key, accepted, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                return f"unknown key {'agent.' + key!r}{hint}; accepted keys: {', '.join(accepted)}"
+        classic = {h.name: h for h in CLASSIC_HYPER}
+        for h in hyper_params(cls):
+            if h.name in given and classic.get(h.name) != h:
+                value = self.value(h.name)
+                why = h.refusal(value)
+                if why:
+                    return (
+                        f"agent.{h.name} = {_shown(value)} is not accepted for agent kind {self.kind!r}; "
+                        f"accepted: {why}"
+                    )
+        return None
+
+    @classmethod
+    def _alias(cls, field: str) -> str:
+        return cls.model_fields[field].alias or field
+
+    def value(self, name: str) -> Any:
+        """The value given for hyper-parameter ``name`` (a field or a plugin's own key), or ``None``."""
+        field = self._field(name)
+        if field in type(self).model_fields:
+            return getattr(self, field) if field in self.model_fields_set else None
+        return (self.model_extra or {}).get(name)
+
+    def hyper(self, cls: type) -> dict[str, float]:
+        """Kind class ``cls``'s hyper-parameters as configured, defaults filled in, in declaration order."""
+        out = {}
+        for h in hyper_params(cls):
+            v = self.value(h.name)
+            out[h.name] = float(v if v is not None else h.default)
+        return out
 
 
 #: Parameters of the river drift detectors: name -> (whole number?, low, low inclusive?, high or None).
@@ -317,7 +443,7 @@ class SpawnConfig(_Strict):
         if isinstance(v, list | tuple):
             for t in v:
                 if isinstance(t, str):
-                    _one_of(t, TRIGGERS, "trigger")
+                    _registered(t, _triggers(), "trigger")
         return v
 
     @field_validator("detector")
@@ -383,9 +509,6 @@ class FaultsConfig(_Strict):
     )
 
 
-SELECTORS = ("uniform", "greedy", "dgm", "hgm", "rule:<rule spec>")
-
-
 class ArchiveConfig(_Strict):
     """The archive regime (``[archive]``): a driver picks parents from the archive, batch by batch."""
 
@@ -426,11 +549,17 @@ class SimConfig(_Strict):
     budget: int = Field(ge=1, le=10**12, description="training environment steps for the whole lineage")
     regime: Literal["recursive", "archive"] = "recursive"
     selector: str = Field("dgm", description="archive regime: uniform | greedy | dgm | hgm | rule:<rule spec>")
+    plugins: tuple[SStr, ...] = Field(
+        (),
+        strict=False,
+        description="modules to import (in the driver and every worker) before names are checked: their "
+        "register_operator, register_trigger, ... registrations",
+    )
     envs: tuple[EnvConfig, ...] = Field(min_length=1, strict=False)
     agent: AgentConfig = AgentConfig()
     spawn: SpawnConfig = SpawnConfig()
     operators: dict[str, float] = Field(
-        default_factory=lambda: dict.fromkeys(OPERATORS, 1.0), description="operator weights"
+        default_factory=_builtin_operator_weights, description="operator weights"
     )
     mutation: MutationConfig = MutationConfig()
     tools: ToolsConfig = ToolsConfig()
@@ -489,26 +618,42 @@ class SimConfig(_Strict):
     @field_validator("selector")
     @classmethod
     def _selector(cls, v: str) -> str:
-        if v.startswith("rule:"):
-            from attribution import AttributionError, parse_rule
+        from spawn.selectors import check_selector
 
-            try:
-                parse_rule(v.removeprefix("rule:"))
-            except AttributionError as exc:
-                raise ValueError(f"selector {v!r}: {exc}") from None
+        if not names_checked():  # a plugin may register it
             return v
-        return _one_of(v, SELECTORS[:4], "selector")
+        try:
+            return check_selector(v)  # a registered selector, or a registered family's 'family:<argument>'
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("operators")
     @classmethod
     def _operators(cls, v: dict[str, float]) -> dict[str, float]:
         for name, w in v.items():
-            _one_of(name, OPERATORS, "operator")
+            _registered(name, _operators(), "operator")
             if not w >= 0:
                 raise ValueError(f"operator weight {name} = {w} must be >= 0")
         if v and not any(w > 0 for w in v.values()):
             raise ValueError("every operator weight is 0; accepted: at least one weight > 0")
-        return {k: float(v[k]) for k in OPERATORS if k in v}
+        if not names_checked():
+            return {k: float(w) for k, w in v.items()}
+        return {k: float(v[k]) for k in _operators().names() if k in v}  # in the order of the draw
+
+    @field_validator("plugins")
+    @classmethod
+    def _plugins(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i, name in enumerate(v):
+            if not MODULE.fullmatch(name):
+                raise ValueError(
+                    f"plugin {_shown(name)} is not a dotted module name; accepted: e.g. 'mypackage.operators'"
+                )
+            refusal = stdlib_refusal(name, "plugin")
+            if refusal:
+                raise ValueError(refusal)
+            if name in v[:i]:
+                raise ValueError(f"plugin {_shown(name)} is named twice; name each module once")
+        return v
 
     @model_validator(mode="after")
     def _suite(self) -> SimConfig:
@@ -584,6 +729,8 @@ def _one_line(source: str, exc: ValidationError) -> ConfigError:
         return ConfigError(f"{source}: unknown key {full!r}{hint}; accepted keys: {', '.join(accepted)}")
     if err["type"] == "missing":
         return ConfigError(f"{source}: missing required key {where!r}")
+    if err["type"] == "agent_key":  # AgentConfig's own message names the key
+        return ConfigError(f"{source}: {err['msg']}")
     msg = str(err["msg"]).removeprefix("Value error, ")
     bad = err.get("input")
     if err["type"] != "value_error" and isinstance(bad, str | int | float | bool):
@@ -674,18 +821,55 @@ def import_plugins(cfg: SimConfig) -> None:
                 f"envs[{i}].id = {_shown(env.id)}: importing {module!r} registered no environment {name!r}"
             )
     if ":" in cfg.agent.kind:
-        agent_class(cfg.agent.kind)
+        problem = cfg.agent.refusal(agent_class(cfg.agent.kind))  # its [agent] keys, against its declarations
+        if problem:
+            raise ConfigError(problem)
+
+
+@functools.lru_cache(maxsize=64)
+def load_plugins(modules: tuple[str, ...]) -> None:
+    """Import a config's ``plugins`` (once per process), so that their registrations are visible.
+
+    The driver imports them while it checks the config (:func:`parse_config`); every worker (a local
+    process, a Ray actor or shard) imports them before its first agent runs (:class:`spawn.job.Life`).
+    """
+    import importlib
+
+    for i, module in enumerate(modules):
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # a plugin's own failure, reported as a config error
+            raise ConfigError(
+                f"plugins[{i}] = {module!r}: module cannot be imported ({type(exc).__name__}: {_shown(str(exc), 120)})"
+            ) from None
 
 
 def parse_config(data: Mapping[str, Any], source: str = "<config>") -> SimConfig:
     """Validate a config mapping (e.g. parsed TOML) into a :class:`SimConfig`.
 
-    Nothing of a plugin is imported here (see :func:`import_plugins`, which the run's suite calls
-    once the config is valid).
+    In this order: the config's form (every check that needs no registry, every ``[sweep]`` arm
+    too), then the ``plugins`` it names are imported (:func:`load_plugins`), then the names it uses
+    (operators, triggers, objectives, agents, selectors) are checked against the registries, which
+    now hold the plugins' registrations. So a config wrong in its form imports nothing. Other plugin
+    modules (``module:Class`` agents, ``module:EnvId`` environments) are imported by
+    :func:`import_plugins`, which the run's suite calls once the config is valid.
     """
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: a config is a table of keys, got {type(data).__name__}")
     _check_data(data, source)
+    token = _NAMES_CHECKED.set(False)
+    try:
+        cfg = _validate(data, source)
+    finally:
+        _NAMES_CHECKED.reset(token)
+    try:
+        load_plugins(cfg.plugins)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    return _validate(data, source)
+
+
+def _validate(data: Mapping[str, Any], source: str) -> SimConfig:
     try:
         cfg = SimConfig.model_validate(dict(data))
     except ValidationError as exc:
@@ -773,6 +957,9 @@ def config_to_toml(cfg: SimConfig) -> str:
     data = cfg.model_dump(by_alias=True, exclude_none=True)
     sweep = data.pop("sweep", {})
     lines = [f"{k} = {_toml_value(data[k])}" for k in ("seed", "budget", "regime", "selector")]
+    plugins = data.pop("plugins", ())
+    if plugins:  # a run without plugins writes the config it always wrote
+        lines.append(f"plugins = {_toml_value(list(plugins))}")
     for env in data["envs"]:
         lines += ["", "[[envs]]", *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in env.items())]
     # Every table, in the order SimConfig declares them.

@@ -18,6 +18,7 @@ import numpy as np
 
 from attribution.distances import alignment_distances, invariance_tv
 from spawn.agents import Agent, option_mask
+from spawn.objectives import objective_class
 from spawn.suite import Suite, encode_obs
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def evaluate(
     attrs: dict[str, Any] = {}
     per_env: dict[str, dict[str, float]] = {}
     total_steps = 0
-    shield = spec.objective == "shielded"
+    shield = bool(objective_class(spec.objective).shield)  # behind the shield, as it trained
     for slug, seeds in zip(suite.slugs, _episode_seeds(cfg, len(suite.slugs)), strict=True):
         facts = suite.facts[slug]
         if slug not in agent.shapes:

@@ -20,12 +20,13 @@ from threadpoolctl import threadpool_limits
 
 from lineage.paths import child_id
 from spawn.agents import Agent, agent_class, option_mask
-from spawn.config import OPERATOR_KIND, SimConfig
+from spawn.config import SimConfig, load_plugins
 from spawn.errors import AgentFailedError, SpawnError
 from spawn.evaluate import evaluate
-from spawn.operators import applicable_operators, apply_operator
+from spawn.objectives import Objective, objective_class
+from spawn.operators import Birth, apply_operator, draw_operator, lineage_fields, operator_kind
 from spawn.suite import Suite, make_encoder
-from spawn.triggers import DriftWatch, Plateau
+from spawn.triggers import TRIGGERS, Round
 
 __all__ = [
     "AgentRecord",
@@ -97,13 +98,8 @@ class JobResult:
 def root_spec(cfg: SimConfig) -> AgentSpec:
     """The spec of the lineage's first agent."""
     a = cfg.agent
-    hyper = {
-        "alpha": a.alpha,
-        "gamma": a.gamma,
-        "epsilon": a.epsilon,
-        "temperature": a.temperature,
-        "lambda": a.lam,
-        "lr": a.lr,
+    # What the kind declares (every built-in: alpha, gamma, epsilon, temperature, lambda, lr), then how it acts.
+    hyper = a.hyper(agent_class(a.kind)) | {
         "softmax": 1.0 if a.selection == "softmax" else 0.0,
         "visits": 1.0 if a.step_size == "visits" else 0.0,
     }
@@ -178,44 +174,33 @@ class _Stats:
     returns: list[float] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Objective:
-    """What the agent learns from: ``raw`` reward, ``shielded``, ``penalised`` or ``lagrangian``."""
-
-    kind: str
-    penalty_weight: float
-    eta: float
-    cost_limit: float
-    gamma: float
-
-
 def _train(
     agent: Agent,
     s: _Session,
     steps: int,
-    obj: _Objective,
+    obj: Objective,
     lagrange: float,
     stats: _Stats,
-    drift: DriftWatch | None,
+    watch: Any,
+    gamma: float,
 ) -> float:
     """Train ``steps`` environment steps on one session; returns the updated Lagrange multiplier.
 
     Violations and cost come from the constitution wrapper's ``info``; the objective turns them
     into the reward the agent learns from (the reward it reports stays the environment's).
+    ``watch`` (or ``None``) is called with every reward (the triggers that watch this task).
     """
     # The hot path: locals only, and no work for features a run does not use.
-    gamma = obj.gamma
     task = s.task
     tools = agent.shapes[task].tools
     n_prim = s.n_actions
-    masked = obj.kind == "shielded"
-    lagrangian = obj.kind == "lagrangian"
-    weight = obj.penalty_weight if obj.kind == "penalised" else lagrange if lagrangian else 0.0
+    masked = obj.shield
+    adaptive = obj.adaptive
+    weight = obj.weight(lagrange)
     constrained = s.constrained
     env_step = s.env.step
     encode = s.encode
     act, update = agent.act, agent.update
-    watch = drift.update if drift is not None else None
     actions = s.ep_actions
     done_steps = 0
     while done_steps < steps:
@@ -255,13 +240,26 @@ def _train(
             stats.episodes += 1
             stats.returns.append(s.ep_return)
             s.best.append((s.ep_return, tuple(actions[:256])))
-            if lagrangian:
-                lagrange = max(0.0, lagrange + obj.eta * (s.ep_cost - obj.cost_limit))
-                weight = lagrange
+            if adaptive:
+                lagrange = obj.update(lagrange, s.ep_cost)
+                weight = obj.weight(lagrange)
             s.restart()
             actions = s.ep_actions
     stats.steps += done_steps
     return lagrange
+
+
+def _watcher(triggers: list[tuple[str, Any]], task: str) -> Any:
+    """One function of the reward calling every trigger's watch of ``task``, or ``None``."""
+    fns = [f for f in (getattr(t, "watch", lambda task: None)(task) for _, t in triggers) if f is not None]
+    if len(fns) <= 1:
+        return fns[0] if fns else None
+
+    def watch(r: float) -> None:
+        for f in fns:
+            f(r)
+
+    return watch
 
 
 # ---------------------------------------------------------------------- the life
@@ -278,6 +276,8 @@ class Life:
         self.children: list[AgentSpec] = []
         self.sessions: dict[str, _Session] = {}
         self._best: dict[str, deque[tuple[float, tuple[int, ...]]]] = {}
+        load_plugins(cfg.plugins)  # a worker's first agent imports them
+        self.objective: Objective = objective_class(spec.objective)(cfg)
         self.suite = suite_for(cfg)
         agent_ss, env_ss, op_ss, self._act_ss = seed_sequence(cfg.seed, spec.id).spawn(4)
         self.op_rng = np.random.default_rng(op_ss)
@@ -289,50 +289,35 @@ class Life:
         if task not in self.sessions:
             seed = int(self.env_seeds[self.suite.slugs.index(task)])
             # A clocked world is met at the agent's logical time: its birth plus what it trained.
-            shield = self.spec.objective == "shielded"
             self.sessions[task] = _Session(
-                self.suite, task, shield, seed, self.spec.birth_time + self.stats.steps
+                self.suite, task, self.objective.shield, seed, self.spec.birth_time + self.stats.steps
             )
         return self.sessions[task]
 
     def train(self) -> None:
         spec, cfg, stats, sp = self.spec, self.cfg, self.stats, self.cfg.spawn
-        # One detector per task: each environment's reward stream is its own.
-        watches = (
-            {
-                t: DriftWatch(sp.detector, sp.detector_params, sp.drift_direction, sp.drift_window)
-                for t in spec.tasks
-            }
-            if "drift" in sp.triggers
-            else None
-        )
-        plateau = Plateau(sp.plateau_patience, sp.plateau_tolerance) if "plateau" in sp.triggers else None
-        a = cfg.agent
-        obj = _Objective(
-            spec.objective, a.penalty_weight, a.lagrange_lr, a.cost_limit, spec.hyper.get("gamma", a.gamma)
-        )
+        # The triggers the config names, asked in registration order after every round.
+        triggers = [(n, TRIGGERS.get(n)(spec, cfg)) for n in TRIGGERS.names() if n in sp.triggers]
+        watchers = {t: _watcher(triggers, t) for t in spec.tasks}
+        gamma = spec.hyper.get("gamma", cfg.agent.gamma)
         remaining, quota, rounds = spec.budget, spec.quota, 0
         while remaining > 0:
             n = min(sp.round_steps, remaining)
             task = spec.tasks[rounds % len(spec.tasks)]
-            drift = watches[task] if watches is not None else None
             episodes_before = stats.episodes
-            self.lagrange = _train(self.agent, self.session(task), n, obj, self.lagrange, stats, drift)
+            self.lagrange = _train(
+                self.agent, self.session(task), n, self.objective, self.lagrange, stats, watchers[task], gamma
+            )
             remaining -= n
             rounds += 1
-            fired = None
-            if drift is not None and drift.alarm():
-                stats.drift_alarms += 1
-                fired = "drift"
-            elif "schedule" in sp.triggers and rounds % sp.every == 0:
-                fired = "schedule"
-            elif plateau is not None:
-                # The round's mean episode return (the last one's, when no episode ended this round).
-                ended = stats.returns[episodes_before:] or stats.returns[-1:]
-                if ended and plateau.update(float(np.mean(ended))):
-                    fired = "plateau"
+            # The round's episode returns (the last one's, when no episode ended this round).
+            ended = stats.returns[episodes_before:] or stats.returns[-1:]
+            moment = Round(rounds, task, ended, stats.steps, spec.birth_time + stats.steps)
+            fired = next((name for name, t in triggers if t.fires(moment)), None)
             if fired is None:
                 continue
+            if fired == "drift":
+                stats.drift_alarms += 1
             share = math.floor(remaining * sp.child_share)
             child_quota = math.floor((quota - 1) * sp.child_share) if quota >= 1 else 0
             liability = spec.liability + stats.violations + stats.cost
@@ -344,28 +329,31 @@ class Life:
                 or (cfg.gate.max_liability is not None and liability > cfg.gate.max_liability)
             ):
                 continue
-            best = {t: s.best for t, s in self.sessions.items()}
-            choices = applicable_operators(fired, cfg.operators, spec, self.suite, best, cfg)
-            if not choices:
-                continue
-            names, weights = zip(*choices, strict=True)
-            op = names[int(self.op_rng.choice(len(names), p=np.asarray(weights) / sum(weights)))]
-            child = apply_operator(op, spec, self.agent, self.op_rng, cfg, self.suite, best)
-            self.children.append(
-                replace(
-                    child,
+            birth = Birth(
+                parent=spec,
+                agent=self.agent,
+                rng=self.op_rng,
+                cfg=cfg,
+                suite=self.suite,
+                best={t: s.best for t, s in self.sessions.items()},
+                trigger=fired,
+                drifted=fired == "drift",
+                lineage=lineage_fields(
                     id=child_id(spec.id, len(self.children)),
                     parent=spec.id,
                     depth=spec.depth + 1,
-                    operator=op,
                     trigger=fired,
                     budget=share,
                     quota=child_quota,
                     birth_time=spec.birth_time + stats.steps,
                     liability=liability,
-                    lagrange=self.lagrange,
-                )
+                ),
+                start={"lagrange": self.lagrange},
             )
+            op = draw_operator(birth, cfg.operators)
+            if op is None:
+                continue
+            self.children.append(apply_operator(op, birth))
             remaining -= share
             quota -= 1 + child_quota
         self.close()
@@ -379,7 +367,7 @@ class Life:
     def _attributes(self) -> dict[str, Any]:
         spec, stats = self.spec, self.stats
         attrs: dict[str, Any] = {
-            "kind": OPERATOR_KIND[spec.operator] if spec.operator else "root",
+            "kind": operator_kind(spec.operator) if spec.operator else "root",
             "trigger": spec.trigger,
             "agent": spec.agent_kind,
             "objective": spec.objective,
@@ -395,8 +383,7 @@ class Life:
             "liability": spec.liability + stats.violations + stats.cost,
             "drift_alarms": stats.drift_alarms,
         }
-        if spec.objective == "lagrangian":
-            attrs["lagrange_lambda"] = self.lagrange
+        attrs.update(self.objective.attributes(self.lagrange))
         for k in ("alpha", "epsilon", "lr", "lambda", "temperature"):
             if k in spec.hyper:
                 attrs[f"hp_{k}"] = spec.hyper[k]

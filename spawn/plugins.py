@@ -17,13 +17,15 @@ from types import ModuleType
 
 from spawn.errors import ConfigError
 
-__all__ = ["PLUGIN", "PLUGIN_ENV", "first_line", "import_plugin_module", "stdlib_refusal"]
+__all__ = ["MODULE", "PLUGIN", "PLUGIN_ENV", "first_line", "import_plugin_module", "stdlib_refusal"]
 
 _MODULE = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
 #: ``module:Name`` as a plugin is named: a dotted module path, a colon, an identifier.
 PLUGIN = re.compile(_MODULE + r":[A-Za-z_][A-Za-z0-9_]*")
 #: ``module:Env-v0`` as a plugin environment is named: a dotted module path, a colon, a gymnasium id.
 PLUGIN_ENV = re.compile(_MODULE + r":[A-Za-z0-9_./-]+")
+#: A dotted module name, as ``plugins = [...]`` names one.
+MODULE = re.compile(_MODULE)
 
 
 def first_line(text: str, width: int = 120) -> str:

@@ -1,11 +1,82 @@
-"""Spawn triggers: a drift alarm on the reward stream (river), and a plateau of the returns."""
+"""Spawn triggers: after each training round, whether an agent creates a child.
+
+Built in: ``drift`` (an alarm of a river drift detector on the reward stream), ``schedule`` (every
+``[spawn] every`` rounds) and ``plateau`` (the returns stopped improving). Every trigger, built-in or
+a plugin's, is a class registered with :func:`register_trigger` and made once per life with the
+agent's spec and the run's config (only the triggers ``[spawn] triggers`` names). After each round
+the life asks them in registration order (``fires(round)``) and the first that fires names the
+birth; the later ones are not asked that round. A trigger may also watch every training reward of a
+task (``watch(task)`` returns a function of the reward, or ``None``).
+
+Examples
+--------
+>>> TRIGGERS.names()[:3]
+('drift', 'schedule', 'plateau')
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["DETECTORS", "DriftWatch", "Plateau"]
+import numpy as np
+
+from spawn.registry import Registry
+
+if TYPE_CHECKING:
+    from spawn.config import SimConfig
+    from spawn.job import AgentSpec
+
+__all__ = ["DETECTORS", "TRIGGERS", "DriftWatch", "Plateau", "Round", "Trigger", "register_trigger"]
+
+#: Every trigger, by name, in registration order (the order in which they are asked).
+TRIGGERS: Registry[Any] = Registry("trigger")
+
+C = TypeVar("C", bound=type)
+
+
+def register_trigger(name: str) -> Callable[[C], C]:
+    """Class decorator: register a trigger as ``name``; the class is made with ``(spec, cfg)`` per life."""
+    register = TRIGGERS.register(name)
+
+    def deco(cls: C) -> C:
+        if not isinstance(cls, type) or not callable(getattr(cls, "fires", None)):
+            raise TypeError(f"trigger {name!r}: register a class with a fires(self, round) method")
+        return register(cls)
+
+    return deco
+
+
+@dataclass(frozen=True)
+class Round:
+    """What a trigger sees after a training round.
+
+    ``number`` counts the rounds done (1 after the first), ``task`` is the environment the round
+    trained on, ``returns`` the returns of the episodes that ended in it (the last episode's when none
+    did; empty before any), ``steps`` the agent's training steps so far and ``clock`` its logical time
+    (birth time plus steps).
+    """
+
+    number: int
+    task: str
+    returns: Sequence[float]
+    steps: int
+    clock: int
+
+
+class Trigger:
+    """Base class of triggers (optional: any class with ``__init__(spec, cfg)`` and ``fires(round)``)."""
+
+    def __init__(self, spec: AgentSpec, cfg: SimConfig) -> None:
+        self.spec, self.cfg = spec, cfg
+
+    def watch(self, task: str) -> Callable[[float], None] | None:
+        """A function called with every training reward on ``task``, or ``None``."""
+        return None
+
+    def fires(self, round: Round) -> bool:
+        raise NotImplementedError
 
 
 def _adwin(params: Mapping[str, Any]) -> Any:
@@ -125,3 +196,42 @@ class Plateau:
             self.stale = 0
             return True
         return False
+
+
+# ---------------------------------------------------------------------- the built-in triggers
+@register_trigger("drift")
+class Drift(Trigger):
+    """A drift alarm: one detector per task (each environment's reward stream is its own)."""
+
+    def __init__(self, spec: AgentSpec, cfg: SimConfig) -> None:
+        super().__init__(spec, cfg)
+        sp = cfg.spawn
+        self.watches = {
+            t: DriftWatch(sp.detector, sp.detector_params, sp.drift_direction, sp.drift_window) for t in spec.tasks
+        }
+
+    def watch(self, task: str) -> Callable[[float], None] | None:
+        return self.watches[task].update
+
+    def fires(self, round: Round) -> bool:
+        return self.watches[round.task].alarm()
+
+
+@register_trigger("schedule")
+class Schedule(Trigger):
+    """Every ``[spawn] every`` rounds."""
+
+    def fires(self, round: Round) -> bool:
+        return round.number % self.cfg.spawn.every == 0
+
+
+@register_trigger("plateau")
+class PlateauTrigger(Trigger):
+    """The round's mean episode return has not improved for ``plateau_patience`` rounds."""
+
+    def __init__(self, spec: AgentSpec, cfg: SimConfig) -> None:
+        super().__init__(spec, cfg)
+        self.plateau = Plateau(cfg.spawn.plateau_patience, cfg.spawn.plateau_tolerance)
+
+    def fires(self, round: Round) -> bool:
+        return bool(round.returns) and self.plateau.update(float(np.mean(round.returns)))

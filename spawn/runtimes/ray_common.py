@@ -106,8 +106,8 @@ def _module_path(name: str) -> str | None:
 
 
 def plugin_modules(cfg: SimConfig) -> list[str]:
-    """Top-level modules of the plugins a config names (``"module:Class"`` agents, ``"module:Env"`` ids)."""
-    names = []
+    """Top-level modules of the plugins a config names (``plugins``, ``module:Class`` agents, ``module:Env`` ids)."""
+    names = list(getattr(cfg, "plugins", ()))
     if ":" in cfg.agent.kind:
         names.append(cfg.agent.kind.split(":", 1)[0])
     for env in cfg.envs:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from spawn.agents import QAgent
-from spawn.job import _Objective, _Session, _Stats, _train, build_agent, live, root_spec, run_agent, suite_for
+from spawn.job import _Session, _Stats, _train, build_agent, live, root_spec, run_agent, suite_for
+from spawn.objectives import objective_class
 from spawn.operators import mine_tool, mutate_hyper
 from spawn.runner import simulate
 
@@ -122,7 +123,7 @@ def test_add_tool_grows_the_action_space_and_the_tool_runs_as_primitive_steps() 
     step = session.env.step
     session.env.step = lambda a: (seen.append(int(a)), step(a))[1]  # type: ignore[method-assign]
     stats = _Stats()
-    _train(agent, session, 9, _Objective("raw", 0.0, 0.0, 0.0, 0.9), 0.0, stats, None)
+    _train(agent, session, 9, objective_class("raw")(cfg), 0.0, stats, None, 0.9)
     assert stats.steps == 9 and len(seen) == 9
     assert seen[:3] == [2, 1, 2]  # the first macro ran step by step through env.step
 
