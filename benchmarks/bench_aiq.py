@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from envs.bf import BFMachine
-from spawn.universal import (
+from spawn.aiq.universal import (
     ALLOCATIONS,
     REFERENCE_P,
     LocalProcessExecutor,

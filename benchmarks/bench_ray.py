@@ -23,7 +23,7 @@ import ray
 
 from lineage import LineageGraph
 from spawn.config import SimConfig, parse_config
-from spawn.runner import Executor, simulate
+from spawn.run.driver import Executor, simulate
 from spawn.runtimes import make_ray_actors, make_ray_shards
 
 __all__: list[str] = []

@@ -19,7 +19,7 @@ import numpy as np
 
 from spawn.agents import QAgent, TaskShape
 from spawn.config import parse_config
-from spawn.runner import simulate
+from spawn.run.driver import simulate
 
 ENV = {"id": "FrozenLake-v1", "return_range": [0, 1], "kwargs": {"is_slippery": True}}
 

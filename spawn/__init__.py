@@ -41,22 +41,22 @@ def simulate(config: Any, out: Any = None, **kwargs: Any) -> Run | Sweep:
 
 def register_operator(name: str, *, kind: str) -> Callable[[T], T]:
     """Class decorator: register a self-improvement operator (``kind="narrow"`` or ``"broad"``);
-    see :func:`spawn.operators.register_operator`."""
-    from spawn.operators import register_operator as _register
+    see :func:`spawn.life.operators.register_operator`."""
+    from spawn.life.operators import register_operator as _register
 
     return _register(name, kind=kind)
 
 
 def register_trigger(name: str) -> Callable[[T], T]:
-    """Class decorator: register a spawn trigger; see :func:`spawn.triggers.register_trigger`."""
-    from spawn.triggers import register_trigger as _register
+    """Class decorator: register a spawn trigger; see :func:`spawn.life.triggers.register_trigger`."""
+    from spawn.life.triggers import register_trigger as _register
 
     return _register(name)
 
 
 def register_objective(name: str) -> Callable[[T], T]:
-    """Class decorator: register a training objective; see :func:`spawn.objectives.register_objective`."""
-    from spawn.objectives import register_objective as _register
+    """Class decorator: register a training objective; see :func:`spawn.life.objectives.register_objective`."""
+    from spawn.life.objectives import register_objective as _register
 
     return _register(name)
 
@@ -71,8 +71,8 @@ def register_agent(name: str, **meta: Any) -> Callable[[T], T]:
 
 def register_selector(name: str, *, family: bool = False, **meta: Any) -> Callable[[T], T]:
     """Class decorator: register a parent selector of the archive regime (``family=True``: ``name:<argument>``);
-    see :func:`spawn.selectors.register_selector`."""
-    from spawn.selectors import register_selector as _register
+    see :func:`spawn.regimes.selectors.register_selector`."""
+    from spawn.regimes.selectors import register_selector as _register
 
     return _register(name, family=family, **meta)
 

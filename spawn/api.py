@@ -89,7 +89,7 @@ class Sweep:
 
     def runs(self) -> dict[str, list[Run]]:
         """Every arm's runs, one per seed."""
-        from spawn.sweep import arms
+        from spawn.experiments.sweep import arms
 
         return {arm.name: [open_run(arm.run_dir(self.path, s)) for s in arm.seeds] for arm in arms(self.config)}
 
@@ -131,13 +131,13 @@ def simulate(
     Without ``out`` the run goes to a fresh temporary directory. A config with a ``[sweep]`` table
     returns a :class:`Sweep`, any other a :class:`Run`.
     """
-    from spawn.runner import make_executor
-    from spawn.runner import simulate as run_simulation
+    from spawn.run.driver import make_executor
+    from spawn.run.driver import simulate as run_simulation
 
     cfg = _config(config, seed)
     path = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="lineage-sim-"))
     if cfg.sweep:
-        from spawn.sweep import run_sweep
+        from spawn.experiments.sweep import run_sweep
 
         table = run_sweep(
             cfg, path, runtime=runtime, runtime_options=runtime_options, force=force or out is None, progress=progress

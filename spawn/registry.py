@@ -4,6 +4,11 @@ objectives and agents, each with the same shape as :func:`attribution.register_r
 Built-ins register themselves with the same decorators as plugins. A name is looked up with
 :meth:`Registry.get`, whose error names the accepted ones and the closest ("did you mean").
 
+The registries of the simulator's extension points are made here, at the bottom of ``spawn``, so
+that the config can check names against them without importing the layers above it: each knows
+the module that holds its built-ins and imports it the first time it is asked for a name (as a
+plugin's module is imported when a config names it).
+
 Examples
 --------
 >>> reg = Registry("widget", listed=False)
@@ -20,13 +25,14 @@ spawn.errors.ConfigError: unknown widget 'rond' (did you mean 'round'?); accepte
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from spawn.errors import ConfigError
 
-__all__ = ["REGISTRIES", "Entry", "Registry"]
+__all__ = ["OBJECTIVES", "OPERATORS", "REGISTRIES", "RUNTIMES", "SELECTORS", "TRIGGERS", "Entry", "Registry"]
 
 T = TypeVar("T")
 
@@ -46,9 +52,10 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """Names to objects (usually classes) of one kind of extension, in registration order."""
 
-    def __init__(self, kind: str, *, listed: bool = True) -> None:
+    def __init__(self, kind: str, *, listed: bool = True, builtins: str | None = None) -> None:
         self.kind = kind
         self._entries: dict[str, Entry[T]] = {}
+        self._builtins = builtins  # the module registering the built-ins, imported on first use
         if listed:  # listed by ``lineage-sim plugins``
             REGISTRIES[kind] = self
 
@@ -65,8 +72,14 @@ class Registry(Generic[T]):
 
         return deco
 
+    def _load(self) -> None:
+        if self._builtins is not None:
+            module, self._builtins = self._builtins, None
+            importlib.import_module(module)
+
     def get(self, name: str) -> T:
         """The object registered as ``name``; :class:`~spawn.errors.ConfigError` naming the accepted ones."""
+        self._load()
         try:
             return self._entries[name].obj
         except KeyError:
@@ -74,6 +87,7 @@ class Registry(Generic[T]):
 
     def unknown(self, name: str) -> str:
         """The message for an unknown ``name``: the closest name, then every accepted one."""
+        self._load()
         close = difflib.get_close_matches(str(name), list(self._entries), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown {self.kind} {name!r}{hint}; accepted: {', '.join(self._entries)}"
@@ -83,17 +97,48 @@ class Registry(Generic[T]):
         return dict(self._entries[name].meta)
 
     def names(self) -> tuple[str, ...]:
+        self._load()
         return tuple(self._entries)
 
     def entries(self) -> Iterator[Entry[T]]:
+        self._load()
         return iter(list(self._entries.values()))
 
+    def lookup(self, name: str) -> tuple[T, str | None]:
+        """A plain name, or ``family:<argument>`` for an entry registered with ``family=True``: the object
+        and the argument (``None`` for a plain name); else the did-you-mean :class:`ConfigError`."""
+        self._load()
+        head, sep, arg = name.partition(":")
+        argument = arg if sep else None
+        if not sep:
+            head = name
+        entry = self._entries.get(head)
+        if entry is not None and bool(entry.meta.get("family")) == (argument is not None):
+            return entry.obj, argument
+        plain = [n for n, e in self._entries.items() if not e.meta.get("family")]
+        if argument is not None:
+            families = [f"{n}:<argument>" for n, e in self._entries.items() if e.meta.get("family")]
+            accepted = ", ".join(plain + families)
+            raise ConfigError(f"unknown {self.kind} family {head!r} in {name!r}; accepted: {accepted}")
+        close = difflib.get_close_matches(head, plain, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown {self.kind} {head!r}{hint}; accepted: {', '.join(plain)}")
+
     def __contains__(self, name: object) -> bool:
+        self._load()
         return name in self._entries
 
     def __len__(self) -> int:
+        self._load()
         return len(self._entries)
 
 
 #: Every registry, by the kind of extension it holds (filled as registries are made).
 REGISTRIES: dict[str, Registry[Any]] = {}
+
+#: The simulator's extension points (agents have theirs in :mod:`spawn.agents`, the bottom layer).
+OPERATORS: Registry[Any] = Registry("operator", builtins="spawn.life.operators")
+TRIGGERS: Registry[Any] = Registry("trigger", builtins="spawn.life.triggers")
+OBJECTIVES: Registry[Any] = Registry("objective", builtins="spawn.life.objectives")
+SELECTORS: Registry[Any] = Registry("selector", builtins="spawn.regimes.selectors")
+RUNTIMES: Registry[Any] = Registry("runtime", builtins="spawn.runtimes")

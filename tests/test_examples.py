@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from spawn.config import parse_config
-from spawn.runner import simulate
-from spawn.sweep import run_sweep
+from spawn.experiments.sweep import run_sweep
+from spawn.run.driver import simulate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CONFIGS = sorted(p.name for p in EXAMPLES.glob("*.toml"))

@@ -19,7 +19,7 @@ def test_every_exported_name_resolves(package: str) -> None:
 
 def test_an_agent_job_imports_no_heavy_libraries() -> None:
     code = (
-        "import sys; import spawn.job; "
+        "import sys; import spawn.life.job; "
         "heavy = [m for m in ('networkx', 'rich', 'pandas', 'scipy', 'matplotlib', 'ray') if m in sys.modules]; "
         "sys.exit(','.join(heavy) or None)"
     )

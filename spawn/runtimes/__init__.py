@@ -1,10 +1,10 @@
 """The runtimes: where agents' jobs run. ``inline`` (this process), ``ray-actors`` and ``ray-shards``.
 
 Each is a factory registered with :func:`register_runtime` (``**options -> Executor``, see
-:class:`spawn.runner.Executor`), as a plugin's would be; ``lineage-sim run --runtime`` offers the
+:class:`spawn.run.driver.Executor`), as a plugin's would be; ``lineage-sim run --runtime`` offers the
 registered names. Nothing here imports Ray at module level: :func:`make_ray_actors` and
 :func:`make_ray_shards` import their module (and so Ray) when called, which
-:func:`spawn.runner.make_executor` does only for these runtimes.
+:func:`spawn.run.driver.make_executor` does only for these runtimes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from spawn.registry import Registry
+from spawn.registry import RUNTIMES
 from spawn.runtimes.errors import AttemptsExhaustedError, RayRuntimeError
 
 if TYPE_CHECKING:
@@ -30,8 +30,6 @@ __all__ = [
     "register_runtime",
 ]
 
-#: Every runtime by name: a factory ``**options -> Executor``.
-RUNTIMES: Registry[Callable[..., Any]] = Registry("runtime")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lineage import path_key
-from spawn.job import JobResult, run_agent
+from spawn.life.job import JobResult, run_agent
 
 if TYPE_CHECKING:
     from spawn.config import SimConfig
-    from spawn.job import AgentSpec
+    from spawn.life.job import AgentSpec
 
 __all__ = ["InlineExecutor"]
 

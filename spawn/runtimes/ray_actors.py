@@ -30,7 +30,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from lineage import path_key
 from spawn.config import SimConfig
-from spawn.job import AgentSpec, JobResult, run_agent
+from spawn.life.job import AgentSpec, JobResult, run_agent
 from spawn.runtimes.errors import AttemptsExhaustedError
 from spawn.runtimes.faults import die, kill_point
 from spawn.runtimes.ray_common import RETRYABLE, Job, RaySession, RaySettings, node_label, surface_errors

@@ -19,7 +19,7 @@ import ray
 import ray.exceptions as rex
 
 from spawn.config import SimConfig
-from spawn.job import AgentSpec, JobResult, run_agent
+from spawn.life.job import AgentSpec, JobResult, run_agent
 from spawn.runtimes.errors import RayRuntimeError
 
 __all__ = [

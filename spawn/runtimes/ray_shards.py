@@ -28,7 +28,7 @@ import ray
 
 from lineage import path_key
 from spawn.config import SimConfig
-from spawn.job import AgentSpec, JobResult, run_agent
+from spawn.life.job import AgentSpec, JobResult, run_agent
 from spawn.runtimes.errors import AttemptsExhaustedError, RayRuntimeError
 from spawn.runtimes.faults import die, kill_point
 from spawn.runtimes.ray_common import RETRYABLE, Job, RaySession, RaySettings, node_label, surface_errors

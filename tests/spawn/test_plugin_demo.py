@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from spawn.config import parse_config
-from spawn.runner import simulate
+from spawn.run.driver import simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "plugins" / "plugin_demo.toml"

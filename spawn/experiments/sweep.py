@@ -1,0 +1,160 @@
+"""Sweeps: a config with a ``[sweep]`` table runs every arm and seed, then aggregates over seeds.
+
+``[sweep]`` keys name config fields (``selector``, ``agent.objective``, ...) and list the settings
+to try; ``seeds`` lists the seeds. Every combination of settings is an *arm*, run once per seed into
+``DIR/<arm>/seed-<s>/`` (each a normal run directory). ``DIR/aggregate.csv`` then has one row per
+arm: each summary metric's mean and 95% t-interval over seeds.
+
+Examples
+--------
+>>> from spawn.config import parse_config
+>>> cfg = parse_config({"seed": 1, "budget": 10, "envs": [{"id": "FrozenLake-v1", "return_range": [0, 1]}],
+...                     "sweep": {"agent.objective": ["raw", "penalised"], "seeds": [1, 2]}})
+>>> [(arm.name, seeds) for arm, seeds in [(a, a.seeds) for a in arms(cfg)]]
+[('objective=raw', (1, 2)), ('objective=penalised', (1, 2))]
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from attribution.intervals import t_interval
+from lineage import atomic_write
+from spawn.config import SimConfig, config_to_toml
+from spawn.config.arms import Arm, arms
+
+__all__ = ["AGGREGATE_METRICS", "Arm", "aggregate", "arms", "is_sweep_dir", "run_sweep"]
+
+#: Per-run numbers aggregated over seeds: from summary.json, then agent means from agents.csv.
+AGGREGATE_METRICS = ("best_value", "mean_value", "root_value", "agents", "max_depth")
+AGENT_MEANS = (
+    "value",
+    "return",
+    "hidden_performance",
+    "cost",
+    "distance",
+    "tv",
+    "demographic_parity_difference",
+    "tools",
+    "tool_violations",
+)
+
+
+def is_sweep_dir(path: Path) -> bool:
+    """Whether ``path`` is a sweep directory (its marker says so; a stale ``sweep.json`` does not)."""
+    from spawn.run.rundir import run_kind
+
+    return run_kind(path) == "sweep"
+
+
+def _run_numbers(run: Path) -> dict[str, float]:
+    summary = json.loads((run / "summary.json").read_text())
+    nums = {k: float(summary[k]) if summary.get(k) is not None else float("nan") for k in AGGREGATE_METRICS[:4]}
+    nums["max_depth"] = float(summary["phylogeny"]["max_depth"])
+    for slug, d in sorted(summary.get("drift", {}).items()):
+        nums[f"recovery_time:{slug}"] = float("nan") if d["recovery_time"] is None else float(d["recovery_time"])
+    agents = pd.read_csv(run / "agents.csv")
+    for col in AGENT_MEANS:
+        if col in agents:
+            nums[f"agents_mean_{col}"] = float(agents[col].mean())
+    if (run / "attribution.csv").is_file():  # the first agent's credit under each configured rule
+        credit = pd.read_csv(run / "attribution.csv", dtype={"agent": str}).set_index("agent")
+        for rule in credit.columns:
+            nums[f"root_credit:{rule}"] = float(credit.loc["0", rule])
+    return nums
+
+
+def aggregate(out: Path, arm_list: Sequence[Arm]) -> pd.DataFrame:
+    """One row per arm: the settings, the seeds, and each metric's mean and 95% interval over seeds."""
+    rows = []
+    for arm in arm_list:
+        per_seed = [_run_numbers(arm.run_dir(out, s)) for s in arm.seeds]
+        row: dict[str, Any] = {"arm": arm.name, **arm.settings, "seeds": len(arm.seeds)}
+        for metric in sorted({k for d in per_seed for k in d}, key=lambda k: (k.startswith("agents_mean"), k)):
+            mean, lo, hi = t_interval(np.array([d.get(metric, np.nan) for d in per_seed]))
+            row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = mean, lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _check_arms(out: Path, arm_list: Sequence[Arm]) -> None:
+    """A sweep is resumed only when its ``sweep.json`` names the arms its config makes."""
+    from lineage import LineageError, read_text
+    from spawn.errors import RunDirError
+
+    path = out / "sweep.json"
+    try:
+        names = json.loads(read_text(path, limit=2**24, what="a sweep description"))["arms"]
+    except LineageError as exc:
+        raise RunDirError(str(exc)) from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise RunDirError(f"{path}: is not a sweep description ({str(exc)[:120]})") from None
+    if names != [a.name for a in arm_list]:
+        raise RunDirError(f"{path}: names other arms than {out / 'config.toml'} makes; the sweep cannot be resumed")
+
+
+def run_sweep(
+    cfg: SimConfig,
+    out: str | Path,
+    *,
+    runtime: str = "inline",
+    runtime_options: dict[str, Any] | None = None,
+    force: bool = False,
+    progress: bool = False,
+    seed: int | None = None,
+    resume: bool = False,
+) -> pd.DataFrame:
+    """Run (or, with ``resume``, finish) every arm and seed; write ``aggregate.csv``; return it."""
+    from lineage import remove_stray_temporaries
+    from spawn.life.job import suite_for
+    from spawn.run.checkpoint import has_checkpoint
+    from spawn.run.driver import make_executor, prepare_run_dir, simulate
+    from spawn.run.driver import resume as resume_run
+    from spawn.run.rundir import PROJECT_FILES, inside, open_dir
+
+    out = Path(out)
+    arm_list = arms(cfg, seed)
+    for arm in arm_list:
+        suite_for(arm.config)  # every arm's environments checked before anything is written
+    rd = open_dir(out, kind="sweep") if resume else prepare_run_dir(out, force, kind="sweep")
+    try:
+        if resume:
+            _check_arms(out, arm_list)
+            remove_stray_temporaries(out, PROJECT_FILES)
+        else:
+            atomic_write(out / "config.toml", config_to_toml(cfg))
+            atomic_write(out / "sweep.json", json.dumps({"arms": [a.name for a in arm_list], "seed": seed}) + "\n")
+        for arm in arm_list:
+            for s in arm.seeds:
+                run = inside(out, f"{arm.name}/seed-{s}", "the sweep's arm")
+                if resume and (run / "summary.json").is_file():
+                    continue
+                executor = make_executor(runtime, **(runtime_options or {}))
+                if resume and has_checkpoint(run):
+                    resume_run(run, executor, progress=progress)
+                    continue
+                if progress:
+                    from rich.console import Console
+
+                    Console(stderr=True).print(f"[bold]{arm.name}[/bold] seed {s}")
+                run_cfg = arm.config.model_copy(update={"seed": s})
+                simulate(run_cfg, run, executor, force=True, progress=progress)
+        table = aggregate(out, arm_list)
+        buf = io.StringIO()
+        table.to_csv(buf, index=False, float_format="%.12g", lineterminator="\n")
+        atomic_write(out / "aggregate.csv", buf.getvalue())
+    except BaseException as exc:
+        if resume or isinstance(exc, KeyboardInterrupt):
+            rd.release()  # finished arms and the checkpoints of interrupted ones stay
+        else:
+            rd.undo()
+        raise
+    rd.release()
+    return table

@@ -1,0 +1,274 @@
+"""The archive regime: a driver keeps every agent and, batch by batch, a selector picks who breeds.
+
+As in the Darwin and Huxley Gödel Machines: the root is trained and evaluated; then, until the
+budget is spent, the selector picks ``[archive] batch_size`` parents from the archive (with
+replacement), each parent makes one child with an operator drawn as in the recursive regime, the
+children run (in parallel on the runtime's ``map``) and join the archive in id order. Agents never
+spawn by themselves here. The selector and the operator draws use streams of their own, seeded
+from the run's seed and disjoint from the agents' streams, so the lineage is byte-identical on
+every runtime.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from lineage import path_key
+from spawn.config import SimConfig
+from spawn.life.codec import (
+    bad_entry,
+    decode_best,
+    decode_record,
+    decode_spec,
+    encode,
+    encode_best,
+    encode_record,
+    encode_spec,
+    plain_data,
+)
+from spawn.life.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
+from spawn.life.lineage import build_lineage
+from spawn.life.operators import Birth, apply_operator, draw_operator, lineage_fields
+from spawn.regimes.selectors import select
+
+__all__ = ["SELECTOR_STREAM", "ArchiveState", "Saver", "batches_csv", "run_archive"]
+
+
+class Saver(Protocol):
+    """Where the archive appends its state between batches (the run's checkpoint writer)."""
+
+    def save(self, entries: list[dict[str, Any]]) -> None: ...
+
+#: First spawn-key element of the selector's stream: agents' paths start with 0, evaluation uses
+#: 2**31 - 1 and fault injection 2**31 - 2.
+SELECTOR_STREAM = 2**31 - 3
+
+
+def _run_job(item: tuple[AgentSpec, SimConfig]) -> JobResult:
+    return run_agent(*item)
+
+
+@dataclass
+class ArchiveState:
+    """Everything an archive run has done: resumable after any batch."""
+
+    records: dict[str, AgentRecord] = field(default_factory=dict)
+    finals: dict[str, AgentSpec] = field(default_factory=dict)  # breeding templates of archived agents
+    best: dict[str, dict[str, Any]] = field(default_factory=dict)
+    archive: list[str] = field(default_factory=list)  # who may be picked, in id order
+    n_children: dict[str, int] = field(default_factory=dict)
+    batch: int = 0
+    spent: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)  # checkpoint entries not yet saved
+
+    def add(self, result: JobResult, eligible: bool) -> None:
+        rec = result.record
+        self.pending.append(
+            encode(
+                lambda: {
+                    "k": "agent",
+                    "record": encode_record(rec),
+                    "eligible": eligible,
+                    "final": None if result.final is None else encode_spec(result.final),
+                    "best": encode_best(result.best),
+                },
+                f"agent {rec.id}",
+            )
+        )
+        self._apply(result, eligible)
+
+    def log_batch(self, row: dict[str, Any]) -> None:
+        self.pending.append(encode(lambda: {"k": "batch", "row": plain_data(row, "batch row")}, "a batch"))
+        self.log.append(row)
+        self.batch += 1
+
+    def save(self, writer: Saver) -> None:
+        """Append what is new since the last save (a whole batch: the archive saves between batches)."""
+        entries, self.pending = self.pending, []
+        writer.save(entries)
+
+    @classmethod
+    def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> ArchiveState:
+        """The state a checkpoint's entries describe (every counter is rebuilt from them)."""
+        state = cls()
+        slugs = suite_for(cfg).slugs
+        try:
+            for e in entries:
+                kind = e.get("k")
+                if kind == "agent" and sorted(e) == ["best", "eligible", "final", "k", "record"]:
+                    if type(e["eligible"]) is not bool:
+                        raise ValueError("eligible is not true or false")
+                    final = None if e["final"] is None else decode_spec(e["final"], (cfg.agent.kind,), slugs)
+                    result = JobResult(decode_record(e["record"]), (), final, decode_best(e["best"]))
+                    state._apply(result, e["eligible"])
+                    parent = result.record.parent
+                    if parent is not None:
+                        state.n_children[parent] = state.n_children.get(parent, 0) + 1
+                elif kind == "batch" and sorted(e) == ["k", "row"] and type(e["row"]) is dict:
+                    state.log.append(e["row"])
+                    state.batch += 1
+                else:
+                    raise ValueError("not an entry of the archive regime")
+        except Exception as exc:
+            raise bad_entry(out, exc) from None
+        return state
+
+    def _apply(self, result: JobResult, eligible: bool) -> None:
+        rec = result.record
+        self.records[rec.id] = rec
+        self.spent += rec.train_steps
+        if eligible and result.final is not None and "error" not in rec.attributes:
+            self.finals[rec.id] = result.final
+            self.best[rec.id] = dict(result.best or {})
+            self.archive.append(rec.id)
+            self.archive.sort(key=path_key)
+
+
+def _eligible(cfg: SimConfig, state: ArchiveState, result: JobResult) -> bool:
+    if cfg.archive.keep == "all" or result.record.id == "0":
+        return True
+    root = state.records["0"].attributes.get("value", 0.0)
+    return float(result.record.attributes.get("value", -1.0)) >= root - cfg.archive.margin
+
+
+def _child(
+    cfg: SimConfig, state: ArchiveState, parent: str, birth_time: int, budget: int, rng: np.random.Generator
+) -> AgentSpec:
+    suite = suite_for(cfg)
+    template = state.finals[parent]
+    attrs = state.records[parent].attributes
+    index = state.n_children.get(parent, 0)
+    trigger = f"selector:{cfg.selector}"
+    birth = Birth(
+        parent=template,
+        agent=build_agent(template, suite, np.random.default_rng(0)),
+        rng=rng,
+        cfg=cfg,
+        suite=suite,
+        best=state.best[parent],
+        trigger=trigger,
+        drifted=bool(attrs.get("drift_alarms", 0)),  # a parent that saw its world drift may retrain
+        lineage=lineage_fields(
+            id=f"{parent}.{index}",
+            parent=parent,
+            depth=template.depth + 1,
+            trigger=trigger,
+            budget=budget,
+            quota=0,
+            birth_time=birth_time,
+            liability=template.liability + attrs.get("train_violations", 0.0) + attrs.get("train_cost", 0.0),
+        )
+        | {"keep_final": True},
+        start={},
+    )
+    op = draw_operator(birth, cfg.operators, fallback="finetune")  # a picked parent always breeds
+    assert op is not None
+    child = apply_operator(op, birth)
+    state.n_children[parent] = index + 1
+    return child
+
+
+def batches_csv(log: list[dict[str, Any]]) -> str:
+    """The per-batch report: archive size, budget spent, best so far, parents and their scores."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    cols = [
+        "batch",
+        "archive_size",
+        "spent",
+        "best_agent",
+        "best_value",
+        "parents",
+        "parent_scores",
+        "children",
+    ]
+    w.writerow(cols)
+    for row in log:
+        w.writerow([row[c] for c in cols])
+    return buf.getvalue()
+
+
+def _best(state: ArchiveState) -> tuple[str, float]:
+    def v(a: str) -> float:
+        x = state.records[a].attributes.get("value")
+        return float(x) if x is not None else float("-inf")
+
+    best = min(state.records, key=lambda a: (-v(a), path_key(a)))
+    return best, v(best)
+
+
+def run_archive(
+    cfg: SimConfig,
+    writer: Saver,
+    executor: Any,
+    state: ArchiveState,
+    on_batch: Any,
+    stop_after: int | None,
+) -> bool:
+    """Run (or continue) an archive run; returns whether it finished. ``state`` is updated in place."""
+    a = cfg.archive
+    new = 0
+    if not state.records:
+        root = replace(
+            root_spec(cfg), budget=min(cfg.budget, a.root_budget or a.child_budget), quota=0, keep_final=True
+        )
+        (result,) = executor.map(_run_job, [(root, cfg)])
+        state.add(result, True)
+        new += 1
+        on_batch([result])
+        state.save(writer)
+    trials = cfg.eval.episodes * len(cfg.envs)
+    while state.spent < cfg.budget and len(state.records) < cfg.caps.max_agents:
+        remaining = cfg.budget - state.spent
+        archive = [x for x in state.archive if state.finals[x].depth < cfg.caps.max_depth]
+        if not archive:
+            break
+        n = min(a.batch_size, math.ceil(remaining / a.child_budget), cfg.caps.max_agents - len(state.records))
+        sel_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch)))
+        op_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch, 1)))
+        lineage = build_lineage(cfg, state.records.values())
+        sel = select(
+            cfg.selector,
+            archive,
+            lineage,
+            n,
+            sel_rng,
+            dgm_lambda=a.dgm_lambda,
+            hgm_tau=a.hgm_tau,
+            temperature=a.temperature,
+            eval_trials=trials,
+        )
+        specs = []
+        for k, parent in enumerate(sel.picks):
+            budget = min(a.child_budget, remaining - k * a.child_budget)
+            specs.append(_child(cfg, state, parent, state.spent, budget, op_rng))
+        results = executor.map(_run_job, [(s, cfg) for s in specs])
+        for r in sorted(results, key=lambda r: path_key(r.record.id)):
+            state.add(r, _eligible(cfg, state, r))
+        best_agent, best_value = _best(state)
+        state.log_batch(
+            {
+                "batch": state.batch,
+                "archive_size": len(state.archive),
+                "spent": state.spent,
+                "best_agent": best_agent,
+                "best_value": best_value,
+                "parents": " ".join(sel.picks),
+                "parent_scores": " ".join(f"{sel.scores[p]:.6g}" for p in sel.picks),
+                "children": " ".join(s.id for s in specs),
+            }
+        )
+        new += len(results)
+        on_batch(results)
+        state.save(writer)
+        if stop_after is not None and new >= stop_after:
+            return False
+    return True

@@ -1,0 +1,550 @@
+"""The simulation driver: runs agent jobs on an executor, checkpoints, and writes the run directory.
+
+Results are merged in lineage-path order, never in arrival order, and every file that must be
+identical across runs is built from the sorted records alone; wall-clock facts go to
+``timing.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import platform
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from lineage import LineageGraph, atomic_write, path_key, remove_stray_temporaries, summarize, to_alife_csv
+from spawn.config import SimConfig, config_to_toml
+from spawn.errors import CheckpointError, RunDirError
+from spawn.life.codec import bad_entry, decode_record, decode_spec, encode, encode_record, encode_spec
+from spawn.life.job import AgentRecord, AgentSpec, JobResult, root_spec
+from spawn.life.lineage import build_lineage
+from spawn.regimes.archive import ArchiveState, batches_csv, run_archive
+from spawn.run.checkpoint import CheckpointWriter, has_checkpoint, read_checkpoint
+from spawn.run.progress import RunProgress
+from spawn.run.rundir import PROJECT_FILES, RunDir, open_dir, open_out, run_kind
+from spawn.runtimes import RUNTIMES
+from spawn.runtimes.inline import InlineExecutor
+
+__all__ = [
+    "OUTPUT_FILES",
+    "RUNTIMES",
+    "Executor",
+    "InlineExecutor",
+    "RunOutcome",
+    "StopRun",
+    "Terminated",
+    "make_executor",
+    "prepare_run_dir",
+    "resume",
+    "sigterm_saves_checkpoint",
+    "sigterm_seen",
+    "simulate",
+]
+
+#: Files a run writes; all but ``timing.json`` are byte-identical for the same config and seed.
+OUTPUT_FILES = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json", "timing.json")
+
+
+class StopRun(Exception):
+    """Raised from a result callback to stop a run early (the checkpoint stays resumable)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the command line's handler: handled as SIGINT is."""
+
+
+OnResult = Callable[[JobResult], None]
+
+
+class Executor(Protocol):
+    """Where agent jobs run. Results may arrive in any order; the driver orders them."""
+
+    name: str
+
+    def run_tree(self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: OnResult) -> None:
+        """Run ``specs`` and, recursively, every child they create, calling ``on_result`` for each."""
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``[fn(x) for x in items]``, possibly in parallel; results in the order of ``items``.
+
+        ``fn`` must be a picklable module-level function (Ray ships it to workers).
+        """
+
+    def where(self) -> dict[str, Any]:
+        """Facts about where the work ran (for ``timing.json``)."""
+
+    def close(self) -> None: ...
+
+
+def make_executor(runtime: str, **options: Any) -> Executor:
+    """The executor of a registered runtime (:data:`spawn.runtimes.RUNTIMES`), made with ``options``."""
+    if runtime not in RUNTIMES:
+        raise RunDirError(RUNTIMES.unknown(runtime))
+    executor: Executor = RUNTIMES.get(runtime)(**options)
+    return executor
+
+
+# ---------------------------------------------------------------------- outputs
+_FIXED = ("id", "parent", "depth", "operator", "kind", "birth_time")
+
+
+def agents_csv(lineage: LineageGraph) -> str:
+    """One row per agent: id, parent, depth, operator, kind, birth time, then every metric by name."""
+    names = sorted({k for a in lineage for k in lineage.graph.nodes[a]} - set(_FIXED))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*_FIXED, *names])
+    for a in lineage:
+        attrs = lineage.graph.nodes[a]
+        w.writerow(
+            [
+                a,
+                lineage.parent(a) or "",
+                lineage.depth(a),
+                lineage.operator(a) or "",
+                attrs.get("kind", ""),
+                attrs.get("birth_time", ""),
+                *(attrs.get(n, "") for n in names),
+            ]
+        )
+    return buf.getvalue()
+
+
+def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
+    values = lineage.column("value")
+    nodes = lineage.graph.nodes
+    best = min(lineage, key=lambda a: (-nodes[a].get("value", float("-inf")), path_key(a)))
+    train = int(lineage.column("train_steps").sum())
+    kinds: dict[str, int] = {}
+    for a in lineage:
+        k = str(lineage.graph.nodes[a].get("kind", ""))
+        kinds[k] = kinds.get(k, 0) + 1
+    return {
+        "seed": cfg.seed,
+        "budget": cfg.budget,
+        "regime": cfg.regime,
+        "agents": len(lineage),
+        "train_steps": train,
+        "eval_steps": int(lineage.column("eval_steps").sum()),
+        "root_value": lineage.graph.nodes["0"].get("value"),
+        "best_agent": best,
+        "best_value": lineage.graph.nodes[best].get("value"),
+        "mean_value": float(np.nanmean(values)) if np.isfinite(values).any() else None,
+        "kinds": dict(sorted(kinds.items())),
+        "phylogeny": summarize(lineage),
+        "drift": drift_recovery(cfg, lineage),
+    }
+
+
+def drift_recovery(cfg: SimConfig, lineage: LineageGraph, level: float = 0.9) -> dict[str, Any]:
+    """For each clocked environment with a ``drift_step``: how long the lineage took to recover.
+
+    An agent's evaluation happens at world time ``birth_time + train_steps``. The recovery time is
+    the first such time after the drift at which some agent reached ``level`` of the best value
+    any agent reached after the drift, minus the drift step; ``None`` when no agent was evaluated
+    after the drift.
+    """
+    from spawn.life.job import suite_for
+
+    suite = suite_for(cfg)
+    out: dict[str, Any] = {}
+    for slug in suite.slugs:
+        if not suite.facts[slug].clocked:
+            continue
+        env = suite.make(slug)
+        drift_step = getattr(env.unwrapped, "drift_step", None)
+        env.close()
+        if not isinstance(drift_step, int):
+            continue
+        key = f"{slug}.value"
+        points = sorted(
+            (int(a["birth_time"]) + int(a["train_steps"]), float(a[key]))
+            for a in (lineage.graph.nodes[x] for x in lineage)
+            if key in a
+        )
+        before = [v for t, v in points if t < drift_step]
+        after = [(t, v) for t, v in points if t >= drift_step]
+        best_after = max((v for _, v in after), default=None)
+        recovered = next((t for t, v in after if best_after is not None and v >= level * best_after), None)
+        out[slug] = {
+            "drift_step": drift_step,
+            "best_before": max(before) if before else None,
+            "best_after": best_after,
+            "agents_after": len(after),
+            "recovery_time": None if recovered is None else recovered - drift_step,
+        }
+    return out
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_outputs(cfg: SimConfig, out: Path, records: dict[str, AgentRecord]) -> LineageGraph:
+    """Write every deterministic output of a finished run (atomically, one file at a time)."""
+    lineage = build_lineage(cfg, records.values())
+    lineage.save(out / "lineage.json")
+    atomic_write(out / "phylogeny.csv", to_alife_csv(lineage))
+    atomic_write(out / "agents.csv", agents_csv(lineage))
+    atomic_write(out / "summary.json", _json(summary(cfg, lineage)))
+    if cfg.attribution.rules:
+        from attribution import write_attribution_csv
+
+        write_attribution_csv(lineage, list(cfg.attribution.rules), out / "attribution.csv")
+    return lineage
+
+
+# ---------------------------------------------------------------------- run directory, checkpoint
+def prepare_run_dir(out: Path, force: bool, kind: str = "run") -> RunDir:
+    """Take ``out`` for a new run (see :func:`spawn.run.rundir.open_out`): checked, made, locked, cleaned.
+
+    The caller releases the returned :class:`~spawn.run.rundir.RunDir` (or undoes it after a failure).
+    """
+    return open_out(out, force=force, kind=kind)
+
+
+@dataclass
+class _State:
+    records: dict[str, AgentRecord] = field(default_factory=dict)
+    waiting: dict[str, AgentSpec] = field(default_factory=dict)  # born, not yet finished
+    pending: list[dict[str, Any]] = field(default_factory=list)  # checkpoint entries not yet saved
+
+    def frontier(self) -> list[AgentSpec]:
+        return sorted(self.waiting.values(), key=lambda s: path_key(s.id))
+
+    def add(self, result: JobResult) -> None:
+        rec = result.record
+        entry = encode(
+            lambda: {"k": "done", "record": encode_record(rec), "children": [encode_spec(c) for c in result.children]},
+            f"agent {rec.id}",
+        )
+        self._apply(rec, result.children)
+        self.pending.append(entry)
+
+    def _apply(self, rec: AgentRecord, children: Sequence[AgentSpec]) -> None:
+        self.records[rec.id] = rec
+        self.waiting.pop(rec.id, None)
+        for child in children:
+            if child.id not in self.records:
+                self.waiting[child.id] = child
+
+    @classmethod
+    def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> _State:
+        from spawn.life.job import suite_for
+
+        state = cls()
+        slugs = suite_for(cfg).slugs
+        try:
+            for e in entries:
+                if e.get("k") != "done" or sorted(e) != ["children", "k", "record"]:
+                    raise ValueError("not an agent entry of the recursive regime")
+                children = [decode_spec(c, (cfg.agent.kind,), slugs) for c in e["children"]]
+                state._apply(decode_record(e["record"]), children)
+        except Exception as exc:
+            raise bad_entry(out, exc) from None
+        return state
+
+
+# ---------------------------------------------------------------------- the run
+@dataclass(frozen=True)
+class RunOutcome:
+    lineage: LineageGraph | None  # None when stopped early
+    complete: bool
+    wall_seconds: float
+    where: dict[str, Any]
+
+
+Body = Callable[["RunProgress"], tuple[bool, dict[str, AgentRecord], int]]
+
+
+def _recursive_body(
+    cfg: SimConfig,
+    writer: CheckpointWriter,
+    executor: Executor,
+    state: _State,
+    stop_after: int | None,
+    checkpoint_every: float,
+    checkpoint_agents: int,
+) -> Body:
+    def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
+        last_save = time.perf_counter()
+        new = 0
+        bar.advance(len(state.records), sum(r.train_steps for r in state.records.values()))
+
+        def save() -> None:
+            entries, state.pending = state.pending, []
+            try:
+                writer.save(entries)
+            except BaseException:
+                state.pending = entries + state.pending
+                raise
+
+        def on_result(result: JobResult) -> None:
+            nonlocal last_save, new
+            if result.record.id in state.records:
+                return
+            state.add(result)
+            new += 1
+            bar.advance(1, result.record.train_steps)
+            now = time.perf_counter()
+            if now - last_save >= checkpoint_every or len(state.pending) >= checkpoint_agents:
+                save()
+                last_save = now
+            if stop_after is not None and new >= stop_after:
+                raise StopRun
+
+        complete = False
+        try:
+            executor.run_tree(cfg, state.frontier() if state.records else [root_spec(cfg)], on_result)
+            complete = True
+        except StopRun:
+            pass
+        finally:
+            save()
+        return complete, state.records, new
+
+    return body
+
+
+def _archive_body(
+    cfg: SimConfig, writer: CheckpointWriter, executor: Executor, state: ArchiveState, stop_after: int | None
+) -> Body:
+    def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
+        before = len(state.records)
+        bar.advance(before, state.spent)
+
+        def on_batch(results: list[JobResult]) -> None:
+            bar.advance(len(results), sum(r.record.train_steps for r in results))
+
+        complete = run_archive(cfg, writer, executor, state, on_batch, stop_after)
+        if complete:
+            atomic_write(writer.out / "batches.csv", batches_csv(state.log))
+        return complete, state.records, len(state.records) - before
+
+    return body
+
+
+_sigterm_saves = False
+_sigterm_seen = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _sigterm_seen
+    _sigterm_seen = True
+    raise Terminated
+
+
+def sigterm_seen() -> bool:
+    """Whether SIGTERM arrived inside :func:`sigterm_saves_checkpoint` (Ray may re-raise the
+    :class:`Terminated` it interrupted as a plain KeyboardInterrupt)."""
+    return _sigterm_seen
+
+
+@contextlib.contextmanager
+def sigterm_saves_checkpoint() -> Iterator[None]:
+    """Inside the block, SIGTERM raises :class:`Terminated` in the main thread, so that a run saves its
+    checkpoint and ends as on SIGINT (the command line's ``run`` and ``resume`` use this)."""
+    global _sigterm_saves, _sigterm_seen
+    _sigterm_seen = False
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old, before = signal.signal(signal.SIGTERM, _on_sigterm), _sigterm_saves
+    _sigterm_saves = True
+    try:
+        yield
+    finally:
+        _sigterm_saves = before
+        signal.signal(signal.SIGTERM, old)
+
+
+def _rearm_sigterm() -> None:
+    """Put SIGTERM back on :func:`_on_sigterm` when asked for: starting Ray installs a handler of its
+    own, which ends the process without a checkpoint."""
+    if _sigterm_saves and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _run(cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Body) -> RunOutcome:
+    _rearm_sigterm()
+    start = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    bar = RunProgress(cfg.budget, enabled=progress)
+    try:
+        with bar:
+            complete, records, new = body(bar)
+    finally:
+        where = executor.where()
+        executor.close()
+        _rearm_sigterm()
+    wall = time.perf_counter() - start
+    lineage = write_outputs(cfg, out, records) if complete else None
+    steps = sum(r.train_steps for r in records.values())
+    evals = sum(r.eval_steps for r in records.values())
+    timing = {
+        "started_at": started_at,
+        "wall_seconds": round(wall, 3),
+        "agents": len(records),
+        "agents_this_session": new,
+        "train_steps": steps,
+        "eval_steps": evals,
+        "steps_per_second": round((steps + evals) / wall, 1) if wall > 0 else None,
+        "complete": complete,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "where": where,
+    }
+    atomic_write(out / "timing.json", _json(timing))
+    return RunOutcome(lineage, complete, wall, where)
+
+
+def _body(
+    cfg: SimConfig,
+    writer: CheckpointWriter,
+    executor: Executor,
+    stop_after: int | None,
+    checkpoint_every: float,
+    checkpoint_agents: int,
+    entries: list[dict[str, Any]] | None,
+) -> Body:
+    if cfg.regime == "archive":
+        state = ArchiveState() if entries is None else ArchiveState.replay(cfg, entries, writer.out)
+        return _archive_body(cfg, writer, executor, state, stop_after)
+    rstate = _State() if entries is None else _State.replay(cfg, entries, writer.out)
+    return _recursive_body(cfg, writer, executor, rstate, stop_after, checkpoint_every, checkpoint_agents)
+
+
+#: Checkpoint at least this often (seconds of wall-clock) and every this many agents, by default.
+CHECKPOINT_SECONDS = 2.0
+CHECKPOINT_AGENTS = 1000
+
+
+def _interruption(exc: BaseException) -> bool:
+    """SIGINT (and SIGTERM, see :class:`Terminated`) keep the checkpoint; any other failure undoes."""
+    return isinstance(exc, KeyboardInterrupt)
+
+
+def simulate(
+    cfg: SimConfig,
+    out: str | Path,
+    executor: Executor | None = None,
+    *,
+    force: bool = False,
+    progress: bool = False,
+    stop_after: int | None = None,
+    checkpoint_every: float = CHECKPOINT_SECONDS,
+    checkpoint_agents: int = CHECKPOINT_AGENTS,
+) -> RunOutcome:
+    """Run a whole simulation into the run directory ``out``.
+
+    ``stop_after`` stops after that many agents (as an interruption would); :func:`resume` then
+    finishes the run to the same bytes. Errors in the config are raised before anything is written.
+    The first checkpoint is written before the first agent starts, then one at least every
+    ``checkpoint_every`` seconds and every ``checkpoint_agents`` agents. A failure once the run has
+    started (an agent's error with ``on_error = "fail"``, a write that fails) removes what the run
+    wrote; an interruption (SIGINT, SIGTERM, ``stop_after``) keeps its checkpoint for ``resume``.
+    """
+    from spawn.life.job import suite_for
+
+    try:
+        suite_for(cfg)  # makes and checks every environment before anything is written
+        out = Path(out)
+        rd = prepare_run_dir(out, force)
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
+    try:
+        # The empty checkpoint first, then the config: a directory with a config.toml can be resumed.
+        writer = CheckpointWriter.create(out, cfg, cfg.regime)
+        atomic_write(out / "config.toml", config_to_toml(cfg))
+        executor = executor or InlineExecutor()
+        body = _body(cfg, writer, executor, stop_after, checkpoint_every, checkpoint_agents, None)
+        outcome = _run(cfg, out, executor, progress, body)
+    except BaseException as exc:
+        if executor is not None:
+            executor.close()
+        if _interruption(exc) and has_checkpoint(out) and (out / "config.toml").is_file():
+            rd.release()  # resumable: the checkpoint stays
+        else:
+            rd.undo()
+        raise
+    rd.release()
+    return outcome
+
+
+def resume(
+    out: str | Path,
+    executor: Executor | None = None,
+    *,
+    progress: bool = False,
+    stop_after: int | None = None,
+    checkpoint_every: float = CHECKPOINT_SECONDS,
+    checkpoint_agents: int = CHECKPOINT_AGENTS,
+) -> RunOutcome:
+    """Finish an interrupted run in ``out`` from its checkpoint.
+
+    A failure leaves the checkpoint as it was before the command (and removes outputs this command
+    wrote); an interruption keeps what was added, for the next ``resume``.
+    """
+    from spawn.config import load_config
+    from spawn.errors import ConfigError
+
+    out = Path(out)
+    try:
+        if not out.is_dir():
+            raise RunDirError(f"{str(out)!r} is not a run directory")
+        kind = run_kind(out)
+        if kind in ("sweep", "study"):
+            raise RunDirError(f"{str(out)!r} is a {kind} directory, not a run directory")
+        if not (out / "config.toml").is_file():
+            raise RunDirError(f"{str(out)!r} is not a run directory (no config.toml)")
+        rd = open_dir(out, kind="run")
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
+    try:
+        try:
+            cfg = load_config(out / "config.toml")
+        except ConfigError as exc:
+            raise CheckpointError(f"{out / 'config.toml'}: cannot be resumed ({exc})") from None
+        entries, writer = read_checkpoint(out, cfg, cfg.regime)
+        remove_stray_temporaries(out, PROJECT_FILES)
+        before = {name for name in PROJECT_FILES if (out / name).exists()}
+        mark = writer.mark()
+        executor = executor or InlineExecutor()
+        body = _body(cfg, writer, executor, stop_after, checkpoint_every, checkpoint_agents, entries)
+    except BaseException:
+        rd.release()
+        if executor is not None:
+            executor.close()
+        raise
+    try:
+        outcome = _run(cfg, out, executor, progress, body)
+    except BaseException as exc:
+        if not _interruption(exc):
+            try:
+                writer.rollback(mark)
+                for name in PROJECT_FILES:
+                    if name not in before and name != "timing.json":
+                        (out / name).unlink(missing_ok=True)
+            finally:
+                rd.release()
+        else:
+            rd.release()
+        raise
+    rd.release()
+    return outcome
