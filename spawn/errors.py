@@ -1,8 +1,37 @@
-"""The spawn package's exceptions: each names the bad value and what is accepted."""
+"""The spawn package's exceptions, each naming the bad value and what is accepted, and the one
+"did you mean" hint they share.
+
+>>> did_you_mean("plateu", ["drift", "plateau"])
+" (did you mean 'plateau'?)"
+>>> did_you_mean("xyz", ["drift", "plateau"])
+''
+"""
 
 from __future__ import annotations
 
-__all__ = ["AgentFailedError", "CheckpointError", "ConfigError", "RunDirError", "SpawnError"]
+import difflib
+from collections.abc import Callable, Iterable
+
+__all__ = [
+    "AgentFailedError",
+    "CheckpointError",
+    "ConfigError",
+    "PlotError",
+    "RunDirError",
+    "SpawnError",
+    "UsageError",
+    "did_you_mean",
+]
+
+
+def did_you_mean(word: str, choices: Iterable[str], show: Callable[[str], str] = repr) -> str:
+    """`` (did you mean X?)`` for the choice closest to ``word`` (shown by ``show``), or ``""``."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {show(close[0])}?)" if close else ""
+
+
+class UsageError(Exception):
+    """A command-line mistake: reported as one line on stderr with exit status 2."""
 
 
 class SpawnError(Exception):
@@ -23,3 +52,7 @@ class CheckpointError(SpawnError, ValueError):
 
 class AgentFailedError(SpawnError, RuntimeError):
     """An agent's user code raised and ``[faults] on_error = "fail"`` (or it could not even start)."""
+
+
+class PlotError(SpawnError, ValueError):
+    """Input that cannot make the requested picture: a missing run, a kind it cannot make, a bad name."""

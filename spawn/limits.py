@@ -22,12 +22,11 @@ spawn.errors.ConfigError: --limit 'colour=3': unknown limit 'colour'; accepted: 
 from __future__ import annotations
 
 import contextlib
-import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from spawn.errors import ConfigError
+from spawn.errors import ConfigError, did_you_mean
 
 __all__ = ["LIMITS", "Limit", "LimitError", "check", "get", "overridden", "parse_overrides", "set_overrides"]
 
@@ -72,8 +71,7 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, int]:
         if not sep:
             raise ConfigError(f"--limit {pair!r}: expected NAME=VALUE; names: {', '.join(LIMITS)}")
         if name not in LIMITS:
-            close = difflib.get_close_matches(name, list(LIMITS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(name, list(LIMITS))
             raise ConfigError(f"--limit {pair!r}: unknown limit {name!r}{hint}; accepted: {', '.join(LIMITS)}")
         text = text.strip().replace("_", "")
         if not (text.isdigit() and len(text) <= 30 and int(text) >= 1):

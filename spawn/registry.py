@@ -24,13 +24,12 @@ spawn.errors.ConfigError: unknown widget 'rond' (did you mean 'round'?); accepte
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from spawn.errors import ConfigError
+from spawn.errors import ConfigError, did_you_mean
 
 __all__ = ["OBJECTIVES", "OPERATORS", "REGISTRIES", "RUNTIMES", "SELECTORS", "TRIGGERS", "Entry", "Registry"]
 
@@ -88,8 +87,7 @@ class Registry(Generic[T]):
     def unknown(self, name: str) -> str:
         """The message for an unknown ``name``: the closest name, then every accepted one."""
         self._load()
-        close = difflib.get_close_matches(str(name), list(self._entries), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(str(name), list(self._entries))
         return f"unknown {self.kind} {name!r}{hint}; accepted: {', '.join(self._entries)}"
 
     def meta(self, name: str) -> dict[str, Any]:
@@ -120,8 +118,7 @@ class Registry(Generic[T]):
             families = [f"{n}:<argument>" for n, e in self._entries.items() if e.meta.get("family")]
             accepted = ", ".join(plain + families)
             raise ConfigError(f"unknown {self.kind} family {head!r} in {name!r}; accepted: {accepted}")
-        close = difflib.get_close_matches(head, plain, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(head, plain)
         raise ConfigError(f"unknown {self.kind} {head!r}{hint}; accepted: {', '.join(plain)}")
 
     def __contains__(self, name: object) -> bool:

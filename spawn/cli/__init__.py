@@ -7,7 +7,6 @@ line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 from lineage import FORMATS, LineageError, LineageGraph, summary_table
 from lineage import write as write_lineage
 from spawn import __version__
+from spawn.errors import UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,10 +35,6 @@ _COMMAND_MODULES: list[str] = [
     "spawn.cli.plot",
     "spawn.cli.limits",
 ]
-
-
-class UsageError(Exception):
-    """A user error: reported as one line on stderr with exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,8 +69,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     lineage = load_lineage(path)
     if args.agent is not None and args.agent not in lineage:
         ids = lineage.ids
-        close = difflib.get_close_matches(args.agent, ids, n=1) if len(ids) <= 20_000 else []
-        hint = f" (did you mean {brief(close[0])}?)" if close else ""
+        hint = did_you_mean(args.agent, ids if len(ids) <= 20_000 else (), brief)
         raise UsageError(f"{PROG} inspect: agent {brief(args.agent)} is not in {printable(path)}{hint}")
     console = _console()
     attributes = args.attributes if args.attributes is not None else _default_attributes(lineage)

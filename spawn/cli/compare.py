@@ -13,9 +13,9 @@ from attribution.plot import plot_credit
 from attribution.table import attribution_csv, resolve_rules
 from lineage import atomic_write
 from lineage.text import plain, printable
-from spawn.cli import PROG, UsageError
+from spawn.cli import PROG
 from spawn.cli.files import check_output, load_lineage
-from spawn.errors import SpawnError
+from spawn.errors import SpawnError, UsageError
 
 __all__ = ["cmd_compare", "register"]
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from lineage import LineageError, LineageGraph, check_writable_file, read_text
 from spawn import limits
-from spawn.cli import PROG, UsageError
+from spawn.cli import PROG
+from spawn.errors import UsageError
 
 __all__ = ["check_output", "load_lineage", "read_data_text"]
 

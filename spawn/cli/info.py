@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import difflib
 from typing import Any
 
-from spawn.cli import PROG, UsageError
+from spawn.cli import PROG
+from spawn.errors import UsageError, did_you_mean
 
 __all__ = ["env_rows", "register", "rule_rows"]
 
@@ -80,8 +80,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
         known = list(envs.ENV_IDS)
         for i in args.id:
             if i not in known:
-                close = difflib.get_close_matches(i, known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(i, known)
                 raise UsageError(f"{PROG} envs: unknown environment {i!r}{hint}; see '{PROG} envs'")
         ids = args.id
     table = Table(

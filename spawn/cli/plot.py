@@ -7,8 +7,9 @@ import sys
 from typing import Any
 
 from lineage.text import printable
-from spawn.cli import PROG, UsageError
+from spawn.cli import PROG
 from spawn.cli.files import check_output
+from spawn.errors import UsageError
 
 __all__ = ["cmd_plot", "register"]
 
@@ -19,7 +20,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     """Check the output, draw the whole figure, and only then write it (atomically)."""
     from attribution.errors import AttributionError
     from lineage import LineageError
-    from spawn.plots import PlotError, plot_path, save_figure
+    from spawn.errors import PlotError
+    from spawn.plots import plot_path, save_figure
 
     # Before any work: a symlink, /dev/null, a FIFO, a folder, a missing folder or one where no
     # file can be made (/proc) is refused, and so is a name not ending in .png.

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from spawn.cli import PROG, UsageError, _int_at_least
-from spawn.errors import SpawnError
+from spawn.cli import PROG, _int_at_least
+from spawn.errors import SpawnError, UsageError
 
 __all__ = ["register"]
 

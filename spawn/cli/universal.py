@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from spawn.cli import PROG, UsageError, _int_at_least
-from spawn.errors import SpawnError
+from spawn.cli import PROG, _int_at_least
+from spawn.errors import SpawnError, UsageError
 
 __all__ = ["cmd_universal", "register"]
 

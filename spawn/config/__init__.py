@@ -19,7 +19,6 @@ spawn.errors.ConfigError: <config>: unknown key 'buget' (did you mean 'budget'?)
 from __future__ import annotations
 
 import contextvars
-import difflib
 import functools
 import math
 import tomllib
@@ -42,7 +41,7 @@ from pydantic_core import PydanticCustomError
 
 from spawn import limits
 from spawn.agents import AGENT_REGISTRY, CLASSIC_HYPER, RESERVED_KEYS, hyper_params
-from spawn.errors import ConfigError
+from spawn.errors import ConfigError, did_you_mean
 from spawn.plugins import MODULE, PLUGIN, PLUGIN_ENV, import_plugin_module, stdlib_refusal
 from spawn.registry import OBJECTIVES, OPERATORS, SELECTORS, TRIGGERS
 
@@ -148,8 +147,7 @@ def _check_data(data: Any, source: str) -> None:
 def _one_of(value: str, accepted: tuple[str, ...], what: str) -> str:
     if value in accepted:
         return value
-    close = difflib.get_close_matches(value, accepted, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(value, accepted)
     raise ValueError(f"unknown {what} {_shown(value)}{hint}; accepted: {', '.join(accepted)}")
 
 
@@ -342,8 +340,7 @@ class AgentConfig(_Strict):
         given = [self._alias(n) for n in self.model_fields_set if n in fields] + list(self.model_extra or {})
         for key in given:
             if key not in accepted:
-                close = difflib.get_close_matches(key, accepted, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(key, accepted)
                 return f"unknown key {'agent.' + key!r}{hint}; accepted keys: {', '.join(accepted)}"
         classic = {h.name: h for h in CLASSIC_HYPER}
         for h in hyper_params(cls):
@@ -607,8 +604,7 @@ class SimConfig(_Strict):
             fields = SimConfig.model_fields
             if head in ("envs", "sweep") or head not in fields:
                 accepted = sorted(k for k in fields if k not in ("envs", "sweep"))
-                close = difflib.get_close_matches(head, accepted, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(head, accepted)
                 raise ValueError(
                     f"sweep key {key!r} names no config field{hint}; use 'seeds', a top-level key or 'section.key'"
                 )
@@ -617,8 +613,7 @@ class SimConfig(_Strict):
                 model_fields = getattr(sub, "model_fields", None)
                 names = {f.alias or n for n, f in (model_fields or {}).items()}
                 if model_fields is not None and tail not in names:
-                    close = difflib.get_close_matches(tail, sorted(names), n=1)
-                    hint = f" (did you mean '{head}.{close[0]}'?)" if close else ""
+                    hint = did_you_mean(tail, sorted(names), functools.partial("'{}.{}'".format, head))
                     raise ValueError(f"sweep key {key!r} names no config field{hint}")
         return v
 
@@ -727,8 +722,7 @@ def _one_line(source: str, exc: ValidationError) -> ConfigError:
     if err["type"] == "extra_forbidden":
         key = str(loc[-1])
         accepted = _accepted_keys(loc)
-        close = difflib.get_close_matches(key, accepted, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(key, accepted)
         prefix = _where(loc[:-1])
         full = (prefix + "." if prefix else "") + key
         return ConfigError(f"{source}: unknown key {full!r}{hint}; accepted keys: {', '.join(accepted)}")

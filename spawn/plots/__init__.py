@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import difflib
 import io
 import itertools
 import json
@@ -34,7 +33,7 @@ import pandas as pd
 
 from attribution.intervals import t_interval
 from lineage import LineageGraph, atomic_write
-from spawn.errors import SpawnError
+from spawn.errors import PlotError, SpawnError, did_you_mean
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -69,10 +68,6 @@ DPI = 100
 _LABEL_FONT = 9
 _HIGHLIGHT = "#d62728"
 _STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
-
-
-class PlotError(SpawnError, ValueError):
-    """Input that cannot make the requested picture: a missing run, a kind it cannot make, a bad name."""
 
 
 # --------------------------------------------------------------------------------------------- io
@@ -256,8 +251,7 @@ def _check_attribute(name: str, lineages: Sequence[LineageGraph]) -> None:
     known = _attribute_names(lineages)
     if name in known:
         return
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(name, known)
     shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
     raise PlotError(f"unknown attribute {name!r}{hint}; numeric attributes of this lineage: {shown}")
 
@@ -784,8 +778,7 @@ def plot_path(
         A path that cannot make this kind, or options the kind does not take.
     """
     if kind not in KINDS:
-        close = difflib.get_close_matches(kind, KINDS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(kind, KINDS)
         raise PlotError(f"unknown kind {kind!r}{hint}; choose from {', '.join(KINDS)}")
     src = load_source(path)
     name = src.path.name
