@@ -23,8 +23,8 @@ import ray
 
 from lineage import LineageGraph
 from spawn.config import SimConfig, parse_config
-from spawn.run.driver import Executor, simulate
-from spawn.runtimes import make_ray_actors, make_ray_shards
+from spawn.run.driver import simulate
+from spawn.runtimes import Executor, make_ray_actors, make_ray_shards
 
 __all__: list[str] = []
 

@@ -131,8 +131,8 @@ def simulate(
     Without ``out`` the run goes to a fresh temporary directory. A config with a ``[sweep]`` table
     returns a :class:`Sweep`, any other a :class:`Run`.
     """
-    from spawn.run.driver import make_executor
     from spawn.run.driver import simulate as run_simulation
+    from spawn.runtimes import make_executor
 
     cfg = _config(config, seed)
     path = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="lineage-sim-"))

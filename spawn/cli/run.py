@@ -105,7 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def work() -> Callable[[], None]:
         from spawn.config import load_config
-        from spawn.run.driver import make_executor, simulate
+        from spawn.run.driver import simulate
+        from spawn.runtimes import make_executor
 
         cfg = load_config(args.config, seed=args.seed)
         if cfg.sweep:
@@ -138,8 +139,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     out = Path(args.dir)
 
     def work() -> Callable[[], None]:
-        from spawn.run.driver import make_executor, resume
+        from spawn.run.driver import resume
         from spawn.run.rundir import run_kind
+        from spawn.runtimes import make_executor
 
         kind = run_kind(out)
         if kind == "study":

@@ -17,7 +17,7 @@ _NAME = f"{PROG} universal"
 
 def _executor(runtime: str, workers: int) -> Any:
     from spawn.aiq.universal import LocalProcessExecutor
-    from spawn.run.driver import make_executor
+    from spawn.runtimes import make_executor
 
     if workers > 1:
         if runtime != "inline":

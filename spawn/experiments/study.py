@@ -24,7 +24,8 @@ from attribution.intervals import t_interval
 from lineage import LineageGraph, atomic_write
 from spawn.config import SimConfig, check_rule, parse_config
 from spawn.config.arms import arm_slug
-from spawn.run.driver import make_executor, prepare_run_dir, simulate
+from spawn.run.driver import prepare_run_dir, simulate
+from spawn.runtimes import make_executor
 
 __all__ = ["DEFAULT_RULES", "StudyResult", "arm_slug", "predictiveness", "selector_study", "weighted_correlation"]
 

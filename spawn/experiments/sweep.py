@@ -115,9 +115,10 @@ def run_sweep(
     from lineage import remove_stray_temporaries
     from spawn.life.job import suite_for
     from spawn.run.checkpoint import has_checkpoint
-    from spawn.run.driver import make_executor, prepare_run_dir, simulate
+    from spawn.run.driver import prepare_run_dir, simulate
     from spawn.run.driver import resume as resume_run
     from spawn.run.rundir import PROJECT_FILES, inside, open_dir
+    from spawn.runtimes import make_executor
 
     out = Path(out)
     arm_list = arms(cfg, seed)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from spawn.regimes.archive import ArchiveState, batches_csv, run_archive
 from spawn.run.checkpoint import CheckpointWriter, has_checkpoint, read_checkpoint
 from spawn.run.progress import RunProgress
 from spawn.run.rundir import PROJECT_FILES, RunDir, open_dir, open_out, run_kind
-from spawn.runtimes import RUNTIMES
+from spawn.runtimes import RUNTIMES, Executor, make_executor
 from spawn.runtimes.inline import InlineExecutor
 
 __all__ = [
@@ -63,37 +63,6 @@ class StopRun(Exception):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread by the command line's handler: handled as SIGINT is."""
-
-
-OnResult = Callable[[JobResult], None]
-
-
-class Executor(Protocol):
-    """Where agent jobs run. Results may arrive in any order; the driver orders them."""
-
-    name: str
-
-    def run_tree(self, cfg: SimConfig, specs: Sequence[AgentSpec], on_result: OnResult) -> None:
-        """Run ``specs`` and, recursively, every child they create, calling ``on_result`` for each."""
-
-    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """``[fn(x) for x in items]``, possibly in parallel; results in the order of ``items``.
-
-        ``fn`` must be a picklable module-level function (Ray ships it to workers).
-        """
-
-    def where(self) -> dict[str, Any]:
-        """Facts about where the work ran (for ``timing.json``)."""
-
-    def close(self) -> None: ...
-
-
-def make_executor(runtime: str, **options: Any) -> Executor:
-    """The executor of a registered runtime (:data:`spawn.runtimes.RUNTIMES`), made with ``options``."""
-    if runtime not in RUNTIMES:
-        raise RunDirError(RUNTIMES.unknown(runtime))
-    executor: Executor = RUNTIMES.get(runtime)(**options)
-    return executor
 
 
 # ---------------------------------------------------------------------- outputs

@@ -1,10 +1,10 @@
 """The runtimes: where agents' jobs run. ``inline`` (this process), ``ray-actors`` and ``ray-shards``.
 
 Each is a factory registered with :func:`register_runtime` (``**options -> Executor``, see
-:class:`spawn.run.driver.Executor`), as a plugin's would be; ``lineage-sim run --runtime`` offers the
+:class:`spawn.runtimes.base.Executor`), as a plugin's would be; ``lineage-sim run --runtime`` offers the
 registered names. Nothing here imports Ray at module level: :func:`make_ray_actors` and
 :func:`make_ray_shards` import their module (and so Ray) when called, which
-:func:`spawn.run.driver.make_executor` does only for these runtimes.
+:func:`make_executor` does only for these runtimes.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from spawn.registry import RUNTIMES
+from spawn.runtimes.base import Executor, OnResult, make_executor
 from spawn.runtimes.errors import AttemptsExhaustedError, RayRuntimeError
 
 if TYPE_CHECKING:
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
 __all__ = [
     "RUNTIMES",
     "AttemptsExhaustedError",
+    "Executor",
+    "OnResult",
     "RayRuntimeError",
+    "make_executor",
     "make_inline",
     "make_ray_actors",
     "make_ray_shards",
