@@ -3,7 +3,14 @@
 The only package allowed to import the other three (``lineage``, ``envs``, ``attribution``).
 For notebooks: ``spawn.simulate(config)`` runs a config (a TOML path, a mapping or a
 :class:`spawn.config.SimConfig`) and returns a :class:`spawn.api.Run` with its lineage, a DataFrame
-of agents and plotting methods; ``spawn.open_run(path)`` opens a finished run directory.
+of agents and plotting methods; ``spawn.open_run(path)`` opens a finished run directory and
+``spawn.resume(path)`` finishes an interrupted one.
+
+The package is layered (each imports only those below it; an import-linter contract checks it):
+``cli`` (the command line), ``api``, ``plots``, ``experiments`` (sweeps, selector studies), ``aiq``,
+``run`` (the driver, outputs, run directories, checkpoints), ``regimes`` (recursive, archive,
+selectors), ``runtimes`` (inline, Ray), ``life`` (an agent's life as a pure job), ``agents``.
+``config``, ``registry``, ``errors``, ``limits`` and ``plugins`` are shared by all of them.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ __all__ = [
     "register_runtime",
     "register_selector",
     "register_trigger",
+    "resume",
     "simulate",
 ]
 
@@ -37,6 +45,13 @@ def simulate(config: Any, out: Any = None, **kwargs: Any) -> Run | Sweep:
     from spawn.api import simulate as _simulate
 
     return _simulate(config, out, **kwargs)
+
+
+def resume(path: Any, **kwargs: Any) -> Run | Sweep:
+    """Finish an interrupted run or sweep directory as ``lineage-sim resume`` would; see :func:`spawn.api.resume`."""
+    from spawn.api import resume as _resume
+
+    return _resume(path, **kwargs)
 
 
 def register_operator(name: str, *, kind: str) -> Callable[[T], T]:

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["Run", "Sweep", "open_run", "simulate"]
+    from spawn.run.driver import RunOutcome
+
+__all__ = ["Run", "Sweep", "open_run", "resume", "resume_output", "run_output", "simulate"]
 
 
 @dataclass
@@ -101,8 +103,10 @@ class Sweep:
 
 def open_run(path: str | Path) -> Run:
     """Open a finished run directory."""
-    path = Path(path)
-    return Run(path, load_config(path / "config.toml"), LineageGraph.load(path / "lineage.json"))
+    from spawn.run.layout import RunDir
+
+    run = RunDir(Path(path))
+    return Run(run.path, load_config(run.config), LineageGraph.load(run.lineage))
 
 
 def _config(config: SimConfig | Mapping[str, Any] | str | Path, seed: int | None) -> SimConfig:
@@ -114,6 +118,60 @@ def _config(config: SimConfig | Mapping[str, Any] | str | Path, seed: int | None
             data["seed"] = seed
         return parse_config(data)
     return load_config(config, seed=seed)
+
+
+def run_output(
+    cfg: SimConfig,
+    out: Path,
+    *,
+    runtime: str = "inline",
+    runtime_options: Mapping[str, Any] | None = None,
+    force: bool = False,
+    progress: bool = False,
+    seed: int | None = None,
+) -> RunOutcome | pd.DataFrame:
+    """Run ``cfg`` into ``out``: a sweep (its aggregate table) for a config with ``[sweep]``, else a run
+    (its outcome). The one place that tells the two apart (``simulate`` and ``lineage-sim run``)."""
+    options = dict(runtime_options or {})
+    if cfg.sweep:
+        from spawn.experiments.sweep import run_sweep
+
+        return run_sweep(cfg, out, runtime=runtime, runtime_options=options, force=force, progress=progress, seed=seed)
+    from spawn.run.driver import simulate as run_simulation
+    from spawn.runtimes import make_executor
+
+    return run_simulation(cfg, out, make_executor(runtime, **options), force=force, progress=progress)
+
+
+def resume_output(
+    out: Path, *, runtime: str = "inline", runtime_options: Mapping[str, Any] | None = None, progress: bool = False
+) -> RunOutcome | pd.DataFrame:
+    """Finish the interrupted run or sweep in ``out`` (``resume`` and ``lineage-sim resume``)."""
+    from spawn.errors import RunDirError
+    from spawn.run.layout import StudyDir, SweepDir, open_output
+
+    options = dict(runtime_options or {})
+    found = open_output(out)
+    if isinstance(found, StudyDir):
+        raise RunDirError(f"{out} is a selector-study directory; run the study again instead")
+    if isinstance(found, SweepDir):
+        from spawn.experiments.sweep import run_sweep
+
+        cfg = load_config(found.config)
+        seed = found.seed()
+        return run_sweep(cfg, out, runtime=runtime, runtime_options=options, progress=progress, seed=seed, resume=True)
+    from spawn.run.driver import resume as resume_run
+    from spawn.runtimes import make_executor
+
+    return resume_run(out, make_executor(runtime, **options), progress=progress)
+
+
+def _opened(cfg: SimConfig, path: Path, result: RunOutcome | pd.DataFrame) -> Run | Sweep:
+    if cfg.sweep:
+        return Sweep(path, cfg, result)
+    lineage = getattr(result, "lineage", None)
+    assert lineage is not None
+    return Run(path, cfg, lineage)
 
 
 def simulate(
@@ -131,20 +189,20 @@ def simulate(
     Without ``out`` the run goes to a fresh temporary directory. A config with a ``[sweep]`` table
     returns a :class:`Sweep`, any other a :class:`Run`.
     """
-    from spawn.run.driver import simulate as run_simulation
-    from spawn.runtimes import make_executor
-
     cfg = _config(config, seed)
     path = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="lineage-sim-"))
-    if cfg.sweep:
-        from spawn.experiments.sweep import run_sweep
-
-        table = run_sweep(
-            cfg, path, runtime=runtime, runtime_options=runtime_options, force=force or out is None, progress=progress
-        )
-        return Sweep(path, cfg, table)
-    outcome = run_simulation(
-        cfg, path, make_executor(runtime, **runtime_options), force=force or out is None, progress=progress
+    result = run_output(
+        cfg, path, runtime=runtime, runtime_options=runtime_options, force=force or out is None, progress=progress
     )
-    assert outcome.lineage is not None
-    return Run(path, cfg, outcome.lineage)
+    return _opened(cfg, path, result)
+
+
+def resume(path: str | Path, *, runtime: str = "inline", progress: bool = False, **runtime_options: Any) -> Run | Sweep:
+    """Finish an interrupted run or sweep directory as ``lineage-sim resume`` would."""
+    from spawn.run.layout import SweepDir, open_output
+
+    out = Path(path)
+    result = resume_output(out, runtime=runtime, runtime_options=runtime_options, progress=progress)
+    found = open_output(out)
+    cfg = load_config(found.config if isinstance(found, SweepDir) else out / "config.toml")
+    return _opened(cfg, out, result)

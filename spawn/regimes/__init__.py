@@ -1,1 +1,3 @@
-"""Regimes: who spawns. The recursive regime (agents decide) and the archive regime (a selector decides)."""
+"""Regimes: who spawns. In the recursive regime (:mod:`spawn.regimes.recursive`) agents decide, by
+their triggers and quota; in the archive regime (:mod:`spawn.regimes.archive`) a parent selector
+(:mod:`spawn.regimes.selectors`) picks which archived agents breed."""

@@ -16,7 +16,7 @@ import io
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -36,15 +36,10 @@ from spawn.life.codec import (
 from spawn.life.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
 from spawn.life.lineage import build_lineage
 from spawn.life.operators import Birth, apply_operator, draw_operator, lineage_fields
+from spawn.regimes.base import Saver
 from spawn.regimes.selectors import select
 
-__all__ = ["SELECTOR_STREAM", "ArchiveState", "Saver", "batches_csv", "run_archive"]
-
-
-class Saver(Protocol):
-    """Where the archive appends its state between batches (the run's checkpoint writer)."""
-
-    def save(self, entries: list[dict[str, Any]]) -> None: ...
+__all__ = ["SELECTOR_STREAM", "ArchiveState", "batches_csv", "run_archive"]
 
 #: First spawn-key element of the selector's stream: agents' paths start with 0, evaluation uses
 #: 2**31 - 1 and fault injection 2**31 - 2.

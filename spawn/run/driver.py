@@ -8,32 +8,27 @@ identical across runs is built from the sorted records alone; wall-clock facts g
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
-import json
 import platform
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from lineage import LineageGraph, atomic_write, path_key, remove_stray_temporaries, summarize, to_alife_csv
+from lineage import LineageGraph, atomic_write, remove_stray_temporaries
 from spawn.config import SimConfig, config_to_toml
 from spawn.errors import CheckpointError, RunDirError
-from spawn.life.codec import bad_entry, decode_record, decode_spec, encode, encode_record, encode_spec
-from spawn.life.job import AgentRecord, AgentSpec, JobResult, root_spec
-from spawn.life.lineage import build_lineage
+from spawn.life.job import AgentRecord, JobResult
 from spawn.regimes.archive import ArchiveState, batches_csv, run_archive
+from spawn.regimes.recursive import RecursiveState, StopRun, run_recursive
 from spawn.run.checkpoint import CheckpointWriter, has_checkpoint, read_checkpoint
+from spawn.run.outputs import OUTPUT_FILES, json_text, write_outputs
 from spawn.run.progress import RunProgress
-from spawn.run.rundir import PROJECT_FILES, RunDir, open_dir, open_out, run_kind
+from spawn.run.rundir import PROJECT_FILES, Claim, open_dir, open_out, run_kind
 from spawn.runtimes import RUNTIMES, Executor, make_executor
 from spawn.runtimes.inline import InlineExecutor
 
@@ -53,177 +48,17 @@ __all__ = [
     "simulate",
 ]
 
-#: Files a run writes; all but ``timing.json`` are byte-identical for the same config and seed.
-OUTPUT_FILES = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json", "timing.json")
-
-
-class StopRun(Exception):
-    """Raised from a result callback to stop a run early (the checkpoint stays resumable)."""
-
-
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread by the command line's handler: handled as SIGINT is."""
 
 
-# ---------------------------------------------------------------------- outputs
-_FIXED = ("id", "parent", "depth", "operator", "kind", "birth_time")
-
-
-def agents_csv(lineage: LineageGraph) -> str:
-    """One row per agent: id, parent, depth, operator, kind, birth time, then every metric by name."""
-    names = sorted({k for a in lineage for k in lineage.graph.nodes[a]} - set(_FIXED))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*_FIXED, *names])
-    for a in lineage:
-        attrs = lineage.graph.nodes[a]
-        w.writerow(
-            [
-                a,
-                lineage.parent(a) or "",
-                lineage.depth(a),
-                lineage.operator(a) or "",
-                attrs.get("kind", ""),
-                attrs.get("birth_time", ""),
-                *(attrs.get(n, "") for n in names),
-            ]
-        )
-    return buf.getvalue()
-
-
-def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
-    values = lineage.column("value")
-    nodes = lineage.graph.nodes
-    best = min(lineage, key=lambda a: (-nodes[a].get("value", float("-inf")), path_key(a)))
-    train = int(lineage.column("train_steps").sum())
-    kinds: dict[str, int] = {}
-    for a in lineage:
-        k = str(lineage.graph.nodes[a].get("kind", ""))
-        kinds[k] = kinds.get(k, 0) + 1
-    return {
-        "seed": cfg.seed,
-        "budget": cfg.budget,
-        "regime": cfg.regime,
-        "agents": len(lineage),
-        "train_steps": train,
-        "eval_steps": int(lineage.column("eval_steps").sum()),
-        "root_value": lineage.graph.nodes["0"].get("value"),
-        "best_agent": best,
-        "best_value": lineage.graph.nodes[best].get("value"),
-        "mean_value": float(np.nanmean(values)) if np.isfinite(values).any() else None,
-        "kinds": dict(sorted(kinds.items())),
-        "phylogeny": summarize(lineage),
-        "drift": drift_recovery(cfg, lineage),
-    }
-
-
-def drift_recovery(cfg: SimConfig, lineage: LineageGraph, level: float = 0.9) -> dict[str, Any]:
-    """For each clocked environment with a ``drift_step``: how long the lineage took to recover.
-
-    An agent's evaluation happens at world time ``birth_time + train_steps``. The recovery time is
-    the first such time after the drift at which some agent reached ``level`` of the best value
-    any agent reached after the drift, minus the drift step; ``None`` when no agent was evaluated
-    after the drift.
-    """
-    from spawn.life.job import suite_for
-
-    suite = suite_for(cfg)
-    out: dict[str, Any] = {}
-    for slug in suite.slugs:
-        if not suite.facts[slug].clocked:
-            continue
-        env = suite.make(slug)
-        drift_step = getattr(env.unwrapped, "drift_step", None)
-        env.close()
-        if not isinstance(drift_step, int):
-            continue
-        key = f"{slug}.value"
-        points = sorted(
-            (int(a["birth_time"]) + int(a["train_steps"]), float(a[key]))
-            for a in (lineage.graph.nodes[x] for x in lineage)
-            if key in a
-        )
-        before = [v for t, v in points if t < drift_step]
-        after = [(t, v) for t, v in points if t >= drift_step]
-        best_after = max((v for _, v in after), default=None)
-        recovered = next((t for t, v in after if best_after is not None and v >= level * best_after), None)
-        out[slug] = {
-            "drift_step": drift_step,
-            "best_before": max(before) if before else None,
-            "best_after": best_after,
-            "agents_after": len(after),
-            "recovery_time": None if recovered is None else recovered - drift_step,
-        }
-    return out
-
-
-def _json(data: Any) -> str:
-    return json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
-
-
-def write_outputs(cfg: SimConfig, out: Path, records: dict[str, AgentRecord]) -> LineageGraph:
-    """Write every deterministic output of a finished run (atomically, one file at a time)."""
-    lineage = build_lineage(cfg, records.values())
-    lineage.save(out / "lineage.json")
-    atomic_write(out / "phylogeny.csv", to_alife_csv(lineage))
-    atomic_write(out / "agents.csv", agents_csv(lineage))
-    atomic_write(out / "summary.json", _json(summary(cfg, lineage)))
-    if cfg.attribution.rules:
-        from attribution import write_attribution_csv
-
-        write_attribution_csv(lineage, list(cfg.attribution.rules), out / "attribution.csv")
-    return lineage
-
-
 # ---------------------------------------------------------------------- run directory, checkpoint
-def prepare_run_dir(out: Path, force: bool, kind: str = "run") -> RunDir:
+def prepare_run_dir(out: Path, force: bool, kind: str = "run") -> Claim:
     """Take ``out`` for a new run (see :func:`spawn.run.rundir.open_out`): checked, made, locked, cleaned.
 
-    The caller releases the returned :class:`~spawn.run.rundir.RunDir` (or undoes it after a failure).
+    The caller releases the returned :class:`~spawn.run.rundir.Claim` (or undoes it after a failure).
     """
     return open_out(out, force=force, kind=kind)
-
-
-@dataclass
-class _State:
-    records: dict[str, AgentRecord] = field(default_factory=dict)
-    waiting: dict[str, AgentSpec] = field(default_factory=dict)  # born, not yet finished
-    pending: list[dict[str, Any]] = field(default_factory=list)  # checkpoint entries not yet saved
-
-    def frontier(self) -> list[AgentSpec]:
-        return sorted(self.waiting.values(), key=lambda s: path_key(s.id))
-
-    def add(self, result: JobResult) -> None:
-        rec = result.record
-        entry = encode(
-            lambda: {"k": "done", "record": encode_record(rec), "children": [encode_spec(c) for c in result.children]},
-            f"agent {rec.id}",
-        )
-        self._apply(rec, result.children)
-        self.pending.append(entry)
-
-    def _apply(self, rec: AgentRecord, children: Sequence[AgentSpec]) -> None:
-        self.records[rec.id] = rec
-        self.waiting.pop(rec.id, None)
-        for child in children:
-            if child.id not in self.records:
-                self.waiting[child.id] = child
-
-    @classmethod
-    def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> _State:
-        from spawn.life.job import suite_for
-
-        state = cls()
-        slugs = suite_for(cfg).slugs
-        try:
-            for e in entries:
-                if e.get("k") != "done" or sorted(e) != ["children", "k", "record"]:
-                    raise ValueError("not an agent entry of the recursive regime")
-                children = [decode_spec(c, (cfg.agent.kind,), slugs) for c in e["children"]]
-                state._apply(decode_record(e["record"]), children)
-        except Exception as exc:
-            raise bad_entry(out, exc) from None
-        return state
 
 
 # ---------------------------------------------------------------------- the run
@@ -242,46 +77,23 @@ def _recursive_body(
     cfg: SimConfig,
     writer: CheckpointWriter,
     executor: Executor,
-    state: _State,
+    state: RecursiveState,
     stop_after: int | None,
     checkpoint_every: float,
     checkpoint_agents: int,
 ) -> Body:
     def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
-        last_save = time.perf_counter()
-        new = 0
         bar.advance(len(state.records), sum(r.train_steps for r in state.records.values()))
-
-        def save() -> None:
-            entries, state.pending = state.pending, []
-            try:
-                writer.save(entries)
-            except BaseException:
-                state.pending = entries + state.pending
-                raise
-
-        def on_result(result: JobResult) -> None:
-            nonlocal last_save, new
-            if result.record.id in state.records:
-                return
-            state.add(result)
-            new += 1
-            bar.advance(1, result.record.train_steps)
-            now = time.perf_counter()
-            if now - last_save >= checkpoint_every or len(state.pending) >= checkpoint_agents:
-                save()
-                last_save = now
-            if stop_after is not None and new >= stop_after:
-                raise StopRun
-
-        complete = False
-        try:
-            executor.run_tree(cfg, state.frontier() if state.records else [root_spec(cfg)], on_result)
-            complete = True
-        except StopRun:
-            pass
-        finally:
-            save()
+        complete, new = run_recursive(
+            cfg,
+            writer,
+            executor,
+            state,
+            lambda result: bar.advance(1, result.record.train_steps),
+            stop_after=stop_after,
+            checkpoint_every=checkpoint_every,
+            checkpoint_agents=checkpoint_agents,
+        )
         return complete, state.records, new
 
     return body
@@ -375,7 +187,7 @@ def _run(cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Bo
         "platform": platform.platform(),
         "where": where,
     }
-    atomic_write(out / "timing.json", _json(timing))
+    atomic_write(out / "timing.json", json_text(timing))
     return RunOutcome(lineage, complete, wall, where)
 
 
@@ -391,7 +203,7 @@ def _body(
     if cfg.regime == "archive":
         state = ArchiveState() if entries is None else ArchiveState.replay(cfg, entries, writer.out)
         return _archive_body(cfg, writer, executor, state, stop_after)
-    rstate = _State() if entries is None else _State.replay(cfg, entries, writer.out)
+    rstate = RecursiveState() if entries is None else RecursiveState.replay(cfg, entries, writer.out)
     return _recursive_body(cfg, writer, executor, rstate, stop_after, checkpoint_every, checkpoint_agents)
 
 

@@ -33,7 +33,7 @@ __all__ = [
     "LOCK",
     "MARKER",
     "PROJECT_FILES",
-    "RunDir",
+    "Claim",
     "clean",
     "inside",
     "open_dir",
@@ -210,7 +210,7 @@ def clean(path: Path, *, keep_lock: bool = True, into: Path | None = None) -> li
     for e in entries:
         if e.name == LOCK and keep_lock:
             continue
-        if e.name == SET_ASIDE:  # the files a --force set aside: removed or put back by RunDir alone
+        if e.name == SET_ASIDE:  # the files a --force set aside: removed or put back by Claim alone
             continue
         if e.name in PROJECT_FILES or e.name == LOCK or _is_temporary(e.name):
             if _is_plain_file(e):
@@ -318,8 +318,9 @@ def _lock_owner(lock: Path) -> tuple[int, str, int | None] | None:
 
 
 @dataclass
-class RunDir:
-    """A directory this process holds the lock of; :meth:`undo` returns it to how the command found it."""
+class Claim:
+    """An output directory this process holds the lock of while it writes there; :meth:`undo` returns it
+    to how the command found it (what the directory holds is read with :mod:`spawn.run.layout`)."""
 
     path: Path
     kind: str
@@ -355,7 +356,7 @@ class RunDir:
         for p in reversed(self.created):
             _rmdir(p)
 
-    def __enter__(self) -> RunDir:
+    def __enter__(self) -> Claim:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -387,7 +388,7 @@ def _mkdirs(path: Path, flag: str) -> list[Path]:
     return made
 
 
-def open_out(path: Path, *, force: bool, kind: str, flag: str = "--out") -> RunDir:
+def open_out(path: Path, *, force: bool, kind: str, flag: str = "--out") -> Claim:
     """Take ``path`` for a new run of ``kind``: checked, made, locked and (with ``force``) cleaned.
 
     Refused with one line, before anything is written: a symbolic link, a file or device, a folder
@@ -426,7 +427,7 @@ def open_out(path: Path, *, force: bool, kind: str, flag: str = "--out") -> RunD
         for p in reversed(created):
             _rmdir(p)
         raise
-    rd = RunDir(path, kind, created)
+    rd = Claim(path, kind, created)
     try:
         if st is not None:
             store = path / SET_ASIDE
@@ -455,11 +456,11 @@ def _say_removed(path: Path, removed: list[Path]) -> None:
     print(f"lineage-sim: --force: removed {len(removed)} file(s) lineage-sim wrote in {path}: {shown}", file=sys.stderr)
 
 
-def open_dir(path: Path, *, kind: str) -> RunDir:
+def open_dir(path: Path, *, kind: str) -> Claim:
     """Take an existing directory of ``kind`` (``resume``): locked, and refused when another process writes in it."""
     path = Path(path)
     st = _lstat(path)
     if st is None or not stat.S_ISDIR(st.st_mode):
         raise RunDirError(f"{str(path)!r} is not a run directory")
     _take_lock(path)
-    return RunDir(path, kind)
+    return Claim(path, kind)

@@ -62,3 +62,34 @@ def test_api_runs_sweeps(tmp_path: Path) -> None:
     assert list(sweep.aggregate.arm) == ["epsilon=0.05", "epsilon=0.3"]
     runs = sweep.runs()
     assert [r.config.agent.epsilon for r in runs["epsilon=0.3"]] == [0.3]
+
+
+def test_resume_finishes_an_interrupted_run_to_the_same_bytes(tmp_path: Path) -> None:
+    import tomllib
+
+    from spawn.config import parse_config
+    from spawn.run.driver import simulate as run_simulation
+
+    full = spawn.simulate(tomllib.loads(CONFIG), tmp_path / "full")
+    outcome = run_simulation(parse_config(tomllib.loads(CONFIG)), tmp_path / "cut", stop_after=2)
+    assert not outcome.complete and not (tmp_path / "cut" / "lineage.json").exists()
+    done = spawn.resume(tmp_path / "cut")
+    assert isinstance(done, Run) and done.lineage == full.lineage
+    for name in ("lineage.json", "agents.csv", "summary.json"):
+        assert (tmp_path / "cut" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
+
+
+def test_resume_refuses_a_study_and_finishes_a_sweep(tmp_path: Path) -> None:
+    from spawn.errors import RunDirError
+    from spawn.run.rundir import open_out
+
+    sweep = config(budget=400, sweep={"agent.objective": ["raw", "penalised"], "seeds": [1]})
+    first = spawn.simulate(sweep, tmp_path / "sweep")
+    assert isinstance(first, Sweep)
+    (tmp_path / "sweep" / "aggregate.csv").unlink()  # as if interrupted after its runs
+    again = spawn.resume(tmp_path / "sweep")
+    assert isinstance(again, Sweep) and again.aggregate.equals(first.aggregate)
+    open_out(tmp_path / "study", force=False, kind="study").release()
+    (tmp_path / "study" / "study.csv").write_text("selector\n")
+    with pytest.raises(RunDirError, match="is a selector-study directory; run the study again instead"):
+        spawn.resume(tmp_path / "study")

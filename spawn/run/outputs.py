@@ -1,0 +1,134 @@
+"""A finished run's outputs: ``lineage.json``, ``phylogeny.csv``, ``agents.csv``, ``summary.json`` (and
+``attribution.csv`` when the config names rules), each built from the sorted records alone so that it
+is byte-identical for the same config and seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_csv
+from spawn.config import SimConfig
+from spawn.life.job import AgentRecord
+from spawn.life.lineage import build_lineage
+
+__all__ = ["OUTPUT_FILES", "agents_csv", "drift_recovery", "json_text", "summary", "write_outputs"]
+
+#: Files a run writes; all but ``timing.json`` are byte-identical for the same config and seed.
+OUTPUT_FILES = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json", "timing.json")
+
+_FIXED = ("id", "parent", "depth", "operator", "kind", "birth_time")
+
+
+def agents_csv(lineage: LineageGraph) -> str:
+    """One row per agent: id, parent, depth, operator, kind, birth time, then every metric by name."""
+    names = sorted({k for a in lineage for k in lineage.graph.nodes[a]} - set(_FIXED))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*_FIXED, *names])
+    for a in lineage:
+        attrs = lineage.graph.nodes[a]
+        w.writerow(
+            [
+                a,
+                lineage.parent(a) or "",
+                lineage.depth(a),
+                lineage.operator(a) or "",
+                attrs.get("kind", ""),
+                attrs.get("birth_time", ""),
+                *(attrs.get(n, "") for n in names),
+            ]
+        )
+    return buf.getvalue()
+
+
+def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
+    values = lineage.column("value")
+    nodes = lineage.graph.nodes
+    best = min(lineage, key=lambda a: (-nodes[a].get("value", float("-inf")), path_key(a)))
+    train = int(lineage.column("train_steps").sum())
+    kinds: dict[str, int] = {}
+    for a in lineage:
+        k = str(lineage.graph.nodes[a].get("kind", ""))
+        kinds[k] = kinds.get(k, 0) + 1
+    return {
+        "seed": cfg.seed,
+        "budget": cfg.budget,
+        "regime": cfg.regime,
+        "agents": len(lineage),
+        "train_steps": train,
+        "eval_steps": int(lineage.column("eval_steps").sum()),
+        "root_value": lineage.graph.nodes["0"].get("value"),
+        "best_agent": best,
+        "best_value": lineage.graph.nodes[best].get("value"),
+        "mean_value": float(np.nanmean(values)) if np.isfinite(values).any() else None,
+        "kinds": dict(sorted(kinds.items())),
+        "phylogeny": summarize(lineage),
+        "drift": drift_recovery(cfg, lineage),
+    }
+
+
+def drift_recovery(cfg: SimConfig, lineage: LineageGraph, level: float = 0.9) -> dict[str, Any]:
+    """For each clocked environment with a ``drift_step``: how long the lineage took to recover.
+
+    An agent's evaluation happens at world time ``birth_time + train_steps``. The recovery time is
+    the first such time after the drift at which some agent reached ``level`` of the best value
+    any agent reached after the drift, minus the drift step; ``None`` when no agent was evaluated
+    after the drift.
+    """
+    from spawn.life.job import suite_for
+
+    suite = suite_for(cfg)
+    out: dict[str, Any] = {}
+    for slug in suite.slugs:
+        if not suite.facts[slug].clocked:
+            continue
+        env = suite.make(slug)
+        drift_step = getattr(env.unwrapped, "drift_step", None)
+        env.close()
+        if not isinstance(drift_step, int):
+            continue
+        key = f"{slug}.value"
+        points = sorted(
+            (int(a["birth_time"]) + int(a["train_steps"]), float(a[key]))
+            for a in (lineage.graph.nodes[x] for x in lineage)
+            if key in a
+        )
+        before = [v for t, v in points if t < drift_step]
+        after = [(t, v) for t, v in points if t >= drift_step]
+        best_after = max((v for _, v in after), default=None)
+        recovered = next((t for t, v in after if best_after is not None and v >= level * best_after), None)
+        out[slug] = {
+            "drift_step": drift_step,
+            "best_before": max(before) if before else None,
+            "best_after": best_after,
+            "agents_after": len(after),
+            "recovery_time": None if recovered is None else recovered - drift_step,
+        }
+    return out
+
+
+def json_text(data: Any) -> str:
+    """JSON as the run's files hold it: indented, keys sorted, no NaN, one final newline."""
+    return json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write_outputs(cfg: SimConfig, out: Path, records: Mapping[str, AgentRecord]) -> LineageGraph:
+    """Write every deterministic output of a finished run (atomically, one file at a time)."""
+    lineage = build_lineage(cfg, records.values())
+    lineage.save(out / "lineage.json")
+    atomic_write(out / "phylogeny.csv", to_alife_csv(lineage))
+    atomic_write(out / "agents.csv", agents_csv(lineage))
+    atomic_write(out / "summary.json", json_text(summary(cfg, lineage)))
+    if cfg.attribution.rules:
+        from attribution import write_attribution_csv
+
+        write_attribution_csv(lineage, list(cfg.attribution.rules), out / "attribution.csv")
+    return lineage
