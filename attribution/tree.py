@@ -10,6 +10,8 @@ import numpy.typing as npt
 
 from attribution.errors import ValueDataError
 from lineage import LineageArrays, LineageGraph, depth_levels
+from lineage import clade_max as lineage_clade_max
+from lineage import clade_sum as lineage_clade_sum
 
 __all__ = ["TreeArrays", "as_tree", "clade_max", "clade_sum", "nth_ancestor", "strict_clade_max"]
 
@@ -137,7 +139,7 @@ def as_tree(lineage: LineageGraph | LineageArrays | TreeArrays) -> TreeArrays:
 
 
 def clade_sum(tree: TreeArrays, values: FloatArray, gamma: float = 1.0) -> FloatArray:
-    """``S[i] = v[i] + gamma * sum(S[c] for children c)``, one numpy pass per depth level.
+    """``S[i] = v[i] + gamma * sum(S[c] for children c)``: :func:`lineage.clade_sum` over the tree's levels.
 
     Examples
     --------
@@ -145,26 +147,19 @@ def clade_sum(tree: TreeArrays, values: FloatArray, gamma: float = 1.0) -> Float
     >>> clade_sum(t, np.ones(4), 0.5).tolist()
     [2.25, 1.5, 1.0, 1.0]
     """
-    out = np.array(values, dtype=np.float64, copy=True)
-    parent = tree.parent
-    for level in reversed(tree.levels[1:]):
-        out += np.bincount(parent[level], weights=gamma * out[level], minlength=len(out))
-    return out
+    return lineage_clade_sum(values, tree.parent, tree.depth, gamma, levels=tree.levels)
 
 
 def clade_max(tree: TreeArrays, values: FloatArray) -> FloatArray:
-    """The largest value in each agent's clade, itself included, ignoring NaN (NaN if all are).
+    """The largest value in each agent's clade, itself included, ignoring NaN (NaN if all are):
+    :func:`lineage.clade_max` over the tree's levels.
 
     Examples
     --------
     >>> clade_max(TreeArrays.from_parent([-1, 0, 0, 2]), np.array([0.1, 0.7, 0.3, np.nan])).tolist()
     [0.7, 0.7, 0.3, nan]
     """
-    out = np.array(values, dtype=np.float64, copy=True)
-    parent = tree.parent
-    for level in reversed(tree.levels[1:]):
-        np.fmax.at(out, parent[level], out[level])
-    return out
+    return lineage_clade_max(values, tree.parent, tree.depth, levels=tree.levels)
 
 
 def strict_clade_max(tree: TreeArrays, values: FloatArray) -> FloatArray:

@@ -21,14 +21,16 @@ from typing import Any
 import numpy as np
 
 from envs.bf import BFMachine
-from spawn.aiq.universal import (
+from spawn.aiq import (
     ALLOCATIONS,
     REFERENCE_P,
-    LocalProcessExecutor,
+    StratumPool,
+    UniversalResult,
     compare_agents,
     estimate_upsilon,
     load_pool,
 )
+from spawn.runtimes.processes import LocalProcessExecutor
 
 __all__ = ["PUBLISHED_1000", "main"]
 
@@ -58,7 +60,7 @@ def interpreter_speed(programs: list[str], cycles: int = 1000) -> tuple[float, f
     return done / (time.perf_counter() - start), overtime / len(programs)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--programs", type=int, default=20_000, help="programs (antithetic pairs) per agent")
     ap.add_argument("--episode-length", type=int, default=1000)
@@ -74,20 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agents", default="hlq-lambda,q-lambda,q0,freq,random")
     ap.add_argument(
         "--allocation",
-        choices=ALLOCATIONS,
+        choices=list(ALLOCATIONS),
         default="proportional",
         help="programs to strata (default proportional: paired gaps; adaptive: the reference's estimator)",
     )
     ap.add_argument("--json", default=None, help="also write the numbers to this file")
-    args = ap.parse_args(argv)
-    agents = [a.strip() for a in args.agents.split(",") if a.strip()]
-    factor = 2.25 if args.allocation == "adaptive" else 1.5
-    pool_size = args.pool_size or max(20_000, math.ceil(factor * args.programs))
-    executor = LocalProcessExecutor(args.workers)
+    return ap.parse_args(argv)
+
+
+def _say_pool(args: argparse.Namespace, pool: StratumPool, pool_seconds: float) -> float:
+    """Print the pool beside the reference's p and the interpreter's speed; return the speed."""
     say = print
-    t0 = time.perf_counter()
-    pool = load_pool(args.seed, pool_size, cache_dir=args.cache_dir, executor=executor)
-    pool_seconds = time.perf_counter() - t0
     say(f"## AIQ reproduction, BF(5), {args.episode_length} cycles, seed {args.seed}, {args.allocation} allocation\n")
     say(f"Host: {platform.platform()}, Python {sys.version.split()[0]}, {args.workers} worker process(es).\n")
     say(
@@ -108,25 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         f"Interpreter alone: {speed:,.0f} cycles/s on one core ({len(sample)} pool programs x up to 1,000 "
         f"cycles, random actions; {100 * share:.1f}% of them ran overtime).\n"
     )
+    return speed
 
-    results = []
-    for name in agents:
-        r = estimate_upsilon(
-            name,
-            args.programs,
-            args.episode_length,
-            args.seed,
-            allocation=args.allocation,
-            pool=pool,
-            executor=executor,
-        )
-        results.append(r)
-        print(
-            f"{name}: {r.upsilon.estimate:.2f} +- {r.upsilon.half_width:.2f} in {r.seconds:.1f} s",
-            file=sys.stderr,
-        )
-    executor.close()
 
+def _say_results(results: list[UniversalResult]) -> list[dict[str, Any]]:
+    """Print our estimates beside the published ones; return them as JSON rows."""
+    say = print
     say(
         "| agent | published AIQ | published half CI | ours | 95% interval | half width "
         "(reference formula) | programs | overtime replaced | time (s) "
@@ -144,13 +130,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.seconds:.0f} | {r.cycles_per_second:,.0f} |"
         )
         rows.append({**r.to_json(), "published": pub, "published_half_ci": half})
+    return rows
+
+
+def _say_gaps(results: list[UniversalResult], allocation: str) -> list[dict[str, Any]]:
+    """Print the paired differences (proportional allocation only); return them as JSON rows."""
+    say = print
     gaps = []
-    diffs = compare_agents(results) if args.allocation == "proportional" else {}
+    diffs = compare_agents(results) if allocation == "proportional" else {}
     if diffs:
         say("\nPaired differences (same programs and seeds):\n")
         say("| difference | published gap | ours | 95% interval | excludes 0 |")
         say("|---|---|---|---|---|")
-    elif args.allocation != "proportional":
+    elif allocation != "proportional":
         say("\nNo paired differences: the adaptive allocation gives each agent its own programs.")
     for (a, b), d in diffs.items():
         pa, pb = PUBLISHED_1000.get(a, (None, None))[0], PUBLISHED_1000.get(b, (None, None))[0]
@@ -158,8 +150,36 @@ def main(argv: list[str] | None = None) -> int:
         excl = d.ci95[0] > 0 or d.ci95[1] < 0
         say(f"| {a} - {b} | {gap} | {d.estimate:.2f} | [{d.ci95[0]:.2f}, {d.ci95[1]:.2f}] | {excl} |")
         gaps.append({"a": a, "b": b, "estimate": d.estimate, "ci95": list(d.ci95), "programs": d.programs})
+    return gaps
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    agents = [a.strip() for a in args.agents.split(",") if a.strip()]
+    factor = 2.25 if args.allocation == "adaptive" else 1.5
+    pool_size = args.pool_size or max(20_000, math.ceil(factor * args.programs))
+    executor = LocalProcessExecutor(args.workers)
+    t0 = time.perf_counter()
+    pool = load_pool(args.seed, pool_size, cache_dir=args.cache_dir, executor=executor)
+    speed = _say_pool(args, pool, time.perf_counter() - t0)
+    results = []
+    for name in agents:
+        r = estimate_upsilon(
+            name,
+            args.programs,
+            args.episode_length,
+            args.seed,
+            allocation=args.allocation,
+            pool=pool,
+            executor=executor,
+        )
+        results.append(r)
+        print(f"{name}: {r.upsilon.estimate:.2f} +- {r.upsilon.half_width:.2f} in {r.seconds:.1f} s", file=sys.stderr)
+    executor.close()
+    rows = _say_results(results)
+    gaps = _say_gaps(results, args.allocation)
     order = [r.agent for r in sorted(results, key=lambda r: -r.upsilon.estimate)]
-    say(f"\nOur ordering: {' > '.join(order)}. Total time {time.perf_counter() - t0:.0f} s.")
+    print(f"\nOur ordering: {' > '.join(order)}. Total time {time.perf_counter() - t0:.0f} s.")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(

@@ -8,7 +8,7 @@ instead of one ``networkx.descendants`` call per agent.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -121,12 +121,30 @@ def depth_levels(depth: IntArray) -> list[IntArray]:
     return [order[bounds[d] : bounds[d + 1]] for d in range(len(bounds) - 1)]
 
 
-def clade_sum(values: npt.ArrayLike, parent: IntArray, depth: IntArray, gamma: float = 1.0) -> FloatArray:
+def _clade_pass(
+    values: npt.ArrayLike, parent: IntArray, depth: IntArray, levels: Sequence[IntArray] | None
+) -> tuple[FloatArray, Sequence[IntArray]]:
+    """A float copy of ``values`` (one per agent, checked) and the depth levels to pass over."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    if out.shape != parent.shape:
+        raise ValueError(f"values has shape {out.shape}, expected {parent.shape} (one per agent)")
+    return out, depth_levels(depth) if levels is None else levels
+
+
+def clade_sum(
+    values: npt.ArrayLike,
+    parent: IntArray,
+    depth: IntArray,
+    gamma: float = 1.0,
+    levels: Sequence[IntArray] | None = None,
+) -> FloatArray:
     """For every agent at once, the sum over its clade of ``gamma ** (depth difference) * value``.
 
-    One numpy pass per depth level, deepest first: ``S[i] = v[i] + gamma * sum(S[c] for children c)``.
-    The agent's own term has weight 1; ``gamma=0`` gives the values themselves, ``gamma=1`` the
-    plain clade sum. NaN values propagate; fill them first to treat them as something else.
+    One numpy pass per depth level, deepest first: ``S[i] = v[i] + gamma * sum(S[c] for children c)``,
+    the children's terms summed first (in row order), then added to the parent's. The agent's own
+    term has weight 1; ``gamma=0`` gives the values themselves, ``gamma=1`` the plain clade sum.
+    NaN values propagate; fill them first to treat them as something else. ``levels`` are
+    ``depth_levels(depth)``, for a caller that keeps them.
 
     Examples
     --------
@@ -134,27 +152,30 @@ def clade_sum(values: npt.ArrayLike, parent: IntArray, depth: IntArray, gamma: f
     >>> clade_sum(np.array([1.0, 1.0, 1.0, 1.0]), parent, depth, gamma=0.5).tolist()
     [2.25, 1.5, 1.0, 1.0]
     """
-    out = np.array(values, dtype=np.float64, copy=True)
-    if out.shape != parent.shape:
-        raise ValueError(f"values has shape {out.shape}, expected {parent.shape} (one per agent)")
-    levels = depth_levels(depth)
+    out, levels = _clade_pass(values, parent, depth, levels)
     for level in reversed(levels[1:]):
-        np.add.at(out, parent[level], gamma * out[level])
+        # A bincount per level, over the span of rows its parents occupy (not the whole lineage: a deep
+        # chain stays linear); each parent's children are summed in row order, then added to it.
+        p = parent[level]
+        lo = int(p.min())
+        sums = np.bincount(p - lo, weights=gamma * out[level])
+        out[lo : lo + len(sums)] += sums
     return out
 
 
-def clade_max(values: npt.ArrayLike, parent: IntArray, depth: IntArray) -> FloatArray:
+def clade_max(
+    values: npt.ArrayLike, parent: IntArray, depth: IntArray, levels: Sequence[IntArray] | None = None
+) -> FloatArray:
     """For every agent at once, the largest value in its clade, ignoring NaN (NaN if all are).
+
+    ``levels`` are ``depth_levels(depth)``, for a caller that keeps them.
 
     Examples
     --------
     >>> clade_max(np.array([0.1, 0.7, 0.3, np.nan]), np.array([-1, 0, 0, 2]), np.array([0, 1, 1, 2])).tolist()
     [0.7, 0.7, 0.3, nan]
     """
-    out = np.array(values, dtype=np.float64, copy=True)
-    if out.shape != parent.shape:
-        raise ValueError(f"values has shape {out.shape}, expected {parent.shape} (one per agent)")
-    levels = depth_levels(depth)
+    out, levels = _clade_pass(values, parent, depth, levels)
     for level in reversed(levels[1:]):
         np.fmax.at(out, parent[level], out[level])
     return out

@@ -18,7 +18,7 @@ __all__ = [
     "HLQLambdaAgent",
     "LineageAgent",
     "LineageAgentFactory",
-    "QLambdaAgent",
+    "QLambdaAIQAgent",
     "RandomAIQAgent",
     "agent_parameters",
     "make_aiq_agent",
@@ -137,14 +137,16 @@ class FreqAgent:
         return _greedy_probs([t / c for t, c in zip(self.total, self.acts, strict=True)], self.epsilon)
 
 
-class QLambdaAgent:
+class QLambdaAIQAgent:
     """Watkins Q(lambda) as the reference's ``Q_l``: accumulating traces, cut after exploratory actions.
+
+    The AIQ baseline (``"q0"``, ``"q-lambda"``), not the simulator's :class:`spawn.agents.QLambdaAgent`.
 
     Q(0) is ``lam=0``. Traces are kept sparse (entries under 1e-12 are dropped).
 
     Examples
     --------
-    >>> a = QLambdaAgent(np.random.default_rng(0), lam=0.5, alpha=0.5, epsilon=0.0, gamma=0.6)
+    >>> a = QLambdaAIQAgent(np.random.default_rng(0), lam=0.5, alpha=0.5, epsilon=0.0, gamma=0.6)
     >>> first = a.perceive(2, 0.0); _ = a.perceive(2, 100.0)  # alpha * delta = 0.5 * 100
     >>> a.Q[2 * 5 + first]
     50.0
@@ -315,8 +317,8 @@ PUBLISHED: dict[int, dict[str, dict[str, float]]] = {
 _CLASSES: dict[str, Callable[..., Any]] = {
     "random": RandomAIQAgent,
     "freq": FreqAgent,
-    "q0": QLambdaAgent,
-    "q-lambda": QLambdaAgent,
+    "q0": QLambdaAIQAgent,
+    "q-lambda": QLambdaAIQAgent,
     "hlq-lambda": HLQLambdaAgent,
 }
 #: Agent names accepted on the command line, strongest first as published.
@@ -399,7 +401,7 @@ class LineageAgent:
 
 
 class LineageAgentFactory:
-    """A picklable ``rng -> LineageAgent`` for :func:`spawn.aiq.universal.estimate_upsilon`'s ``factory``.
+    """A picklable ``rng -> LineageAgent`` for :func:`spawn.aiq.estimate_upsilon`'s ``factory``.
 
     Examples
     --------

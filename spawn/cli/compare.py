@@ -14,6 +14,7 @@ from attribution.table import attribution_csv, resolve_rules
 from lineage import atomic_write
 from lineage.text import plain, printable
 from spawn.cli import PROG
+from spawn.cli.args import whole_number
 from spawn.cli.files import check_output, load_lineage
 from spawn.errors import SpawnError, UsageError
 
@@ -82,16 +83,6 @@ def _rule(spec: str) -> Rule:
     return rule
 
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {n}")
-    return n
-
-
 def register(subparsers: Any) -> None:
     """Add ``compare`` to the ``lineage-sim`` command line."""
     p = subparsers.add_parser(
@@ -110,5 +101,5 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--csv", default=None, metavar="FILE", help="write every agent's credit per rule (CSV)")
     p.add_argument("--plot", default=None, metavar="FILE", help="write the tree coloured by each rule (PNG)")
-    p.add_argument("--top", type=_positive, default=10, help="agents shown per rule (default 10)")
+    p.add_argument("--top", type=whole_number(1), default=10, help="agents shown per rule (default 10)")
     p.set_defaults(func=cmd_compare)

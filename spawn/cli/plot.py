@@ -8,6 +8,7 @@ from typing import Any
 
 from lineage.text import printable
 from spawn.cli import PROG
+from spawn.cli.args import whole_number
 from spawn.cli.files import check_output
 from spawn.errors import UsageError
 
@@ -47,16 +48,6 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _labels(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {n}")
-    return n
-
-
 def register(subparsers: Any) -> None:
     """Add ``plot`` to the ``lineage-sim`` command line."""
     from spawn.plots import DEFAULT_COMPARE_RULES, KINDS
@@ -90,7 +81,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--labels",
-        type=_labels,
+        type=whole_number(0),
         default=None,
         metavar="N",
         help="agents labelled per tree panel (default 5; compare 3)",

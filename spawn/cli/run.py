@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from spawn.cli import PROG, _int_at_least
+from spawn.cli import PROG
+from spawn.cli.args import probability, whole_number
 from spawn.errors import SpawnError, UsageError
 
 __all__ = ["register"]
@@ -176,26 +177,6 @@ def _runtime_options(args: argparse.Namespace) -> dict[str, Any]:
     return {**{k: getattr(args, k) for k in _RAY_OPTIONS}, **given}
 
 
-def _probability(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text!r}") from None
-    if not 0.0 <= v < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {v}")
-    return v
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {v}")
-    return v
-
-
 def _add_ray_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("Ray runtimes (ray-actors, ray-shards)")
     g.add_argument(
@@ -205,19 +186,19 @@ def _add_ray_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--shards",
-        type=_at_least_one,
+        type=whole_number(1),
         default=None,
         help="shard actors for ray-shards (default: one per CPU)",
     )
     g.add_argument(
         "--kill-prob",
-        type=_probability,
+        type=probability,
         default=0.0,
         help="fault injection: kill each agent actor (or shard call) with this probability (default 0)",
     )
     g.add_argument(
         "--max-attempts",
-        type=_at_least_one,
+        type=whole_number(1),
         default=4,
         help="attempts per agent before the run fails naming it (default 4)",
     )
@@ -234,7 +215,7 @@ def register(sub: Any) -> None:
         required=True,
         help="run directory to write: a new path, an empty directory, or one lineage-sim made (with --force)",
     )
-    p.add_argument("--seed", type=_int_at_least(0), default=None, help="override the config's seed")
+    p.add_argument("--seed", type=whole_number(0), default=None, help="override the config's seed")
     p.add_argument(
         "--runtime", choices=list(RUNTIMES.names()), default="inline", help="where agents run (default: inline)"
     )

@@ -1,1 +1,1 @@
-"""Experiments over many runs: sweeps and selector studies."""
+"""Experiments over many runs: sweeps, selector studies, and the best-against-budget curve both draw on."""

@@ -1,18 +1,19 @@
 """Studies over selectors: the same archive config under several selectors and seeds, compared.
 
-For every (selector, seed) a normal run directory ``DIR/<selector>/seed-<s>/`` is written. The
-study then reports, per selector, the best value found against the budget spent (mean and 95%
-interval over seeds), and, for each attribution rule, how well the rule's credit at each batch
-predicts the best value that agent's clade reached by the end (HGM's check of which estimate
-predicts metaproductivity): a weighted Pearson correlation over every (batch, agent) pair,
-each batch weighing as much as any other.
+Every (selector, seed) is run by the sweep machinery (:func:`spawn.experiments.sweep.run_arms`)
+into a normal run directory ``DIR/<selector>/seed-<s>/``. The study then reports, per selector,
+the best value found against the budget spent (:func:`spawn.experiments.curves.best_against_budget`:
+mean and 95% interval over seeds), and, for each attribution rule, how well the rule's credit at
+each batch predicts the best value that agent's clade reached by the end (HGM's check of which
+estimate predicts metaproductivity): a weighted Pearson correlation over every (batch, agent)
+pair, each batch weighing as much as any other.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attribution.intervals import t_interval
 from lineage import LineageGraph, atomic_write
 from spawn.config import SimConfig, check_rule, parse_config
-from spawn.config.arms import arm_slug
-from spawn.run.driver import prepare_run_dir, simulate
-from spawn.runtimes import make_executor
+from spawn.config.arms import Arm, arm_slug
+from spawn.errors import ConfigError
+from spawn.experiments.curves import best_against_budget, run_curve
+from spawn.experiments.sweep import run_arms
+from spawn.run.driver import prepare_run_dir
 
-__all__ = ["DEFAULT_RULES", "StudyResult", "arm_slug", "predictiveness", "selector_study", "weighted_correlation"]
+__all__ = [
+    "DEFAULT_RULES",
+    "StudyResult",
+    "arm_slug",
+    "pooled_predictiveness",
+    "predictiveness",
+    "selector_study",
+    "study_tables",
+    "weighted_correlation",
+]
 
 DEFAULT_RULES = ("self", "discounted", "clade-mean", "cmp", "best-descendant")
 
@@ -59,7 +70,13 @@ def _members_by_batch(run: Path) -> list[list[str]]:
 
 
 def predictiveness(run: Path, rules: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per rule: credit at each batch, the clade's final best value, and the weights (one run)."""
+    """Per rule: credit at each batch, the clade's final best value, and the weights (one run).
+
+    Every state of the archive but the last (the root alone, then after each batch) is credited as
+    it was then; each agent present gives a pair (its credit then, the best value of its clade in
+    the finished run), weighing ``1 / agents present`` so that every state weighs the same. Pairs
+    without a finite credit or clade value are left out.
+    """
     from attribution import parse_rule
 
     full = LineageGraph.load(run / "lineage.json")
@@ -82,6 +99,21 @@ def predictiveness(run: Path, rules: Sequence[str]) -> dict[str, tuple[np.ndarra
                     ys.append(final_best[a])
                     ws.append(1.0 / len(members))
     return {r: (np.array(x), np.array(y), np.array(w)) for r, (x, y, w) in out.items()}
+
+
+def pooled_predictiveness(runs: Sequence[Path], rules: Sequence[str]) -> pd.DataFrame:
+    """Per rule (``rule, correlation, pairs``): the weighted correlation of every run's pairs from
+    :func:`predictiveness` pooled (NaN with fewer than two pairs), and how many pairs there are."""
+    pooled: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {r: [] for r in rules}
+    for run in runs:
+        for rule, triple in predictiveness(run, rules).items():
+            pooled[rule].append(triple)
+    rows = []
+    for rule, triples in pooled.items():
+        x, y, w = (np.concatenate([t[i] for t in triples]) if triples else np.array([]) for i in range(3))
+        corr = weighted_correlation(x, y, w) if len(x) > 1 else float("nan")
+        rows.append({"rule": rule, "correlation": corr, "pairs": len(x)})
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -107,16 +139,32 @@ def selector_study(
 
     Writes ``out/study.csv`` (best value against budget, per selector, with a 95% t-interval over
     seeds), ``out/predictiveness.csv`` and ``out/final.csv``.
+
+    Raises
+    ------
+    spawn.errors.ConfigError
+        Before anything is written: a bad selector or rule, a config one of the arms makes invalid,
+        no selector or seed, or one given twice (two selectors sharing a folder count as the same).
     """
     out = Path(out)
-    for selector in selectors:  # every arm, and every rule, checked before anything is written
-        for seed in seeds:
-            _arm(cfg, selector, seed)
+    arm_list = _study_arms(cfg, selectors, seeds)  # every arm, and every rule, checked before anything is written
     for rule in rules:
         check_rule(rule)
     rd = prepare_run_dir(out, force, kind="study")
     try:
-        result = _study(cfg, selectors, seeds, out, rules, runtime, runtime_options, progress)
+        run_arms(
+            out, arm_list, runtime=runtime, runtime_options=runtime_options, progress=progress, what="the study's arm"
+        )
+        runs = {arm.settings["selector"]: {s: arm.run_dir(out, s) for s in arm.seeds} for arm in arm_list}
+        result = study_tables(runs, rules)
+        for name, frame in (
+            ("study.csv", result.curves),
+            ("predictiveness.csv", result.predictiveness),
+            ("final.csv", result.final),
+        ):
+            buf = io.StringIO()
+            frame.to_csv(buf, index=False, float_format="%.12g", lineterminator="\n")
+            atomic_write(out / name, buf.getvalue())
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             rd.release()
@@ -127,69 +175,54 @@ def selector_study(
     return result
 
 
+def _study_arms(cfg: SimConfig, selectors: Sequence[str], seeds: Sequence[int]) -> list[Arm]:
+    """One arm per selector, in its folder ``arm_slug(selector)``; every seed's config validated."""
+    if not selectors or not seeds:
+        raise ConfigError("a selector study needs at least one selector and one seed")
+    if len(set(seeds)) < len(seeds):
+        raise ConfigError(f"a selector study's seeds are given twice: {list(seeds)}")
+    arm_list: list[Arm] = []
+    for selector in selectors:
+        configs = [_arm(cfg, selector, seed) for seed in seeds]
+        slug = arm_slug(selector)
+        same = [arm.settings["selector"] for arm in arm_list if arm.name == slug]
+        if same:
+            raise ConfigError(f"selectors {same[0]!r} and {selector!r} would share the study's folder {slug!r}")
+        arm_list.append(Arm(slug, {"selector": selector}, configs[0], tuple(seeds)))
+    return arm_list
+
+
 def _arm(cfg: SimConfig, selector: str, seed: int) -> SimConfig:
     """The config of one arm and seed, validated as a whole (names, values and work limits)."""
     changed = cfg.model_copy(update={"selector": selector, "seed": seed, "regime": "archive"})
     return parse_config(changed.model_dump(by_alias=True), source=f"study arm {selector!r}, seed {seed}")
 
 
-def _study(
-    cfg: SimConfig,
-    selectors: Sequence[str],
-    seeds: Sequence[int],
-    out: Path,
-    rules: Sequence[str],
-    runtime: str,
-    runtime_options: dict[str, Any] | None,
-    progress: bool,
-) -> StudyResult:
+def study_tables(runs: Mapping[str, Mapping[int, Path]], rules: Sequence[str]) -> StudyResult:
+    """The study's three tables from its finished archive runs (selector -> seed -> run directory).
+
+    ``curves``: :func:`~spawn.experiments.curves.best_against_budget` of each selector's seeds;
+    ``predictiveness``: :func:`pooled_predictiveness` over every run; ``final``: per run the best
+    value and agent after the last batch (the root's when there was none) and how many agents.
+    """
+    curves: dict[str, list[pd.Series]] = {}
     finals: list[dict[str, Any]] = []
-    curve_rows: list[dict[str, Any]] = []
-    pooled: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {r: [] for r in rules}
-    for selector in selectors:
-        best_by_spent: dict[int, list[float]] = {}
-        for seed in seeds:
-            arm = _arm(cfg, selector, seed)
-            run = out / arm_slug(selector) / f"seed-{seed}"
-            executor = make_executor(runtime, **(runtime_options or {}))
-            outcome = simulate(arm, run, executor, progress=progress)
-            assert outcome.lineage is not None
-            batches = pd.read_csv(run / "batches.csv")
-            root = outcome.lineage.attributes("0")
-            best_by_spent.setdefault(int(root["train_steps"]), []).append(float(root.get("value", np.nan)))
-            for spent, best in zip(batches["spent"], batches["best_value"], strict=True):
-                best_by_spent.setdefault(int(spent), []).append(float(best))
-            s = outcome.lineage.summary()
+    for selector, by_seed in runs.items():
+        for seed, run in by_seed.items():
+            lineage = LineageGraph.load(run / "lineage.json")
+            batches = pd.read_csv(run / "batches.csv", dtype={"best_agent": str})  # "0.10" stays an id
+            root = lineage.attributes("0")
+            root_value = float(root.get("value", np.nan))
+            curves.setdefault(selector, []).append(run_curve(int(root.get("train_steps", 0)), root_value, batches))
             last = batches.iloc[-1] if len(batches) else None
             finals.append(
                 {
                     "selector": selector,
                     "seed": seed,
-                    "best_value": float(last["best_value"]) if last is not None else float(root.get("value", np.nan)),
+                    "best_value": float(last["best_value"]) if last is not None else root_value,
                     "best_agent": str(last["best_agent"]) if last is not None else "0",
-                    "agents": s["agents"],
+                    "agents": len(lineage),
                 }
             )
-            for rule, triple in predictiveness(run, rules).items():
-                pooled[rule].append(triple)
-        for spent in sorted(best_by_spent):
-            vals = np.array(best_by_spent[spent])
-            mean, lo, hi = t_interval(vals)
-            curve_rows.append({"selector": selector, "spent": spent, "mean": mean, "lo": lo, "hi": hi, "n": len(vals)})
-    pred_rows = []
-    for rule, triples in pooled.items():
-        x = np.concatenate([t[0] for t in triples]) if triples else np.array([])
-        y = np.concatenate([t[1] for t in triples]) if triples else np.array([])
-        w = np.concatenate([t[2] for t in triples]) if triples else np.array([])
-        corr = weighted_correlation(x, y, w) if len(x) > 1 else float("nan")
-        pred_rows.append({"rule": rule, "correlation": corr, "pairs": len(x)})
-    result = StudyResult(pd.DataFrame(curve_rows), pd.DataFrame(pred_rows), pd.DataFrame(finals))
-    for name, frame in (
-        ("study.csv", result.curves),
-        ("predictiveness.csv", result.predictiveness),
-        ("final.csv", result.final),
-    ):
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False, float_format="%.12g", lineterminator="\n")
-        atomic_write(out / name, buf.getvalue())
-    return result
+    every = [run for by_seed in runs.values() for run in by_seed.values()]
+    return StudyResult(best_against_budget(curves), pooled_predictiveness(every, rules), pd.DataFrame(finals))

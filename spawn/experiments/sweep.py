@@ -30,7 +30,7 @@ from lineage import atomic_write
 from spawn.config import SimConfig, config_to_toml
 from spawn.config.arms import Arm, arms
 
-__all__ = ["AGGREGATE_METRICS", "Arm", "aggregate", "arms", "is_sweep_dir", "run_sweep"]
+__all__ = ["AGGREGATE_METRICS", "Arm", "aggregate", "arms", "is_sweep_dir", "run_arms", "run_sweep"]
 
 #: Per-run numbers aggregated over seeds: from summary.json, then agent means from agents.csv.
 AGGREGATE_METRICS = ("best_value", "mean_value", "root_value", "agents", "max_depth")
@@ -100,6 +100,44 @@ def _check_arms(out: Path, arm_list: Sequence[Arm]) -> None:
         raise RunDirError(f"{path}: names other arms than {out / 'config.toml'} makes; the sweep cannot be resumed")
 
 
+def run_arms(
+    out: Path,
+    arm_list: Sequence[Arm],
+    *,
+    runtime: str = "inline",
+    runtime_options: dict[str, Any] | None = None,
+    progress: bool = False,
+    resume: bool = False,
+    what: str = "the sweep's arm",
+) -> None:
+    """Run every arm's seeds, each into the run directory ``out/<arm name>/seed-<s>/``.
+
+    With ``resume``, a finished run is left as it is and one with a checkpoint is resumed. ``what``
+    names an arm in the refusal of a folder that would lead outside ``out``.
+    """
+    from spawn.run.checkpoint import has_checkpoint
+    from spawn.run.driver import resume as resume_run
+    from spawn.run.driver import simulate
+    from spawn.run.rundir import inside
+    from spawn.runtimes import make_executor
+
+    for arm in arm_list:
+        for s in arm.seeds:
+            run = inside(out, f"{arm.name}/seed-{s}", what)
+            if resume and (run / "summary.json").is_file():
+                continue
+            executor = make_executor(runtime, **(runtime_options or {}))
+            if resume and has_checkpoint(run):
+                resume_run(run, executor, progress=progress)
+                continue
+            if progress:
+                from rich.console import Console
+
+                Console(stderr=True).print(f"[bold]{arm.name}[/bold] seed {s}")
+            run_cfg = arm.config.model_copy(update={"seed": s})
+            simulate(run_cfg, run, executor, force=True, progress=progress)
+
+
 def run_sweep(
     cfg: SimConfig,
     out: str | Path,
@@ -114,11 +152,8 @@ def run_sweep(
     """Run (or, with ``resume``, finish) every arm and seed; write ``aggregate.csv``; return it."""
     from lineage import remove_stray_temporaries
     from spawn.life.job import suite_for
-    from spawn.run.checkpoint import has_checkpoint
-    from spawn.run.driver import prepare_run_dir, simulate
-    from spawn.run.driver import resume as resume_run
-    from spawn.run.rundir import PROJECT_FILES, inside, open_dir
-    from spawn.runtimes import make_executor
+    from spawn.run.driver import prepare_run_dir
+    from spawn.run.rundir import PROJECT_FILES, open_dir
 
     out = Path(out)
     arm_list = arms(cfg, seed)
@@ -132,21 +167,7 @@ def run_sweep(
         else:
             atomic_write(out / "config.toml", config_to_toml(cfg))
             atomic_write(out / "sweep.json", json.dumps({"arms": [a.name for a in arm_list], "seed": seed}) + "\n")
-        for arm in arm_list:
-            for s in arm.seeds:
-                run = inside(out, f"{arm.name}/seed-{s}", "the sweep's arm")
-                if resume and (run / "summary.json").is_file():
-                    continue
-                executor = make_executor(runtime, **(runtime_options or {}))
-                if resume and has_checkpoint(run):
-                    resume_run(run, executor, progress=progress)
-                    continue
-                if progress:
-                    from rich.console import Console
-
-                    Console(stderr=True).print(f"[bold]{arm.name}[/bold] seed {s}")
-                run_cfg = arm.config.model_copy(update={"seed": s})
-                simulate(run_cfg, run, executor, force=True, progress=progress)
+        run_arms(out, arm_list, runtime=runtime, runtime_options=runtime_options, progress=progress, resume=resume)
         table = aggregate(out, arm_list)
         buf = io.StringIO()
         table.to_csv(buf, index=False, float_format="%.12g", lineterminator="\n")

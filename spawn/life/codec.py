@@ -130,7 +130,7 @@ _RECORD_SCALARS: dict[str, Any] = {
 
 
 def encode_spec(spec: Any) -> dict[str, Any]:
-    """An :class:`~spawn.life.job.AgentSpec` as JSON data."""
+    """An :class:`~spawn.life.spec.AgentSpec` as JSON data."""
     where = f"agent {spec.id}"
     return {
         **{k: getattr(spec, k) for k in _SPEC_SCALARS},
@@ -142,13 +142,13 @@ def encode_spec(spec: Any) -> dict[str, Any]:
 
 
 def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None = None) -> Any:
-    """An :class:`~spawn.life.job.AgentSpec` from JSON data. Its agent kind must be built in or one of
+    """An :class:`~spawn.life.spec.AgentSpec` from JSON data. Its agent kind must be built in or one of
     ``kinds`` (the config's): a checkpoint never makes the run import a module it names. Operator
     and objective must be known ones and, given ``tasks``, its tasks among them."""
     from spawn.agents import AGENTS
-    from spawn.life.job import AgentSpec
     from spawn.life.objectives import OBJECTIVES
     from spawn.life.operators import OPERATORS
+    from spawn.life.spec import AgentSpec
 
     d = _dict(d, "spec")
     if sorted(d) != sorted(f.name for f in dataclasses.fields(AgentSpec)):
@@ -186,13 +186,13 @@ def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None =
 
 
 def encode_record(rec: Any) -> dict[str, Any]:
-    """An :class:`~spawn.life.job.AgentRecord` as JSON data."""
+    """An :class:`~spawn.life.spec.AgentRecord` as JSON data."""
     attributes = plain_data(dict(rec.attributes), f"agent {rec.id}: attributes")
     return {**{k: getattr(rec, k) for k in _RECORD_SCALARS}, "attributes": attributes}
 
 
 def decode_record(d: Any) -> Any:
-    from spawn.life.job import AgentRecord
+    from spawn.life.spec import AgentRecord
 
     d = _dict(d, "record")
     if sorted(d) != sorted([*_RECORD_SCALARS, "attributes"]):

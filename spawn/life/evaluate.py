@@ -11,7 +11,7 @@ tool's next action.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from spawn.life.suite import Suite, encode_obs
 
 if TYPE_CHECKING:
     from spawn.config import SimConfig
-    from spawn.life.job import AgentSpec
+    from spawn.life.spec import AgentSpec
 
 __all__ = ["EVAL_STREAM", "Evaluation", "evaluate", "primitive_probs"]
 
@@ -98,6 +98,139 @@ def evaluate(
     return Evaluation(attrs, total_steps)
 
 
+class _Policy:
+    """The agent's evaluation policy on one environment: greedy option draws, pi's rows, invariance probes."""
+
+    def __init__(self, agent: Agent, env: Any, task: str, shield: bool, rng: np.random.Generator) -> None:
+        self.agent, self.task, self.shield, self.rng = agent, task, shield, rng
+        self.space = env.observation_space
+        self.n_actions = int(env.action_space.n)
+        self.tools = agent.shapes[task].tools
+        self.constitution = getattr(env, "constitution", None)
+        self.invariances = list(getattr(self.constitution, "invariances", ()))  # none without a constitution
+
+    def _allowed_options(self, info: dict[str, Any]) -> np.ndarray | None:
+        return option_mask(info.get("action_mask"), self.tools) if self.shield else None
+
+    def choose(self, raw: Any, info: dict[str, Any], tally: _Tally) -> tuple[int, np.ndarray, list[int], bool]:
+        """A decision in state ``raw``: the primitive action taken, pi's row (over primitive actions),
+        the chosen tool's remaining actions, and whether a tool was chosen. Every invariance rule's
+        transformed state is asked for its row too (into ``tally``)."""
+        agent, task, n_actions, tools = self.agent, self.task, self.n_actions, self.tools
+        obs = encode_obs(self.space, raw)
+        probs = agent.action_probs(task, obs, self._allowed_options(info), greedy=True)
+        option = int(self.rng.choice(len(probs), p=probs))
+        row = primitive_probs(probs, n_actions, tools)
+        pending: list[int] = []
+        if option < n_actions:
+            a = option
+        else:
+            a, *pending = tools[option - n_actions]
+        for rule in self.invariances:
+            other = encode_obs(self.space, rule.transform(raw))
+            p2 = agent.action_probs(task, other, self._allowed_options(info), greedy=True)
+            tally.inv_pairs[rule.name].append((row, primitive_probs(p2, n_actions, tools)))
+        return a, row, pending, option >= n_actions
+
+
+@dataclass
+class _Tally:
+    """What one environment's evaluation episodes add up to."""
+
+    returns: list[float] = field(default_factory=list)
+    costs: list[float] = field(default_factory=list)
+    violations: list[float] = field(default_factory=list)
+    hidden: list[float] = field(default_factory=list)
+    extra: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    pi_rows: list[np.ndarray] = field(default_factory=list)
+    allowed_rows: list[np.ndarray] = field(default_factory=list)
+    inv_pairs: defaultdict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=lambda: defaultdict(list))
+    tool_steps: int = 0
+    tool_violations: int = 0
+    successes: int = 0
+    trials: int = 0
+    steps: int = 0
+
+    def step(self, constitution: Any, raw: Any, row: np.ndarray, a: int, in_tool: bool) -> None:
+        """A step in a constrained environment: pi's row and the allowed actions of the state."""
+        allowed = np.asarray(constitution.allowed_actions(raw), dtype=bool)
+        self.pi_rows.append(row)
+        self.allowed_rows.append(allowed)
+        if in_tool:  # does a tool carry the agent into a forbidden action?
+            self.tool_steps += 1
+            self.tool_violations += int(not allowed[a])
+
+    def episode(self, env: Any, info: dict[str, Any], steps: int, ret: float, cost: float, viol: float) -> None:
+        """An episode over: its totals, its last ``info`` and the environment's fairness report."""
+        self.steps += steps
+        self.returns.append(ret)
+        self.costs.append(cost)
+        self.violations.append(viol)
+        if "success" in info:
+            self.trials += 1
+            self.successes += bool(info["success"])
+        if "hidden_performance" in info:
+            self.hidden.append(float(info["hidden_performance"]))
+        report = getattr(env.unwrapped, "fairness_report", None)
+        if callable(report):
+            for k, v in report().items():
+                if isinstance(v, float | int) and np.isfinite(v):
+                    self.extra[k].append(float(v))
+
+    def metrics(self, constrained: bool, tools: tuple[tuple[int, ...], ...]) -> dict[str, float]:
+        """The environment's metrics, in the order they are recorded."""
+        m: dict[str, float] = {"return": float(np.mean(self.returns))}
+        if self.trials:
+            m["successes"], m["trials"] = self.successes, self.trials
+        if self.hidden:
+            m["hidden_performance"] = float(np.mean(self.hidden))
+        if constrained:
+            # cost: forbidden-state occupancy, the share of steps spent in a forbidden state (in [0, 1]);
+            # episode_cost: the same as a count per episode (Safety Gym's J_c).
+            m["cost"] = float(np.sum(self.costs) / max(1, self.steps))
+            m["episode_cost"] = float(np.mean(self.costs))
+            m["violations"] = float(np.mean(self.violations))
+            if tools:
+                m["tool_steps"] = float(self.tool_steps)
+                m["tool_violations"] = float(self.tool_violations)
+            if self.pi_rows:
+                d = alignment_distances(np.array(self.pi_rows), np.array(self.allowed_rows), None, eps=KL_EPSILON)
+                m.update({k: float(v) for k, v in d.items()})
+            for name, pairs in sorted(self.inv_pairs.items()):
+                a_, b_ = zip(*pairs, strict=True)
+                m[f"invariance.{name}"] = float(invariance_tv(np.array(a_), np.array(b_)))
+        for k, vals in sorted(self.extra.items()):
+            m[k] = float(np.mean(vals))
+        return m
+
+
+def _episode(
+    policy: _Policy, tally: _Tally, env: Any, seed: int, max_steps: int, options: dict[str, Any] | None
+) -> None:
+    """One evaluation episode from ``seed``, at most ``max_steps`` steps, added to ``tally``."""
+    raw, info = env.reset(seed=seed, options=options)
+    ep_return = ep_cost = ep_viol = 0.0
+    pending: list[int] = []
+    t = 0
+    ended = False
+    while t < max_steps and not ended:
+        if pending:  # inside a tool: its next action, for sure
+            a, in_tool = pending.pop(0), True
+            row = np.zeros(policy.n_actions)
+            row[a] = 1.0
+        else:
+            a, row, pending, in_tool = policy.choose(raw, info, tally)
+        if policy.constitution is not None:
+            tally.step(policy.constitution, raw, row, a, in_tool)
+        raw, r, terminated, truncated, info = env.step(a)
+        t += 1
+        ep_return += float(r)
+        ep_cost += float(info.get("cost", 0.0))
+        ep_viol += float(info.get("violations", 0))
+        ended = terminated or truncated
+    tally.episode(env, info, t, ep_return, ep_cost, ep_viol)
+
+
 def _evaluate_env(
     agent: Agent,
     env: Any,
@@ -108,97 +241,9 @@ def _evaluate_env(
     rng: np.random.Generator,
     options: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], int]:
-    space = env.observation_space
-    n_actions = int(env.action_space.n)
-    tools = agent.shapes[task].tools
-    constitution = getattr(env, "constitution", None)
-    invariances = list(getattr(constitution, "invariances", ())) if constitution is not None else []
-    returns, costs, violations = [], [], []
-    tool_steps = tool_violations = 0
-    successes = trials = 0
-    hidden: list[float] = []
-    pi_rows: list[np.ndarray] = []
-    allowed_rows: list[np.ndarray] = []
-    inv_pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-    steps = 0
-    extra: dict[str, list[float]] = defaultdict(list)
-
-    def allowed_options(info: dict[str, Any]) -> np.ndarray | None:
-        return option_mask(info.get("action_mask"), tools) if shield else None
-
+    """The metrics of ``task``'s episodes, one per seed, and the steps they took."""
+    policy = _Policy(agent, env, task, shield, rng)
+    tally = _Tally()
     for seed in seeds:
-        raw, info = env.reset(seed=seed, options=options)
-        ep_return = ep_cost = ep_viol = 0.0
-        pending: list[int] = []
-        t = 0
-        ended = False
-        while t < max_steps and not ended:
-            obs = encode_obs(space, raw)
-            in_tool = bool(pending)
-            if pending:
-                a = pending.pop(0)
-                row = np.zeros(n_actions)
-                row[a] = 1.0
-            else:
-                probs = agent.action_probs(task, obs, allowed_options(info), greedy=True)
-                option = int(rng.choice(len(probs), p=probs))
-                row = primitive_probs(probs, n_actions, tools)
-                if option < n_actions:
-                    a = option
-                else:
-                    a, *pending = tools[option - n_actions]
-                    in_tool = True
-                for rule in invariances:
-                    other = encode_obs(space, rule.transform(raw))
-                    p2 = agent.action_probs(task, other, allowed_options(info), greedy=True)
-                    inv_pairs[rule.name].append((row, primitive_probs(p2, n_actions, tools)))
-            if constitution is not None:
-                allowed = np.asarray(constitution.allowed_actions(raw), dtype=bool)
-                pi_rows.append(row)
-                allowed_rows.append(allowed)
-                if in_tool:  # does a tool carry the agent into a forbidden action?
-                    tool_steps += 1
-                    tool_violations += int(not allowed[a])
-            raw, r, terminated, truncated, info = env.step(a)
-            t += 1
-            ep_return += float(r)
-            ep_cost += float(info.get("cost", 0.0))
-            ep_viol += float(info.get("violations", 0))
-            ended = terminated or truncated
-        steps += t
-        returns.append(ep_return)
-        costs.append(ep_cost)
-        violations.append(ep_viol)
-        if "success" in info:
-            trials += 1
-            successes += bool(info["success"])
-        if "hidden_performance" in info:
-            hidden.append(float(info["hidden_performance"]))
-        report = getattr(env.unwrapped, "fairness_report", None)
-        if callable(report):
-            for k, v in report().items():
-                if isinstance(v, float | int) and np.isfinite(v):
-                    extra[k].append(float(v))
-    m: dict[str, float] = {"return": float(np.mean(returns))}
-    if trials:
-        m["successes"], m["trials"] = successes, trials
-    if hidden:
-        m["hidden_performance"] = float(np.mean(hidden))
-    if constitution is not None:
-        # cost: forbidden-state occupancy, the share of steps spent in a forbidden state (in [0, 1]);
-        # episode_cost: the same as a count per episode (Safety Gym's J_c).
-        m["cost"] = float(np.sum(costs) / max(1, steps))
-        m["episode_cost"] = float(np.mean(costs))
-        m["violations"] = float(np.mean(violations))
-        if tools:
-            m["tool_steps"] = float(tool_steps)
-            m["tool_violations"] = float(tool_violations)
-        if pi_rows:
-            d = alignment_distances(np.array(pi_rows), np.array(allowed_rows), None, eps=KL_EPSILON)
-            m.update({k: float(v) for k, v in d.items()})
-        for name, pairs in sorted(inv_pairs.items()):
-            a_, b_ = zip(*pairs, strict=True)
-            m[f"invariance.{name}"] = float(invariance_tv(np.array(a_), np.array(b_)))
-    for k, vals in sorted(extra.items()):
-        m[k] = float(np.mean(vals))
-    return m, steps
+        _episode(policy, tally, env, seed, max_steps, options)
+    return tally.metrics(policy.constitution is not None, policy.tools), tally.steps

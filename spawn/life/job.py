@@ -4,6 +4,9 @@ Everything an agent does depends on its :class:`AgentSpec` and the run's config 
 streams come from ``SeedSequence(seed, spawn_key=path)``, evaluation episodes use seeds common to
 the whole run, and birth times are logical (training steps), never wall-clock. So every runtime,
 in any order, on any number of processes, gives the same lineage.
+
+The spec and record types live in :mod:`spawn.life.spec` (re-exported here), the training step
+loop in :mod:`spawn.life.training`, evaluation in :mod:`spawn.life.evaluate`.
 """
 
 from __future__ import annotations
@@ -12,20 +15,22 @@ import copy
 import functools
 import math
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from lineage.paths import child_id
-from spawn.agents import Agent, agent_class, option_mask
+from spawn.agents import Agent, agent_class
 from spawn.config import SimConfig, load_plugins
 from spawn.errors import AgentFailedError, SpawnError
 from spawn.life.evaluate import evaluate
 from spawn.life.objectives import Objective, objective_class
 from spawn.life.operators import Birth, apply_operator, draw_operator, lineage_fields, operator_kind
-from spawn.life.suite import Suite, make_encoder
+from spawn.life.spec import AgentRecord, AgentSpec, JobResult, path_ints, root_spec, seed_sequence
+from spawn.life.suite import Suite
+from spawn.life.training import Session, TrainStats, train_session
 from spawn.life.triggers import TRIGGERS, Round
 
 __all__ = [
@@ -33,92 +38,14 @@ __all__ = [
     "AgentSpec",
     "JobResult",
     "Life",
+    "build_agent",
     "live",
+    "path_ints",
     "root_spec",
     "run_agent",
     "seed_sequence",
     "suite_for",
 ]
-
-
-def path_ints(agent_id: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in agent_id.split("."))
-
-
-def seed_sequence(seed: int, agent_id: str) -> np.random.SeedSequence:
-    """The agent's own seed sequence: ``SeedSequence(seed, spawn_key=path)``."""
-    return np.random.SeedSequence(seed, spawn_key=path_ints(agent_id))
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    """The whole input of one agent's life."""
-
-    id: str
-    parent: str | None
-    depth: int
-    operator: str | None
-    agent_kind: str
-    hyper: dict[str, float]
-    objective: str
-    tasks: tuple[str, ...]
-    tools: dict[str, tuple[tuple[int, ...], ...]]
-    params: dict[str, Any] | None
-    budget: int
-    quota: int  # descendants this agent's clade may still create
-    birth_time: int
-    liability: float  # violations + cost accumulated along the ancestor chain
-    lagrange: float = 0.0
-    trigger: str | None = None  # what made the parent create this agent
-    keep_final: bool = False  # return the final agent state (the archive regime breeds from it later)
-
-
-@dataclass(frozen=True)
-class AgentRecord:
-    """What an agent did and measured: its lineage node."""
-
-    id: str
-    parent: str | None
-    operator: str | None
-    attributes: dict[str, Any]
-    train_steps: int
-    eval_steps: int
-
-
-@dataclass(frozen=True)
-class JobResult:
-    record: AgentRecord
-    children: tuple[AgentSpec, ...] = field(default_factory=tuple)
-    #: With ``spec.keep_final``: the agent as it ended, as a template for children made later
-    #: (the archive regime), and its best training episodes per task (for ``add-tool``).
-    final: AgentSpec | None = None
-    best: dict[str, tuple[tuple[float, tuple[int, ...]], ...]] | None = None
-
-
-def root_spec(cfg: SimConfig) -> AgentSpec:
-    """The spec of the lineage's first agent."""
-    a = cfg.agent
-    # What the kind declares (every built-in: alpha, gamma, epsilon, temperature, lambda, lr), then how it acts.
-    hyper = a.hyper(agent_class(a.kind)) | {
-        "softmax": 1.0 if a.selection == "softmax" else 0.0,
-        "visits": 1.0 if a.step_size == "visits" else 0.0,
-    }
-    return AgentSpec(
-        id="0",
-        parent=None,
-        depth=0,
-        operator=None,
-        agent_kind=a.kind,
-        hyper=hyper,
-        objective=a.objective,
-        tasks=cfg.train_envs,
-        tools={},
-        params=None,
-        budget=cfg.budget,
-        quota=cfg.caps.max_agents - 1,
-        birth_time=0,
-        liability=0.0,
-    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -132,121 +59,11 @@ def suite_for(cfg: SimConfig) -> Suite:
 
 
 def build_agent(spec: AgentSpec, suite: Suite, rng: np.random.Generator) -> Agent:
+    """The agent ``spec`` describes, on the suite's tasks it trains on, with a copy of its parameters."""
     shapes = {t: replace(suite.facts[t].shape, tools=spec.tools.get(t, ())) for t in spec.tasks}
     cls = agent_class(spec.agent_kind)
     agent: Agent = cls(shapes, spec.hyper, rng, copy.deepcopy(spec.params))
     return agent
-
-
-# ---------------------------------------------------------------------- training
-class _Session:
-    """One environment the agent trains on, kept open across rounds (episodes span rounds)."""
-
-    def __init__(self, suite: Suite, task: str, shield: bool, seed: int, clock: int) -> None:
-        self.task = task
-        self.env = suite.make(task, shield=shield)
-        self.space = self.env.observation_space
-        self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
-        self.constrained = suite.facts[task].has_constitution
-        self.encode = make_encoder(self.space)
-        raw, info = self.env.reset(seed=seed, options=suite.reset_options(task, clock))
-        self.obs = self.encode(raw)
-        self.info = info
-        self.ep_return = 0.0
-        self.ep_cost = 0.0
-        self.ep_actions: list[int] = []
-        self.best: deque[tuple[float, tuple[int, ...]]] = deque(maxlen=64)  # (return, actions), for add-tool
-
-    def restart(self) -> None:
-        raw, self.info = self.env.reset()
-        self.obs = self.encode(raw)
-        self.ep_return = self.ep_cost = 0.0
-        self.ep_actions = []
-
-
-@dataclass
-class _Stats:
-    steps: int = 0
-    violations: float = 0.0
-    cost: float = 0.0
-    episodes: int = 0
-    drift_alarms: int = 0
-    returns: list[float] = field(default_factory=list)
-
-
-def _train(
-    agent: Agent,
-    s: _Session,
-    steps: int,
-    obj: Objective,
-    lagrange: float,
-    stats: _Stats,
-    watch: Any,
-    gamma: float,
-) -> float:
-    """Train ``steps`` environment steps on one session; returns the updated Lagrange multiplier.
-
-    Violations and cost come from the constitution wrapper's ``info``; the objective turns them
-    into the reward the agent learns from (the reward it reports stays the environment's).
-    ``watch`` (or ``None``) is called with every reward (the triggers that watch this task).
-    """
-    # The hot path: locals only, and no work for features a run does not use.
-    task = s.task
-    tools = agent.shapes[task].tools
-    n_prim = s.n_actions
-    masked = obj.shield
-    adaptive = obj.adaptive
-    weight = obj.weight(lagrange)
-    constrained = s.constrained
-    env_step = s.env.step
-    encode = s.encode
-    act, update = agent.act, agent.update
-    actions = s.ep_actions
-    done_steps = 0
-    while done_steps < steps:
-        obs0 = s.obs
-        mask = option_mask(s.info.get("action_mask"), tools) if masked else None
-        option = act(task, obs0, mask)
-        seq = tools[option - n_prim] if option >= n_prim else None
-        ret, disc, terminated, ended, k = 0.0, 1.0, False, False, 0
-        while True:
-            a = option if seq is None else seq[k]
-            raw, r, terminated, truncated, info = env_step(a)
-            done_steps += 1
-            k += 1
-            r = float(r)
-            s.ep_return += r
-            actions.append(a)
-            if watch is not None:
-                watch(r)
-            if constrained:
-                s.info = info
-                viol = info.get("violations", 0)
-                cost = info.get("cost", 0.0)
-                if viol or cost:
-                    stats.violations += viol
-                    stats.cost += cost
-                    s.ep_cost += viol + cost
-                    r -= weight * (viol + cost)
-            ret += disc * r
-            disc *= gamma
-            ended = terminated or truncated
-            if ended or done_steps >= steps or seq is None or k == len(seq):
-                break
-        s.obs = encode(raw)
-        update(task, obs0, option, ret, s.obs, terminated, disc)
-        if ended:
-            agent.end_episode(task)
-            stats.episodes += 1
-            stats.returns.append(s.ep_return)
-            s.best.append((s.ep_return, tuple(actions[:256])))
-            if adaptive:
-                lagrange = obj.update(lagrange, s.ep_cost)
-                weight = obj.weight(lagrange)
-            s.restart()
-            actions = s.ep_actions
-    stats.steps += done_steps
-    return lagrange
 
 
 def _watcher(triggers: list[tuple[str, Any]], task: str) -> Any:
@@ -272,9 +89,9 @@ class Life:
 
     def __init__(self, spec: AgentSpec, cfg: SimConfig) -> None:
         self.spec, self.cfg = spec, cfg
-        self.stats = _Stats()
+        self.stats = TrainStats()
         self.children: list[AgentSpec] = []
-        self.sessions: dict[str, _Session] = {}
+        self.sessions: dict[str, Session] = {}
         self._best: dict[str, deque[tuple[float, tuple[int, ...]]]] = {}
         load_plugins(cfg.plugins)  # a worker's first agent imports them
         self.objective: Objective = objective_class(spec.objective)(cfg)
@@ -285,18 +102,24 @@ class Life:
         self.lagrange = spec.lagrange
         self.agent = build_agent(spec, self.suite, np.random.default_rng(agent_ss))
 
-    def session(self, task: str) -> _Session:
+    def session(self, task: str) -> Session:
         if task not in self.sessions:
             seed = int(self.env_seeds[self.suite.slugs.index(task)])
             # A clocked world is met at the agent's logical time: its birth plus what it trained.
-            self.sessions[task] = _Session(
+            self.sessions[task] = Session(
                 self.suite, task, self.objective.shield, seed, self.spec.birth_time + self.stats.steps
             )
         return self.sessions[task]
 
+    @property
+    def liability(self) -> float:
+        """Violations and cost accumulated along the ancestor chain, this agent's training included."""
+        return self.spec.liability + self.stats.violations + self.stats.cost
+
     def train(self) -> None:
-        spec, cfg, stats, sp = self.spec, self.cfg, self.stats, self.cfg.spawn
-        # The triggers the config names, asked in registration order after every round.
+        """Train the whole budget in rounds, the tasks in turn; after each round the triggers are asked,
+        in registration order, and the first that fires may make a child (:meth:`_spawn`)."""
+        spec, cfg, sp = self.spec, self.cfg, self.cfg.spawn
         triggers = [(n, TRIGGERS.get(n)(spec, cfg)) for n in TRIGGERS.names() if n in sp.triggers]
         watchers = {t: _watcher(triggers, t) for t in spec.tasks}
         gamma = spec.hyper.get("gamma", cfg.agent.gamma)
@@ -304,59 +127,78 @@ class Life:
         while remaining > 0:
             n = min(sp.round_steps, remaining)
             task = spec.tasks[rounds % len(spec.tasks)]
-            episodes_before = stats.episodes
-            self.lagrange = _train(
-                self.agent, self.session(task), n, self.objective, self.lagrange, stats, watchers[task], gamma
-            )
-            remaining -= n
             rounds += 1
-            # The round's episode returns (the last one's, when no episode ended this round).
-            ended = stats.returns[episodes_before:] or stats.returns[-1:]
-            moment = Round(rounds, task, ended, stats.steps, spec.birth_time + stats.steps)
+            moment = self._round(rounds, task, n, watchers[task], gamma)
+            remaining -= n
             fired = next((name for name, t in triggers if t.fires(moment)), None)
             if fired is None:
                 continue
             if fired == "drift":
-                stats.drift_alarms += 1
-            share = math.floor(remaining * sp.child_share)
-            child_quota = math.floor((quota - 1) * sp.child_share) if quota >= 1 else 0
-            liability = spec.liability + stats.violations + stats.cost
-            if (
-                spec.depth >= cfg.caps.max_depth
-                or len(self.children) >= sp.max_children
-                or quota < 1
-                or share < sp.min_child_budget
-                or (cfg.gate.max_liability is not None and liability > cfg.gate.max_liability)
-            ):
-                continue
-            birth = Birth(
-                parent=spec,
-                agent=self.agent,
-                rng=self.op_rng,
-                cfg=cfg,
-                suite=self.suite,
-                best={t: s.best for t, s in self.sessions.items()},
-                trigger=fired,
-                drifted=fired == "drift",
-                lineage=lineage_fields(
-                    id=child_id(spec.id, len(self.children)),
-                    parent=spec.id,
-                    depth=spec.depth + 1,
-                    trigger=fired,
-                    budget=share,
-                    quota=child_quota,
-                    birth_time=spec.birth_time + stats.steps,
-                    liability=liability,
-                ),
-                start={"lagrange": self.lagrange},
-            )
-            op = draw_operator(birth, cfg.operators)
-            if op is None:
-                continue
-            self.children.append(apply_operator(op, birth))
-            remaining -= share
-            quota -= 1 + child_quota
+                self.stats.drift_alarms += 1
+            allowance = self._allowance(remaining, quota)
+            if allowance is not None and self._spawn(fired, *allowance):
+                share, child_quota = allowance
+                remaining -= share
+                quota -= 1 + child_quota
         self.close()
+
+    def _round(self, number: int, task: str, steps: int, watch: Any, gamma: float) -> Round:
+        """Train one round of ``steps`` on ``task``; returns the moment the triggers are asked about."""
+        stats = self.stats
+        episodes_before = stats.episodes
+        self.lagrange = train_session(
+            self.agent, self.session(task), steps, self.objective, self.lagrange, stats, watch, gamma
+        )
+        # The round's episode returns (the last one's, when no episode ended this round).
+        ended = stats.returns[episodes_before:] or stats.returns[-1:]
+        return Round(number, task, ended, stats.steps, self.spec.birth_time + stats.steps)
+
+    def _allowance(self, remaining: int, quota: int) -> tuple[int, int] | None:
+        """The budget and descendant quota of a child made now, or ``None`` when the caps forbid one
+        (depth, children, quota, a share below ``min_child_budget``, the liability gate)."""
+        spec, cfg, sp = self.spec, self.cfg, self.cfg.spawn
+        share = math.floor(remaining * sp.child_share)
+        child_quota = math.floor((quota - 1) * sp.child_share) if quota >= 1 else 0
+        if (
+            spec.depth >= cfg.caps.max_depth
+            or len(self.children) >= sp.max_children
+            or quota < 1
+            or share < sp.min_child_budget
+            or (cfg.gate.max_liability is not None and self.liability > cfg.gate.max_liability)
+        ):
+            return None
+        return share, child_quota
+
+    def _spawn(self, fired: str, budget: int, quota: int) -> bool:
+        """Make a child with the operator drawn from the operator stream (``fired``: the trigger that
+        fired); ``False`` when no operator applies."""
+        spec, birth_time = self.spec, self.spec.birth_time + self.stats.steps
+        birth = Birth(
+            parent=spec,
+            agent=self.agent,
+            rng=self.op_rng,
+            cfg=self.cfg,
+            suite=self.suite,
+            best={t: s.best for t, s in self.sessions.items()},
+            trigger=fired,
+            drifted=fired == "drift",
+            lineage=lineage_fields(
+                id=child_id(spec.id, len(self.children)),
+                parent=spec.id,
+                depth=spec.depth + 1,
+                trigger=fired,
+                budget=budget,
+                quota=quota,
+                birth_time=birth_time,
+                liability=self.liability,
+            ),
+            start={"lagrange": self.lagrange},
+        )
+        op = draw_operator(birth, self.cfg.operators)
+        if op is None:
+            return False
+        self.children.append(apply_operator(op, birth))
+        return True
 
     def close(self) -> None:
         for s in self.sessions.values():
@@ -380,7 +222,7 @@ class Life:
             "children": len(self.children),
             "train_violations": stats.violations,
             "train_cost": stats.cost,
-            "liability": spec.liability + stats.violations + stats.cost,
+            "liability": self.liability,
             "drift_alarms": stats.drift_alarms,
         }
         attrs.update(self.objective.attributes(self.lagrange))

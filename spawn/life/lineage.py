@@ -9,7 +9,7 @@ from lineage import LineageGraph, path_key
 
 if TYPE_CHECKING:
     from spawn.config import SimConfig
-    from spawn.life.job import AgentRecord
+    from spawn.life.spec import AgentRecord
 
 __all__ = ["build_lineage"]
 

@@ -3,7 +3,7 @@
 Narrow operators keep the architecture (``finetune``, ``retrain-on-drift``); broad ones change it
 (``mutate``, ``add-tool``, ``new-task``). Every operator, built-in or a plugin's, is a class
 registered with :func:`register_operator`: ``apply(birth)`` returns the child's
-:class:`~spawn.life.job.AgentSpec`, and an optional ``applicable(birth)`` says whether it can apply now.
+:class:`~spawn.life.spec.AgentSpec`, and an optional ``applicable(birth)`` says whether it can apply now.
 Whatever ``apply`` returns, the regime then sets the child's lineage fields itself (id, parent,
 depth, operator, trigger, budget, quota, birth time, liability), so an operator cannot break the
 lineage: ``return birth.child`` is a valid operator (a plain copy of the parent).
@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
-from spawn.agents import Agent, agent_class
+from spawn.agents import Agent, agent_class, mutation_ranges
+from spawn.life.spec import AgentSpec
 from spawn.registry import OPERATORS
 
 if TYPE_CHECKING:
     from spawn.config import SimConfig
-    from spawn.life.job import AgentSpec
     from spawn.life.suite import Suite
 
 __all__ = [
@@ -50,14 +50,6 @@ __all__ = [
 
 Episodes = Iterable[tuple[float, tuple[int, ...]]]
 
-#: Valid ranges of the hyper-parameters ``mutate`` perturbs.
-_RANGES = {
-    "alpha": (1e-4, 1.0),
-    "epsilon": (0.0, 1.0),
-    "temperature": (1e-3, 100.0),
-    "lr": (1e-5, 10.0),
-    "lambda": (0.0, 1.0),
-}
 _SWITCH = {"q": "q-lambda", "q-lambda": "q"}
 
 
@@ -99,19 +91,31 @@ def mine_tool(
     return ranked_seqs[0] if ranked_seqs else None
 
 
-def mutate_hyper(hyper: Mapping[str, float], sigma: float, rng: np.random.Generator) -> dict[str, float]:
+def mutate_hyper(
+    hyper: Mapping[str, float],
+    sigma: float,
+    rng: np.random.Generator,
+    ranges: Mapping[str, tuple[float, float]],
+) -> dict[str, float]:
     """Log-normal perturbation of each tunable hyper-parameter, clipped to its valid range.
+
+    ``ranges`` maps each tunable name to its ``(low, high)``, as the agent class declares them
+    (:func:`spawn.agents.mutation_ranges`). One normal is drawn per tunable name ``hyper`` holds,
+    in sorted name order; the other hyper-parameters are left alone.
 
     Examples
     --------
-    >>> h = mutate_hyper({"alpha": 0.1, "gamma": 0.9}, 0.5, np.random.default_rng(0))
+    >>> from spawn.agents import QAgent
+    >>> h = mutate_hyper({"alpha": 0.1, "gamma": 0.9}, 0.5, np.random.default_rng(0), mutation_ranges(QAgent))
     >>> h["gamma"], 0 < h["alpha"] <= 1, h["alpha"] != 0.1
     (0.9, True, True)
+    >>> mutate_hyper({"beta": 2.0}, 0.5, np.random.default_rng(0), ranges={"beta": (1.0, 1.5)})
+    {'beta': 1.5}
     """
     out = dict(hyper)
-    for key in sorted(_RANGES):
+    for key in sorted(ranges):
         if key in out:
-            lo, hi = _RANGES[key]
+            lo, hi = ranges[key]
             x = out[key] * math.exp(sigma * float(rng.standard_normal()))
             out[key] = float(min(hi, max(lo, x)))
     return out
@@ -268,8 +272,6 @@ def draw_operator(birth: Birth, weights: Mapping[str, float], fallback: str | No
 
 def apply_operator(name: str, birth: Birth) -> AgentSpec:
     """The child's spec: what operator ``name`` returns, with the lineage fields the regime sets."""
-    from spawn.life.job import AgentSpec
-
     out = OPERATORS.get(name)().apply(birth)
     if not isinstance(out, AgentSpec):
         raise TypeError(f"operator {name!r} returned {type(out).__name__}, not an AgentSpec")
@@ -304,8 +306,8 @@ class Mutate(Operator):
 
     def apply(self, birth: Birth) -> AgentSpec:
         child, cfg = birth.child, birth.cfg
-        hyper = mutate_hyper(child.hyper, cfg.mutation.sigma, birth.rng)
         kind = birth.parent.agent_kind
+        hyper = mutate_hyper(child.hyper, cfg.mutation.sigma, birth.rng, mutation_ranges(agent_class(kind)))
         if kind in _SWITCH and float(birth.rng.random()) < cfg.mutation.switch_probability:
             kind = _SWITCH[kind]
             hyper.setdefault("lambda", cfg.agent.lam)

@@ -26,7 +26,7 @@ from spawn.registry import TRIGGERS
 
 if TYPE_CHECKING:
     from spawn.config import SimConfig
-    from spawn.life.job import AgentSpec
+    from spawn.life.spec import AgentSpec
 
 __all__ = ["DETECTORS", "TRIGGERS", "DriftWatch", "Plateau", "Round", "Trigger", "register_trigger"]
 

@@ -105,6 +105,44 @@ def test_array_functions_check_shapes_and_leave_inputs_alone() -> None:
         clade_max(np.ones(4), parent, depth)
 
 
+def _random_forest(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, nx.DiGraph]:
+    """Parent rows (each an earlier row, or -1 for a new root), depths, and the same forest in networkx."""
+    parent = np.array([-1 if i == 0 or rng.random() < 0.1 else int(rng.integers(i)) for i in range(n)])
+    depth = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        depth[i] = 0 if parent[i] < 0 else depth[parent[i]] + 1
+    forest = nx.DiGraph()
+    forest.add_nodes_from(range(n))
+    forest.add_edges_from((int(p), i) for i, p in enumerate(parent) if p >= 0)
+    return parent, depth, forest
+
+
+def test_array_clade_passes_match_networkx_descendants_on_random_forests() -> None:
+    rng = np.random.default_rng(2024)
+    for _ in range(60):
+        n = int(rng.integers(1, 30))
+        parent, depth, forest = _random_forest(rng, n)
+        values = np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n).round(3))
+        gamma = float(rng.choice([0.0, 0.5, 1.0, 1.7]))
+        levels = depth_levels(depth)
+        for got in (clade_sum(values, parent, depth, gamma), clade_sum(values, parent, depth, gamma, levels=levels)):
+            for i in range(n):
+                clade = [i, *nx.descendants(forest, i)]
+                want = sum(gamma ** int(depth[d] - depth[i]) * values[d] for d in clade)
+                np.testing.assert_allclose(got[i], want, rtol=1e-12, atol=1e-12, equal_nan=True)
+        for got in (clade_max(values, parent, depth), clade_max(values, parent, depth, levels=levels)):
+            for i in range(n):
+                present = [values[d] for d in [i, *nx.descendants(forest, i)] if not math.isnan(values[d])]
+                assert math.isnan(got[i]) if not present else got[i] == max(present)
+
+
+def test_clade_sum_adds_a_parents_children_together_first() -> None:
+    # The children's terms are summed (in row order) before the parent's own value joins them:
+    # 1e16 + (1 + 1) is 1e16 + 2, where adding the children one by one would round each 1 away.
+    parent, depth = np.array([-1, 0, 0]), np.array([0, 1, 1])
+    assert clade_sum(np.array([1e16, 1.0, 1.0]), parent, depth)[0] == 1e16 + 2.0
+
+
 def test_depth_levels_groups_rows_by_depth_in_row_order() -> None:
     depth = np.array([0, 1, 2, 1, 0, 2, 1])
     assert [lvl.tolist() for lvl in depth_levels(depth)] == [[0, 4], [1, 3, 6], [2, 5]]

@@ -7,7 +7,19 @@ import numpy as np
 import pytest
 
 import envs
-from spawn.agents import AGENTS, LinearSoftmaxAgent, QAgent, QLambdaAgent, RandomAgent, TaskShape, agent_class
+from spawn.agents import (
+    AGENT_REGISTRY,
+    AGENTS,
+    CLASSIC_HYPER,
+    LinearSoftmaxAgent,
+    QAgent,
+    QLambdaAgent,
+    RandomAgent,
+    TaskShape,
+    agent_class,
+    hyper_params,
+    mutation_ranges,
+)
 from spawn.errors import ConfigError
 from spawn.life.suite import encode_obs, task_shape
 
@@ -135,10 +147,29 @@ def test_visit_count_step_size_is_a_sample_average_and_is_inherited() -> None:
         ("no_such_module_abc:C", "ModuleNotFoundError"),
         ("os:system", "standard library"),
         ("this:s", "standard library"),
-        ("spawn.agents:_VISITS", "not a class"),
+        ("spawn.agents:CLASSIC_HYPER", "not a class"),
     ],
 )
 def test_plugin_names_refused_in_one_line(kind: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         agent_class(kind)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("cls", list(AGENTS.values()))
+def test_built_in_agents_declare_their_hyper_parameters_and_mutation_ranges(cls: type) -> None:
+    assert "hyper_params" in vars(cls) and hyper_params(cls) == CLASSIC_HYPER  # declared on the class itself
+    assert [h.name for h in hyper_params(cls)] == ["alpha", "gamma", "epsilon", "temperature", "lambda", "lr"]
+    # What mutate perturbs and within what: gamma is left alone.
+    assert mutation_ranges(cls) == {
+        "alpha": (1e-4, 1.0),
+        "epsilon": (0.0, 1.0),
+        "temperature": (1e-3, 100.0),
+        "lambda": (0.0, 1.0),
+        "lr": (1e-5, 10.0),
+    }
+
+
+def test_built_in_kinds_are_registered_in_order() -> None:
+    assert AGENT_REGISTRY.names()[:4] == ("q", "q-lambda", "linear", "random")
+    assert all(AGENT_REGISTRY.get(name) is cls for name, cls in AGENTS.items())

@@ -9,23 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spawn.aiq.agents import (
+from spawn.aiq import (
     AIQ_AGENTS,
     HLQLambdaAgent,
     LineageAgentFactory,
-    QLambdaAgent,
-    agent_parameters,
-    make_aiq_agent,
-)
-from spawn.aiq.universal import (
-    LocalProcessExecutor,
+    QLambdaAIQAgent,
     StratumPool,
+    agent_parameters,
     compare_agents,
     estimate_upsilon,
     load_pool,
+    make_aiq_agent,
 )
 from spawn.cli import main
 from spawn.errors import ConfigError
+from spawn.runtimes.processes import LocalProcessExecutor
 
 PROGRAMS, LENGTH = 120, 200
 
@@ -150,7 +148,7 @@ def test_agents_match_dense_transcriptions_of_the_reference() -> None:
     hlq = HLQLambdaAgent(np.random.default_rng(0), lam=0.95, epsilon=0.0, gamma=0.7)
     acts = [hlq.perceive(o, r) for o, r in stream]
     assert np.allclose(np.array(hlq.Q).reshape(5, 5), _reference_hlq(stream, acts, 0.95, 0.7), atol=1e-9)
-    q = QLambdaAgent(np.random.default_rng(0), lam=0.5, alpha=0.5, epsilon=0.0, gamma=0.6)
+    q = QLambdaAIQAgent(np.random.default_rng(0), lam=0.5, alpha=0.5, epsilon=0.0, gamma=0.6)
     acts = [q.perceive(o, r) for o, r in stream]
     Q, E = np.zeros((5, 5)), np.zeros((5, 5))
     s = a = 0

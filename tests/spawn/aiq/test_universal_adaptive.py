@@ -10,16 +10,10 @@ import numpy as np
 import pytest
 
 from attribution.aiq import adaptive_allocation, adaptive_estimate, adaptive_stages, pair_sds
-from spawn.aiq.universal import (
-    LocalProcessExecutor,
-    StratumPool,
-    UniversalResult,
-    compare_agents,
-    estimate_upsilon,
-    load_pool,
-)
+from spawn.aiq import StratumPool, UniversalResult, compare_agents, estimate_upsilon, load_pool
 from spawn.cli import main
 from spawn.errors import ConfigError
+from spawn.runtimes.processes import LocalProcessExecutor
 
 PROGRAMS, LENGTH = 120, 200
 AGENTS = ("freq", "random")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from spawn import limits
-from spawn.aiq.universal import POOL_CHUNK, _chunk_path, _read_chunk, load_pool
+from spawn.aiq.pool import POOL_CHUNK, chunk_path, load_pool, read_chunk
 from spawn.cli import main
 from spawn.config import check_rule, parse_config
 from spawn.errors import ConfigError
@@ -200,8 +200,8 @@ def genuine(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str]:
     """A pool of one chunk drawn with no cache, and the text of its cached chunk."""
     cache = tmp_path_factory.mktemp("aiq")
     pool = load_pool(seed=4, size=POOL_CHUNK, cache_dir=cache)
-    path = _chunk_path(cache, 4, 5, 0)
-    assert _read_chunk(path) is not None  # a genuine chunk reads back
+    path = chunk_path(cache, 4, 5, 0)
+    assert read_chunk(path) is not None  # a genuine chunk reads back
     return pool, path.read_text()
 
 
@@ -213,7 +213,7 @@ KINDS = [
 
 def _planted(tmp_path: Path, kind: str, text: str) -> tuple[Path, Path]:
     cache = tmp_path / "cache"
-    path = _chunk_path(cache, 4, 5, 0)
+    path = chunk_path(cache, 4, 5, 0)
     path.parent.mkdir(parents=True)
     path.write_text(text)
     _hostile(path, kind, text)
@@ -223,7 +223,7 @@ def _planted(tmp_path: Path, kind: str, text: str) -> tuple[Path, Path]:
 @pytest.mark.parametrize("kind", KINDS)
 def test_hostile_pool_cache_is_never_trusted(kind: str, tmp_path: Path, genuine: tuple[object, str]) -> None:
     _, path = _planted(tmp_path, kind, genuine[1])
-    assert _read_chunk(path) is None
+    assert read_chunk(path) is None
 
 
 @pytest.mark.parametrize("kind", ["truncated", "bad stratum", "fifo", "huge digits"])

@@ -8,12 +8,22 @@ import pytest
 
 from spawn.cli import build_parser, main
 
-COMMANDS = ["run", "resume", "inspect", "compare", "export", "plot", "universal", "envs", "rules", "limits"]
+#: The documented commands, in the order of the README's table (and of ``lineage-sim --help``).
+COMMANDS = ["run", "resume", "inspect", "compare", "export", "plot", "universal", "envs", "rules", "plugins", "limits"]
 
 
 def test_every_documented_command_is_registered() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert sorted(sub.choices) == sorted(COMMANDS)  # type: ignore[arg-type]
+
+
+def test_help_lists_the_commands_in_the_documented_order(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    block = out.split("COMMAND\n", 1)[1].split("\n\n")[0]  # each command at column 4, its help after
+    listed = [line.split()[0] for line in block.splitlines() if line[4:5] != " "]
+    assert listed == COMMANDS
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -39,6 +49,8 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
         (["rules", "--colour"], "unrecognized arguments"),
         (["frobnicate"], "invalid choice"),
         (["limits", "--limit", "colour=3"], "unknown limit 'colour'"),
+        (["plugins", "{tmp}/absent.toml"], "no such config file"),
+        (["plugins", "--kind", "colour"], "unknown extension point 'colour'"),
         (["inspect", "x.json", "--limit", "data_bytes=lots"], "expected a whole number"),
     ],
 )

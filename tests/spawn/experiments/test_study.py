@@ -62,3 +62,20 @@ def test_every_arm_and_rule_is_checked_before_anything_is_written(tmp_path: Path
         with pytest.raises(ConfigError, match=message):
             selector_study(cfg, selectors, [1], tmp_path / "s", rules=rules)
         assert not (tmp_path / "s").exists()
+
+
+def test_a_selector_or_seed_given_twice_or_none_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    import pytest
+
+    from spawn.errors import ConfigError
+
+    cfg = config(regime="archive", budget=600, envs=[HIRING], archive={"child_budget": 300})
+    for selectors, seeds, message in [
+        (["greedy", "hgm", "greedy"], [1], "selectors 'greedy' and 'greedy' would share the study's folder 'greedy'"),
+        (["greedy"], [1, 2, 1], r"seeds are given twice: \[1, 2, 1\]"),
+        ([], [1], "at least one selector and one seed"),
+        (["greedy"], [], "at least one selector and one seed"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            selector_study(cfg, selectors, seeds, tmp_path / "s", rules=["self"])
+        assert not (tmp_path / "s").exists()

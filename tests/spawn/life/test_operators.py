@@ -10,10 +10,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from spawn.agents import QAgent
-from spawn.life.job import _Session, _Stats, _train, build_agent, live, root_spec, run_agent, suite_for
+from spawn.agents import CLASSIC_HYPER, QAgent, mutation_ranges
+from spawn.life.job import build_agent, live, root_spec, run_agent, suite_for
 from spawn.life.objectives import objective_class
 from spawn.life.operators import mine_tool, mutate_hyper
+from spawn.life.training import Session, TrainStats, train_session
 from spawn.run.driver import simulate
 
 from ..helpers import FROZEN, HIRING, config
@@ -83,13 +84,35 @@ def test_retrain_on_drift_reinitialises_and_recovers_after_the_drift() -> None:
 def test_mutate_perturbs_hyper_parameters_within_range() -> None:
     rng = np.random.default_rng(0)
     for _ in range(50):
-        h = mutate_hyper({"alpha": 0.9, "epsilon": 0.5, "gamma": 0.9}, 2.0, rng)
+        h = mutate_hyper({"alpha": 0.9, "epsilon": 0.5, "gamma": 0.9}, 2.0, rng, mutation_ranges(QAgent))
         assert 0 < h["alpha"] <= 1 and 0 <= h["epsilon"] <= 1 and h["gamma"] == 0.9
     cfg = config(operators=_only("mutate"), mutation={"switch_probability": 1.0})
     _, result = live(root_spec(cfg), cfg)
     for child in result.children:
         assert child.agent_kind == "q-lambda"  # switched architecture, parameters kept
         assert child.hyper["alpha"] != cfg.agent.alpha and child.params is not None
+
+
+class SteadyQ(QAgent):
+    """A plugin Q agent whose declared ranges keep alpha at 0.5 and let mutate leave epsilon alone."""
+
+    name = "steady-q"
+    hyper_params = tuple(
+        replace(h, mutation={"alpha": (0.5, 0.5), "epsilon": None}.get(h.name, h.mutation)) for h in CLASSIC_HYPER
+    )
+
+
+def test_mutate_reads_the_ranges_the_agent_class_declares() -> None:
+    cfg = config(
+        agent={"kind": f"{__name__}:SteadyQ", "alpha": 0.2, "epsilon": 0.3, "temperature": 0.5},
+        operators=_only("mutate"),
+        mutation={"switch_probability": 0.0, "sigma": 1.0},
+    )
+    _, result = live(root_spec(cfg), cfg)
+    assert result.children
+    for child in result.children:
+        assert child.hyper["alpha"] == 0.5 and child.hyper["epsilon"] == 0.3
+        assert child.hyper["temperature"] != 0.5  # a range of its own: perturbed as a built-in's is
 
 
 def test_new_task_adds_an_environment_of_the_suite() -> None:
@@ -118,12 +141,12 @@ def test_add_tool_grows_the_action_space_and_the_tool_runs_as_primitive_steps() 
         hyper={"epsilon": 0.0, "alpha": 0.0, "gamma": 0.9},
     )
     agent = build_agent(spec, suite, np.random.default_rng(0))
-    session = _Session(suite, "FrozenLake-v1", False, 0, 0)
+    session = Session(suite, "FrozenLake-v1", False, 0, 0)
     seen: list[int] = []
     step = session.env.step
     session.env.step = lambda a: (seen.append(int(a)), step(a))[1]  # type: ignore[method-assign]
-    stats = _Stats()
-    _train(agent, session, 9, objective_class("raw")(cfg), 0.0, stats, None, 0.9)
+    stats = TrainStats()
+    train_session(agent, session, 9, objective_class("raw")(cfg), 0.0, stats, None, 0.9)
     assert stats.steps == 9 and len(seen) == 9
     assert seen[:3] == [2, 1, 2]  # the first macro ran step by step through env.step
 

@@ -1,0 +1,123 @@
+"""Best value found against budget spent, one line per selector (``--kind selection``).
+
+The curves are :func:`spawn.experiments.curves.best_against_budget`'s, the same a selector study
+writes to its ``study.csv``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> curves = pd.DataFrame({"selector": ["greedy", "greedy"], "spent": [400, 800], "mean": [0.5, 0.6],
+...                        "lo": [0.5, 0.6], "hi": [0.5, 0.6], "n": [1, 1]})
+>>> plot_selection(curves).axes[0].get_legend().get_texts()[0].get_text()
+'greedy (1 seed)'
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from spawn.errors import PlotError
+from spawn.experiments.curves import best_against_budget, run_curve
+from spawn.plots.common import PlotSource, finish, load_lineage, load_source, new_figure, read_csv, tex
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["plot_selection", "selection_curves"]
+
+_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
+
+
+def _run_curve(run: Path) -> pd.Series:
+    """Best value so far against budget spent in one archive run (the root first)."""
+    batches = read_csv(run / "batches.csv", "an archive run's batches.csv")
+    g = load_lineage(run / "lineage.json")
+    root = g.attributes(g.roots()[0])
+    return run_curve(int(root.get("train_steps", 0)), float(root.get("value", math.nan)), batches)
+
+
+def _arm_label(arm: str) -> str:
+    return arm.removeprefix("selector=") if arm.count("=") == 1 else arm
+
+
+def selection_curves(source: PlotSource | str | Path) -> pd.DataFrame:
+    """Best value against budget spent per selector: ``selector, spent, mean, lo, hi, n``.
+
+    A study directory's ``study.csv`` is read as it is; for a sweep directory (one curve per arm)
+    or a single archive run each run's ``batches.csv`` gives a step curve, and runs of an arm are
+    averaged on the union of their budget points with a 95% t-interval over seeds (see
+    :func:`spawn.experiments.curves.best_against_budget`).
+
+    Raises
+    ------
+    PlotError
+        When the runs are not archive runs (no ``batches.csv``).
+    """
+    src = source if isinstance(source, PlotSource) else load_source(source)
+    if src.kind == "study":
+        return read_csv(src.path / "study.csv", "a selector study's study.csv")
+    if src.kind == "lineage":
+        raise PlotError(
+            f"selection needs an archive run's batches.csv, and {str(src.path)!r} is a lineage file; "
+            "give the archive run directory or a sweep of selectors"
+        )
+    curves: dict[str, list[pd.Series]] = {}
+    for arm, runs in src.arms.items():
+        missing = [r for r in runs if not (r / "batches.csv").is_file()]
+        if missing:
+            raise PlotError(
+                f'selection needs archive runs (regime = "archive", which write batches.csv); '
+                f"{str(missing[0])!r} is a recursive run"
+            )
+        curves[_arm_label(arm)] = [_run_curve(r) for r in runs]
+    return best_against_budget(curves)
+
+
+def plot_selection(
+    curves: pd.DataFrame,
+    *,
+    title: str | None = None,
+    output: str | Path | None = None,
+) -> Figure:
+    """Best value found against budget spent, one step line per selector with its band over seeds.
+
+    Parameters
+    ----------
+    curves
+        Columns ``selector, spent, mean, lo, hi, n`` (as :func:`selection_curves` or a study's
+        ``study.csv`` give); the band is ``lo``..``hi`` and is drawn where ``n > 1``.
+    title, output
+        As in :func:`spawn.plots.plot_tree`.
+    """
+    from matplotlib.lines import Line2D
+
+    fig = new_figure(10.0, 6.0)
+    ax = fig.subplots()
+    seeds = set()
+    handles: list[Any] = []
+    for j, (selector, c) in enumerate(curves.groupby("selector", sort=False)):
+        c = c.sort_values("spent")
+        colour = f"C{j % 10}"
+        n = int(c["n"].max()) if len(c) else 0
+        seeds.add(n)
+        # Line style and marker vary with colour so that selectors with equal curves stay distinguishable.
+        style = _STYLES[j % len(_STYLES)]
+        ax.step(c["spent"], c["mean"], where="post", color=colour, lw=2.0, ls=style[0], zorder=3)
+        ax.plot(c["spent"], c["mean"], style[0], marker=style[1], color=colour, lw=0, ms=6, zorder=3)
+        if n > 1:
+            ax.fill_between(c["spent"], c["lo"], c["hi"], step="post", color=colour, alpha=0.12, lw=0)
+            ax.step(c["spent"], c["lo"], where="post", color=colour, lw=0.6, alpha=0.6)
+            ax.step(c["spent"], c["hi"], where="post", color=colour, lw=0.6, alpha=0.6)
+        label = f"{selector} ({n} seed{'s' * (n != 1)})"
+        handles.append(Line2D([], [], color=colour, ls=style[0], marker=style[1], lw=2.0, label=tex(label)))
+    ax.set_xlabel("budget spent (training steps)")
+    ax.set_ylabel("best value so far")
+    ax.grid(alpha=0.3)
+    band = "band: 95% t-interval over seeds" if max(seeds, default=0) > 1 else "one seed: no band"
+    ax.legend(handles=handles, title=f"selector ({band})", fontsize=10, title_fontsize=10, loc="best")
+    fig.suptitle(tex(title or "Best value found against budget"), fontsize=14)
+    return finish(fig, output)
