@@ -24,9 +24,6 @@ __all__ = ["PROG", "UsageError", "build_parser", "main"]
 
 PROG = "lineage-sim"
 
-#: The old name of :func:`spawn.cli.args.whole_number`, for modules that still import it from here.
-_int_at_least = whole_number
-
 #: Modules that add the commands, one each (two for run and resume, envs and rules), in the order
 #: ``--help`` lists them; each defines ``register(subparsers)`` and raises :class:`UsageError` (or a
 #: package's own error) for user mistakes.

@@ -21,7 +21,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from spawn.config import SimConfig, _one_line
+from spawn.config.load import one_line
+from spawn.config.model import SimConfig
 
 __all__ = ["Arm", "arm_slug", "arms"]
 
@@ -72,6 +73,6 @@ def arms(cfg: SimConfig, seed_override: int | None = None) -> list[Arm]:
         try:
             arm_cfg = SimConfig.model_validate(data)
         except ValidationError as exc:
-            raise _one_line(f"sweep arm {name!r}", exc) from None
+            raise one_line(f"sweep arm {name!r}", exc) from None
         out.append(Arm(name, settings, arm_cfg, seeds))
     return out

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
+from spawn.agents import AGENT_REGISTRY
 from spawn.cli import main
-from spawn.config import config_to_toml, load_config, parse_config
+from spawn.config import config_to_toml, import_plugins, load_config, parse_config
 from spawn.errors import ConfigError
 
 BASE = 'seed = 1\nbudget = 1000\n[[envs]]\nid = "FrozenLake-v1"\n'
@@ -102,3 +104,98 @@ def test_seed_override(tmp_path: Path) -> None:
     p = tmp_path / "c.toml"
     p.write_text(BASE)
     assert load_config(p, seed=42).seed == 42
+
+
+# ---------------------------------------------------------------------- plugin agents' own hyper-parameters
+AGENT_PLUGIN = """
+from spawn.agents import Hyper, RandomAgent, register_agent
+
+
+@register_agent("{kind}")
+class Beta(RandomAgent):
+    hyper_params = (Hyper("beta", 0.5, low=0.0, high=1.0, low_open=True), Hyper("gamma", 0.95, low=0.0, high=1.0))
+
+
+class Zeta(RandomAgent):
+    hyper_params = (Hyper("zeta", 2.0, low=1.0),)
+"""
+
+
+@pytest.fixture
+def agent_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A plugin module (on the module path, not imported yet) registering kind ``beta-<tag>``; and that kind."""
+    tag = uuid.uuid4().hex[:8]
+    module, kind = f"agent_plug_{tag}", f"beta-{tag}"
+    src = tmp_path / "plugins"
+    src.mkdir()
+    (src / f"{module}.py").write_text(AGENT_PLUGIN.replace("{kind}", kind), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(src))
+    return module, kind
+
+
+def test_a_registered_agent_kind_takes_the_keys_it_declares(agent_plugin: tuple[str, str], tmp_path: Path) -> None:
+    module, kind = agent_plugin
+    p = tmp_path / "c.toml"
+    p.write_text(f'plugins = ["{module}"]\n' + BASE + f'[agent]\nkind = "{kind}"\nbeta = 0.25\n')
+    cfg = load_config(p)
+    assert cfg.agent.hyper(AGENT_REGISTRY.get(kind)) == {"beta": 0.25, "gamma": 0.95}
+    # config.toml holds what the kind declares (no alpha, epsilon, ...), every default filled in
+    agent = config_to_toml(cfg).split("[agent]\n", 1)[1].split("\n\n", 1)[0]
+    assert agent.splitlines() == [
+        f'kind = "{kind}"',
+        'objective = "raw"',
+        'selection = "epsilon-greedy"',
+        'step_size = "constant"',
+        "gamma = 0.95",
+        "penalty_weight = 1.0",
+        "lagrange_lr = 0.05",
+        "cost_limit = 0.0",
+        "beta = 0.25",
+    ]
+    p.write_text(config_to_toml(cfg))
+    assert load_config(p) == cfg
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "alpha = 0.1",
+            "unknown key 'agent.alpha'; accepted keys: kind, objective, selection, step_size, beta, gamma, "
+            "penalty_weight, lagrange_lr, cost_limit",
+        ),
+        (
+            "bet = 0.1",
+            "unknown key 'agent.bet' (did you mean 'beta'?); accepted keys: kind, objective, selection, step_size, "
+            "beta, gamma, penalty_weight, lagrange_lr, cost_limit",
+        ),
+        ("beta = 0.0", "agent.beta = 0.0 is not accepted for agent kind '{kind}'; accepted: a number > 0 and <= 1"),
+    ],
+)
+def test_a_registered_agent_kind_refuses_what_it_does_not_declare(
+    line: str, expected: str, agent_plugin: tuple[str, str], tmp_path: Path
+) -> None:
+    module, kind = agent_plugin
+    msg = _err(f'plugins = ["{module}"]\n' + BASE + f'[agent]\nkind = "{kind}"\n{line}\n', tmp_path)
+    assert msg == f"{tmp_path / 'c.toml'}: " + expected.format(kind=kind)
+
+
+def test_a_module_class_agent_kind_is_checked_once_imported(agent_plugin: tuple[str, str]) -> None:
+    module, _ = agent_plugin
+    kind = f"{module}:Zeta"
+
+    def checked(agent: dict[str, object]) -> None:
+        env = {"id": "FrozenLake-v1"}
+        cfg = parse_config({"seed": 1, "budget": 10, "envs": [env], "agent": {"kind": kind, **agent}})
+        import_plugins(cfg)  # imports the module, then checks [agent] against what Zeta declares
+
+    checked({"zeta": 3.0, "alpha": 0.3})  # the six it always accepted, and its own
+    with pytest.raises(ConfigError) as info:
+        checked({"zeta": 0.5})
+    assert str(info.value) == f"agent.zeta = 0.5 is not accepted for agent kind '{kind}'; accepted: a number >= 1"
+    with pytest.raises(ConfigError) as info:
+        checked({"zet": 1.5})
+    assert str(info.value) == (
+        "unknown key 'agent.zet' (did you mean 'zeta'?); accepted keys: kind, objective, selection, step_size, "
+        "alpha, gamma, epsilon, temperature, lambda, lr, zeta, penalty_weight, lagrange_lr, cost_limit"
+    )
