@@ -17,7 +17,6 @@ from typing import NoReturn
 
 from lineage import LineageError
 from spawn import __version__
-from spawn.cli.args import whole_number
 from spawn.errors import UsageError
 
 __all__ = ["PROG", "UsageError", "build_parser", "main"]
