@@ -92,69 +92,43 @@ def _execute(command: str, out: Path, work: Callable[[], Callable[[], None]], qu
     return 0
 
 
-def _sweep(cfg: Any, out: Path, args: argparse.Namespace, **options: Any) -> Callable[[], None]:
-    from spawn.experiments.sweep import run_sweep
-
-    table = run_sweep(
-        cfg, out, runtime=args.runtime, runtime_options=_runtime_options(args), progress=not args.quiet, **options
-    )
-    return lambda: _show_aggregate(table, out)
+def _shown(result: Any, out: Path) -> Callable[[], None]:
+    if hasattr(result, "complete"):  # a run's outcome; else a sweep's aggregate table
+        return lambda: _show(result, out)
+    return lambda: _show_aggregate(result, out)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
 
     def work() -> Callable[[], None]:
+        from spawn.api import run_output
         from spawn.config import load_config
-        from spawn.run.driver import simulate
-        from spawn.runtimes import make_executor
 
         cfg = load_config(args.config, seed=args.seed)
-        if cfg.sweep:
-            return _sweep(cfg, out, args, force=args.force, seed=args.seed)
-        executor = make_executor(args.runtime, **_runtime_options(args))
-        outcome = simulate(cfg, out, executor, force=args.force, progress=not args.quiet)
-        return lambda: _show(outcome, out)
+        result = run_output(
+            cfg,
+            out,
+            runtime=args.runtime,
+            runtime_options=_runtime_options(args),
+            force=args.force,
+            progress=not args.quiet,
+            seed=args.seed,
+        )
+        return _shown(result, out)
 
     return _execute("run", out, work, args.quiet)
-
-
-def _sweep_seed(path: Path) -> int | None:
-    """The seed override a sweep was run with, from its ``sweep.json``."""
-    import json
-
-    from lineage import LineageFileError, read_text
-    from spawn.errors import CheckpointError
-
-    try:
-        data = json.loads(read_text(path, limit=2**24, what="a sweep description"))
-    except (LineageFileError, ValueError, RecursionError) as exc:
-        raise CheckpointError(f"{path}: is not a sweep description ({str(exc)[:120]})") from None
-    seed = data.get("seed") if isinstance(data, dict) else "?"
-    if seed is not None and (type(seed) is not int or seed < 0):
-        raise CheckpointError(f"{path}: seed {str(seed)[:40]!r} is not a whole number >= 0 or null")
-    return seed
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     out = Path(args.dir)
 
     def work() -> Callable[[], None]:
-        from spawn.run.driver import resume
-        from spawn.run.rundir import run_kind
-        from spawn.runtimes import make_executor
+        from spawn.api import resume_output
 
-        kind = run_kind(out)
-        if kind == "study":
-            raise UsageError(f"{PROG} resume: {out} is a selector-study directory; run the study again instead")
-        if kind == "sweep":
-            from spawn.config import load_config
-
-            cfg = load_config(out / "config.toml")
-            return _sweep(cfg, out, args, seed=_sweep_seed(out / "sweep.json"), resume=True)
-        executor = make_executor(args.runtime, **_runtime_options(args))
-        outcome = resume(out, executor, progress=not args.quiet)
-        return lambda: _show(outcome, out)
+        options = _runtime_options(args)
+        result = resume_output(out, runtime=args.runtime, runtime_options=options, progress=not args.quiet)
+        return _shown(result, out)
 
     return _execute("resume", out, work, args.quiet)
 
