@@ -102,6 +102,11 @@ class Registry(Generic[T]):
         self._load()
         return iter(list(self._entries.values()))
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (a test's or a notebook's registration; registering it again is then allowed)."""
+        self.get(name)
+        del self._entries[name]
+
     def lookup(self, name: str) -> tuple[T, str | None]:
         """A plain name, or ``family:<argument>`` for an entry registered with ``family=True``: the object
         and the argument (``None`` for a plain name); else the did-you-mean :class:`ConfigError`."""

@@ -255,8 +255,9 @@ def option_mask(action_mask: Any, tools: tuple[tuple[int, ...], ...]) -> np.ndar
 class AgentBase:
     """The plumbing the built-in agents share (a plugin class may subclass it too).
 
-    It keeps the hyper-parameters named in ``defaults`` (the value given in ``hyper``, else the
-    default), the task shapes and the generator, and does the protocol's bookkeeping. A subclass
+    It keeps the hyper-parameters named in ``defaults`` (a plugin class may leave it empty: then those
+    it declares in ``hyper_params``), each the value given in ``hyper`` or else its default, the task
+    shapes and the generator, and does the protocol's bookkeeping. A subclass
     implements :meth:`action_probs` and builds its state in ``_init_params`` (from inherited
     ``params``, or afresh when they are ``None``), so that :meth:`reset_estimates` starts it over.
     """
@@ -272,7 +273,8 @@ class AgentBase:
         rng: np.random.Generator,
         params: Mapping[str, Any] | None = None,
     ) -> None:
-        self.hyper = {k: float(hyper.get(k, v)) for k, v in self.defaults.items()}
+        kept = self.defaults or {h.name: h.default for h in hyper_params(type(self))}
+        self.hyper = {k: float(hyper.get(k, v)) for k, v in kept.items()}
         self.rng = rng
         self.shapes: dict[str, TaskShape] = dict(shapes)
         self._init_params(params)
