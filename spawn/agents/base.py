@@ -255,8 +255,8 @@ def option_mask(action_mask: Any, tools: tuple[tuple[int, ...], ...]) -> np.ndar
 class AgentBase:
     """The plumbing the built-in agents share (a plugin class may subclass it too).
 
-    It keeps the hyper-parameters named in ``defaults`` (a plugin class may leave it empty: then those
-    it declares in ``hyper_params``), each the value given in ``hyper`` or else its default, the task
+    It keeps the hyper-parameters named in ``defaults`` (a plugin class may leave it out: then those it
+    declares in ``hyper_params``), each the value given in ``hyper`` or else its default, the task
     shapes and the generator, and does the protocol's bookkeeping. A subclass
     implements :meth:`action_probs` and builds its state in ``_init_params`` (from inherited
     ``params``, or afresh when they are ``None``), so that :meth:`reset_estimates` starts it over.
@@ -264,7 +264,7 @@ class AgentBase:
 
     name: ClassVar[str] = "base"
     needs_discrete: ClassVar[bool] = False
-    defaults: ClassVar[dict[str, float]] = {}
+    defaults: ClassVar[dict[str, float] | None] = None  # None: those declared in hyper_params
 
     def __init__(
         self,
@@ -273,7 +273,7 @@ class AgentBase:
         rng: np.random.Generator,
         params: Mapping[str, Any] | None = None,
     ) -> None:
-        kept = self.defaults or {h.name: h.default for h in hyper_params(type(self))}
+        kept = self.defaults if self.defaults is not None else {h.name: h.default for h in hyper_params(type(self))}
         self.hyper = {k: float(hyper.get(k, v)) for k, v in kept.items()}
         self.rng = rng
         self.shapes: dict[str, TaskShape] = dict(shapes)

@@ -33,6 +33,7 @@ class RandomAgent(AgentBase):
 
     name = "random"
     hyper_params = CLASSIC_HYPER
+    defaults: ClassVar[dict[str, float] | None] = {}  # learns nothing: keeps no hyper-parameter
 
     def action_probs(self, task: str, obs: Any, mask: np.ndarray | None, greedy: bool = False) -> np.ndarray:
         n = self.shapes[task].n_options
