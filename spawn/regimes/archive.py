@@ -200,6 +200,23 @@ def _best(state: ArchiveState) -> tuple[str, float]:
     return best, v(best)
 
 
+def _batch_row(
+    state: ArchiveState, picks: tuple[str, ...], scores: dict[str, float], specs: list[AgentSpec]
+) -> dict[str, Any]:
+    """A row of ``batches.csv``: the archive after the batch, its best agent, parents and children."""
+    best_agent, best_value = _best(state)
+    return {
+        "batch": state.batch,
+        "archive_size": len(state.archive),
+        "spent": state.spent,
+        "best_agent": best_agent,
+        "best_value": best_value,
+        "parents": " ".join(picks),
+        "parent_scores": " ".join(f"{scores[p]:.6g}" for p in picks),
+        "children": " ".join(s.id for s in specs),
+    }
+
+
 def run_archive(
     cfg: SimConfig,
     writer: Saver,
@@ -248,19 +265,7 @@ def run_archive(
         results = executor.map(_run_job, [(s, cfg) for s in specs])
         for r in sorted(results, key=lambda r: path_key(r.record.id)):
             state.add(r, _eligible(cfg, state, r))
-        best_agent, best_value = _best(state)
-        state.log_batch(
-            {
-                "batch": state.batch,
-                "archive_size": len(state.archive),
-                "spent": state.spent,
-                "best_agent": best_agent,
-                "best_value": best_value,
-                "parents": " ".join(sel.picks),
-                "parent_scores": " ".join(f"{sel.scores[p]:.6g}" for p in sel.picks),
-                "children": " ".join(s.id for s in specs),
-            }
-        )
+        state.log_batch(_batch_row(state, sel.picks, sel.scores, specs))
         new += len(results)
         on_batch(results)
         state.save(writer)

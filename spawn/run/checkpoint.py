@@ -154,6 +154,25 @@ def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> tuple[list[dict[s
     out = Path(out)
     folder = out / CHECKPOINT
     path = folder / MANIFEST
+    manifest = _read_manifest(out, cfg, regime)
+    segments = manifest.get("segments")
+    total = manifest.get("entries")
+    if type(segments) is not list or type(total) is not int:
+        raise _fail(path, "malformed checkpoint manifest (segments, entries)")
+    entries: list[dict[str, Any]] = []
+    for i, seg in enumerate(segments, 1):
+        entries.extend(_read_segment(folder, i, seg))
+    if len(entries) != total:
+        raise _fail(path, "malformed checkpoint manifest (entry count)")
+    _tidy(folder, len(segments))
+    writer = CheckpointWriter(out, regime, manifest["config_sha256"], list(segments), total)
+    return entries, writer
+
+
+def _manifest_path(out: Path) -> Path:
+    """The manifest's path, refused when there is none, it is a link, or the run has a pickle instead."""
+    folder = out / CHECKPOINT
+    path = folder / MANIFEST
     if not path.exists() and not folder.is_symlink():
         if (out / LEGACY_CHECKPOINT).exists():
             raise _fail(
@@ -166,6 +185,12 @@ def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> tuple[list[dict[s
         raise _fail(folder, "is not a folder of the run directory (a symbolic link is not followed)")
     if path.is_symlink():
         raise _fail(path, "is a symbolic link, not a checkpoint manifest (links are not followed)")
+    return path
+
+
+def _read_manifest(out: Path, cfg: SimConfig, regime: str) -> dict[str, Any]:
+    """The manifest, checked: a lineage-sim checkpoint of this version, this regime and this config."""
+    path = _manifest_path(out)
     try:
         raw = read_bytes(path, limit=_MANIFEST_LIMIT, what="a checkpoint manifest")
     except LineageError as exc:
@@ -192,47 +217,44 @@ def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> tuple[list[dict[s
         raise _fail(path, f"not a {regime}-regime checkpoint (it says {manifest.get('regime')!r})")
     if manifest.get("config_sha256") != config_digest(cfg):
         raise _fail(path, f"the checkpoint belongs to another config than {out / 'config.toml'} (digest differs)")
-    segments = manifest.get("segments")
-    total = manifest.get("entries")
-    if type(segments) is not list or type(total) is not int:
-        raise _fail(path, "malformed checkpoint manifest (segments, entries)")
-    entries: list[dict[str, Any]] = []
-    for i, seg in enumerate(segments, 1):
-        name = f"seg-{i:06d}.jsonl"
-        if (
-            type(seg) is not dict
-            or seg.get("file") != name
-            or type(seg.get("bytes")) is not int
-            or type(seg.get("sha256")) is not str
-            or type(seg.get("entries")) is not int
-        ):
-            raise _fail(path, f"malformed checkpoint manifest (segment {i} should be {name!r} with bytes and sha256)")
-        seg_path = folder / name
-        if seg_path.is_symlink():
-            raise _fail(seg_path, "is a symbolic link, not a checkpoint segment (links are not followed)")
+    return manifest
+
+
+def _read_segment(folder: Path, i: int, seg: Any) -> list[dict[str, Any]]:
+    """Segment ``i``'s entries, checked against what the manifest says of it (name, size, sha256, count)."""
+    name = f"seg-{i:06d}.jsonl"
+    if (
+        type(seg) is not dict
+        or seg.get("file") != name
+        or type(seg.get("bytes")) is not int
+        or type(seg.get("sha256")) is not str
+        or type(seg.get("entries")) is not int
+    ):
+        path = folder / MANIFEST
+        raise _fail(path, f"malformed checkpoint manifest (segment {i} should be {name!r} with bytes and sha256)")
+    seg_path = folder / name
+    if seg_path.is_symlink():
+        raise _fail(seg_path, "is a symbolic link, not a checkpoint segment (links are not followed)")
+    try:
+        limit = min(max(seg["bytes"], 0), MAX_DATA_BYTES)
+        data = read_bytes(seg_path, limit=limit, what=f"a checkpoint segment of {seg['bytes']} bytes")
+    except LineageError as exc:
+        raise _fail(seg_path, f"truncated or altered checkpoint segment ({exc})") from None
+    if len(data) != seg["bytes"] or hashlib.sha256(data).hexdigest() != seg["sha256"]:
+        raise _fail(seg_path, "truncated or altered checkpoint segment (size or sha256 differs from the manifest)")
+    lines = data.decode("ascii", errors="replace").splitlines()
+    if len(lines) != seg["entries"]:
+        raise _fail(seg_path, "malformed checkpoint segment (entry count differs from the manifest)")
+    entries = []
+    for line in lines:
         try:
-            limit = min(max(seg["bytes"], 0), MAX_DATA_BYTES)
-            data = read_bytes(seg_path, limit=limit, what=f"a checkpoint segment of {seg['bytes']} bytes")
-        except LineageError as exc:
-            raise _fail(seg_path, f"truncated or altered checkpoint segment ({exc})") from None
-        if len(data) != seg["bytes"] or hashlib.sha256(data).hexdigest() != seg["sha256"]:
-            raise _fail(seg_path, "truncated or altered checkpoint segment (size or sha256 differs from the manifest)")
-        lines = data.decode("ascii", errors="replace").splitlines()
-        if len(lines) != seg["entries"]:
-            raise _fail(seg_path, "malformed checkpoint segment (entry count differs from the manifest)")
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except (ValueError, RecursionError):
-                raise _fail(seg_path, "malformed checkpoint segment (a line is not JSON)") from None
-            if type(entry) is not dict:
-                raise _fail(seg_path, "malformed checkpoint segment (a line is not a JSON object)")
-            entries.append(entry)
-    if len(entries) != total:
-        raise _fail(path, "malformed checkpoint manifest (entry count)")
-    _tidy(folder, len(segments))
-    writer = CheckpointWriter(out, regime, manifest["config_sha256"], list(segments), total)
-    return entries, writer
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            raise _fail(seg_path, "malformed checkpoint segment (a line is not JSON)") from None
+        if type(entry) is not dict:
+            raise _fail(seg_path, "malformed checkpoint segment (a line is not a JSON object)")
+        entries.append(entry)
+    return entries
 
 
 def _tidy(folder: Path, listed: int) -> None:
