@@ -24,18 +24,12 @@ _NAME = f"{PROG} compare"
 
 
 def _lineage_path(run: str) -> Path:
-    path = Path(run)
-    if path.is_dir():
-        inner = path / "lineage.json"
-        if not inner.is_file():
-            raise UsageError(
-                f"{_NAME}: {printable(run)!r} is a directory without a lineage.json; "
-                "give a run directory or a lineage file"
-            )
-        return inner
-    if not path.exists():
-        raise UsageError(f"{_NAME}: {printable(run)!r} does not exist; give a run directory or a lineage file")
-    return path
+    from spawn.run.layout import lineage_file
+
+    try:
+        return lineage_file(run)
+    except SpawnError as exc:
+        raise UsageError(f"{_NAME}: {exc}") from None
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -26,15 +26,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     from lineage.text import brief, printable
     from spawn.cli.files import load_lineage
+    from spawn.errors import SpawnError
+    from spawn.run.layout import lineage_file
 
     path = Path(args.path)
-    if path.is_dir():  # a run directory
-        if not (path / "lineage.json").is_file():
-            raise UsageError(
-                f"{PROG} inspect: {printable(path)} is a directory without lineage.json; "
-                "expected a lineage file or a run directory"
-            )
-        path = path / "lineage.json"
+    if path.is_dir():  # a run directory: its lineage file (a missing file is load_lineage's to report)
+        try:
+            path = lineage_file(path)
+        except SpawnError as exc:
+            raise UsageError(f"{PROG} inspect: {exc}") from None
     lineage = load_lineage(path)
     if args.agent is not None and args.agent not in lineage:
         ids = lineage.ids

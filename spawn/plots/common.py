@@ -13,9 +13,7 @@ Examples
 from __future__ import annotations
 
 import io
-import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,44 +196,14 @@ class PlotSource:
         return next(iter(self.lineages().values()))[0]
 
 
-def _inside(base: Path, name: str, what: str) -> Path:
-    from spawn.run.rundir import inside
-
-    try:
-        return inside(base, name, what)
-    except SpawnError as exc:
-        raise PlotError(str(exc)) from None
-
-
-def _seed_key(path: Path) -> tuple[int, str]:
-    m = re.fullmatch(r"seed-(-?\d+)", path.name)
-    return (int(m.group(1)) if m else 0, path.name)
-
-
-def _seed_runs(arm_dir: Path, base: Path) -> list[Path]:
-    """The finished seed runs in an arm's folder; one that leads outside ``base`` is refused."""
-    runs = []
-    for q in arm_dir.glob("seed-*"):
-        _inside(base, str(q.relative_to(base)), "the run folder")
-        if (q / "lineage.json").is_file():
-            runs.append(q)
-    return sorted(runs, key=_seed_key)
-
-
 def _sweep_arms(p: Path, given: str | Path) -> dict[str, list[Path]]:
     """The arms ``sweep.json`` names, each with its finished seed runs (an arm without one is refused)."""
-    from lineage import LineageError, read_text
+    from spawn.run.layout import SweepDir
 
     try:
-        names = json.loads(read_text(p / "sweep.json", limit=2**24, what="a sweep description"))["arms"]
-        if not isinstance(names, list) or not all(isinstance(a, str) for a in names):
-            raise TypeError("arms is not a list of names")
-    except LineageError as exc:
+        arms = {a: [run.path for run in runs] for a, runs in SweepDir(p).arms().items()}
+    except SpawnError as exc:
         raise PlotError(str(exc)) from None
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise PlotError(f"{p / 'sweep.json'} is not a sweep description ({str(exc)[:120]})") from None
-    arm_dirs = {a: _inside(p, a, "sweep.json names the arm") for a in names}
-    arms = {a: _seed_runs(d, p) for a, d in arm_dirs.items()}
     missing = [a for a, runs in arms.items() if not runs]
     if missing:
         raise PlotError(f"sweep {str(given)!r}: arm {missing[0]!r} has no finished run; finish it with 'resume'")
@@ -244,13 +212,12 @@ def _sweep_arms(p: Path, given: str | Path) -> dict[str, list[Path]]:
 
 def _study_arms(p: Path) -> dict[str, list[Path]]:
     """Every folder of a study directory that holds finished seed runs, by name."""
-    arms = {}
-    for d in sorted(p.iterdir()):
-        if d.is_dir():
-            _inside(p, d.name, "the study's arm")
-            if runs := _seed_runs(d, p):
-                arms[d.name] = runs
-    return arms
+    from spawn.run.layout import StudyDir
+
+    try:
+        return {a: [run.path for run in runs] for a, runs in StudyDir(p).arms().items()}
+    except SpawnError as exc:
+        raise PlotError(str(exc)) from None
 
 
 def load_source(path: str | Path) -> PlotSource:

@@ -108,12 +108,12 @@ class SweepDir:
             data = json.loads(read_text(p, limit=_DESCRIPTION_BYTES, what="a sweep description"))
             if not isinstance(data, dict):
                 raise TypeError("not a JSON object")
-            names = data.get("arms", [])
+            names = data["arms"]
             if not isinstance(names, list) or not all(isinstance(a, str) for a in names):
                 raise TypeError("arms is not a list of names")
         except LineageError as exc:
             raise RunDirError(str(exc)) from None
-        except (ValueError, TypeError, RecursionError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise RunDirError(f"{p}: is not a sweep description ({str(exc)[:120]})") from None
         seed = data.get("seed")
         if seed is not None and (type(seed) is not int or seed < 0):
@@ -127,7 +127,7 @@ class SweepDir:
 
     def arms(self) -> dict[str, list[RunDir]]:
         """Every arm named in ``sweep.json`` with its finished seed runs (an arm may have none yet)."""
-        names = self.read().get("arms", [])
+        names = self.read()["arms"]
         return {a: seed_runs(inside(self.path, a, "sweep.json names the arm"), self.path) for a in names}
 
 
@@ -185,7 +185,9 @@ def lineage_file(path: str | Path) -> Path:
     p = Path(path)
     if p.is_dir():
         if not RunDir(p).finished:
-            raise RunDirError(f"{p} is a directory without a lineage.json; give a run directory or a lineage file")
+            raise RunDirError(
+                f"{str(path)!r} is a directory without a lineage.json; give a run directory or a lineage file"
+            )
         return RunDir(p).lineage
     if not p.exists():
         raise RunDirError(f"{str(path)!r} does not exist; give a run directory or a lineage file")
