@@ -66,7 +66,7 @@ def test_a_bad_sweep_description_is_one_line(tmp_path: Path, description: dict, 
 def test_lineage_file(tmp_path: Path) -> None:
     (tmp_path / "l.json").write_text("{}")
     assert lineage_file(tmp_path / "l.json") == tmp_path / "l.json"
-    with pytest.raises(RunDirError, match="is a directory without a lineage.json"):
+    with pytest.raises(RunDirError, match=r"is a directory without a lineage\.json"):
         lineage_file(tmp_path)
     (tmp_path / "lineage.json").write_text("{}")
     assert lineage_file(tmp_path) == tmp_path / "lineage.json"
