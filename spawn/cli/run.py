@@ -180,7 +180,7 @@ def _add_ray_options(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Any) -> None:
-    from spawn.run.driver import RUNTIMES
+    from spawn.runtimes import RUNTIMES
 
     p = sub.add_parser("run", help="simulate a lineage from a TOML config")
     p.add_argument("config", help="a TOML config (see examples/quickstart.toml)")

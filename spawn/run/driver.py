@@ -24,23 +24,17 @@ from spawn.config import SimConfig, config_to_toml
 from spawn.errors import CheckpointError, RunDirError
 from spawn.life.job import AgentRecord, JobResult
 from spawn.regimes.archive import ArchiveState, batches_csv, run_archive
-from spawn.regimes.recursive import RecursiveState, StopRun, run_recursive
+from spawn.regimes.recursive import RecursiveState, run_recursive
 from spawn.run.checkpoint import CheckpointWriter, has_checkpoint, read_checkpoint
-from spawn.run.outputs import OUTPUT_FILES, json_text, write_outputs
+from spawn.run.outputs import json_text, write_outputs
 from spawn.run.progress import RunProgress
 from spawn.run.rundir import PROJECT_FILES, Claim, open_dir, open_out, run_kind
-from spawn.runtimes import RUNTIMES, Executor, make_executor
+from spawn.runtimes import Executor
 from spawn.runtimes.inline import InlineExecutor
 
 __all__ = [
-    "OUTPUT_FILES",
-    "RUNTIMES",
-    "Executor",
-    "InlineExecutor",
     "RunOutcome",
-    "StopRun",
     "Terminated",
-    "make_executor",
     "prepare_run_dir",
     "resume",
     "sigterm_saves_checkpoint",
