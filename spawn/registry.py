@@ -76,6 +76,18 @@ class Registry(Generic[T]):
             module, self._builtins = self._builtins, None
             importlib.import_module(module)
 
+    def class_decorator(self, name: str, method: str, signature: str, **meta: Any) -> Callable[[Any], Any]:
+        """Register a class as ``name`` (with ``meta``), refusing one without the ``method`` its kind calls."""
+        register = self.register(name, **meta)
+
+        def deco(cls: Any) -> Any:
+            if not isinstance(cls, type) or not callable(getattr(cls, method, None)):
+                article = "an" if method[0] in "aeiou" else "a"
+                raise TypeError(f"{self.kind} {name!r}: register a class with {article} {method}({signature}) method")
+            return register(cls)  # type: ignore[arg-type]  # a registry of classes
+
+        return deco
+
     def get(self, name: str) -> T:
         """The object registered as ``name``; :class:`~spawn.errors.ConfigError` naming the accepted ones."""
         self._load()

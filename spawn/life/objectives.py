@@ -30,21 +30,13 @@ if TYPE_CHECKING:
 
 __all__ = ["OBJECTIVES", "Objective", "objective_class", "register_objective"]
 
-#: Every objective, by name, in registration order.
-
 C = TypeVar("C", bound=type)
 
 
 def register_objective(name: str) -> Callable[[C], C]:
     """Class decorator: register an objective as ``name``; the class is made with the run's config."""
-    register = OBJECTIVES.register(name)
-
-    def deco(cls: C) -> C:
-        if not isinstance(cls, type) or not callable(getattr(cls, "weight", None)):
-            raise TypeError(f"objective {name!r}: register a class with a weight(self, multiplier) method")
-        return register(cls)
-
-    return deco
+    decorate: Callable[[C], C] = OBJECTIVES.class_decorator(name, "weight", "self, multiplier")
+    return decorate
 
 
 def objective_class(name: str) -> Any:

@@ -199,8 +199,6 @@ class Operator:
         raise NotImplementedError
 
 
-#: Every operator, by name, in registration order (the order of the draw); meta ``kind``.
-
 OpT = TypeVar("OpT", bound=type)
 
 _KINDS = ("narrow", "broad")
@@ -211,14 +209,8 @@ def register_operator(name: str, *, kind: str) -> Callable[[OpT], OpT]:
     architecture) or ``"broad"`` (changes it). The class is made with no arguments for each birth."""
     if kind not in _KINDS:
         raise ValueError(f"operator {name!r}: kind must be 'narrow' or 'broad', got {kind!r}")
-    register = OPERATORS.register(name, kind=kind)
-
-    def deco(cls: OpT) -> OpT:
-        if not isinstance(cls, type) or not callable(getattr(cls, "apply", None)):
-            raise TypeError(f"operator {name!r}: register a class with an apply(self, birth) method")
-        return register(cls)
-
-    return deco
+    decorate: Callable[[OpT], OpT] = OPERATORS.class_decorator(name, "apply", "self, birth", kind=kind)
+    return decorate
 
 
 def operator_kind(name: str) -> str:

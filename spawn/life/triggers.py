@@ -30,21 +30,13 @@ if TYPE_CHECKING:
 
 __all__ = ["DETECTORS", "TRIGGERS", "DriftWatch", "Plateau", "Round", "Trigger", "register_trigger"]
 
-#: Every trigger, by name, in registration order (the order in which they are asked).
-
 C = TypeVar("C", bound=type)
 
 
 def register_trigger(name: str) -> Callable[[C], C]:
     """Class decorator: register a trigger as ``name``; the class is made with ``(spec, cfg)`` per life."""
-    register = TRIGGERS.register(name)
-
-    def deco(cls: C) -> C:
-        if not isinstance(cls, type) or not callable(getattr(cls, "fires", None)):
-            raise TypeError(f"trigger {name!r}: register a class with a fires(self, round) method")
-        return register(cls)
-
-    return deco
+    decorate: Callable[[C], C] = TRIGGERS.class_decorator(name, "fires", "self, round")
+    return decorate
 
 
 @dataclass(frozen=True)
