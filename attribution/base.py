@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from attribution.errors import RuleParameterError, RuleSpecError, UnknownRuleError, ValueDataError
 from attribution.transforms import check_transform, transform_values
-from attribution.tree import TreeArrays, as_tree
+from attribution.tree import TreeArrays, as_tree, clade_sum
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,6 +65,12 @@ class Rule:
     ``lam``) before crediting. Calling a rule on a lineage returns a pandas Series of credit,
     indexed by agent id in insertion order, named by :attr:`spec`; NaN where the rule has nothing
     to say about an agent.
+
+    Liability flows up under every rule: with ``liability`` > 0 an agent's credit is the rule's
+    credit minus ``liability`` times its clade's ``penalty`` (the agent and all its descendants;
+    each term discounted by ``gamma ** (depth difference)`` in rules with a ``gamma``), see
+    :meth:`apply_liability`. Subclasses implement :meth:`credit` only; the base class charges
+    the liability in :meth:`net_credit` and :meth:`__call__`.
     """
 
     name: ClassVar[str] = ""
@@ -77,6 +83,8 @@ class Rule:
     value: str = "value"
     distance: str = "distance"
     cost: str = "cost"
+    liability: float = 0.0
+    penalty: str = "cost"
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self) -> None:
@@ -91,7 +99,8 @@ class Rule:
             raise RuleParameterError(f"{self.name}: {exc}") from None
         self._number("w", 0.0, math.inf)
         self._number("lam", 0.0, math.inf)
-        for f in ("value", "distance", "cost"):
+        self._number("liability", 0.0, math.inf)
+        for f in ("value", "distance", "cost", "penalty"):
             self._attribute(f)
         self._check()
 
@@ -179,14 +188,70 @@ class Rule:
         return np.array(v, dtype=np.float64, copy=True)
 
     def credit(self, tree: TreeArrays) -> FloatArray:
-        """Credit of every agent at once, as an array in insertion order."""
+        """The rule's own credit of every agent at once, as an array in insertion order, before any
+        liability (what a subclass implements; :meth:`net_credit` charges the liability)."""
         raise NotImplementedError
+
+    @property
+    def penalty_gamma(self) -> float:
+        """The discount of the clade penalty: the rule's ``gamma`` if it has one, else 1."""
+        g = getattr(self, "gamma", None) if "gamma" in self.__dataclass_fields__ else None
+        return float(g) if isinstance(g, numbers.Real) and not isinstance(g, bool) else 1.0
+
+    def penalties(self, tree: TreeArrays) -> FloatArray:
+        """Each agent's ``penalty`` value, NaN where it does not carry one (checked: the attribute is
+        a numeric attribute of the lineage, and every value present is finite and >= 0)."""
+        p = tree.column(self.penalty)
+        if len(tree) == 0:
+            return p
+        if (self.penalty not in tree.names) if tree.names is not None else bool(np.all(np.isnan(p))):
+            known = "" if tree.names is None else f"; numeric attributes: {', '.join(tree.names) or 'none'}"
+            raise ValueDataError(
+                f"{self.name}: penalty={self.penalty!r} is not a numeric attribute of the lineage "
+                f"(liability={self.liability!r}){known}"
+            )
+        bad = np.flatnonzero(~np.isnan(p) & ~(np.isfinite(p) & (p >= 0)))
+        if len(bad):
+            who = int(bad[0]) if tree.ids is None else tree.ids[int(bad[0])]
+            raise ValueDataError(
+                f"{self.name}: agent {who!r} has {self.penalty}={float(p[bad[0]])!r}; "
+                "a penalty must be a finite number >= 0"
+            )
+        return p
+
+    def apply_liability(self, tree: TreeArrays, credit: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``credit`` with the liability charged, and the charge itself, one per agent.
+
+        The charge is ``liability * P[i]``, ``P[i]`` the sum over the clade of ``i`` of
+        ``penalty_gamma ** (depth difference) * penalty``, agents without a penalty counting 0. The
+        net credit is ``credit - charge``; where the rule has no credit (NaN) but some agent of the
+        clade carries a penalty it is ``-charge``: the agent still answers for its clade. With
+        ``liability=0`` the credit is returned unchanged (the same array) with a charge of 0.
+        """
+        if self.liability == 0:
+            return credit, np.zeros(len(credit))
+        p = self.penalties(tree)
+        known = ~np.isnan(p)
+        charge = self.liability * clade_sum(tree, np.where(known, p, 0.0), self.penalty_gamma)
+        silent = np.isnan(credit)
+        if silent.any():  # the rule has nothing to say here: is the clade liable all the same?
+            covered = clade_sum(tree, known.astype(np.float64)) > 0
+            credit = np.where(silent & covered, 0.0, credit)
+        return credit - charge, charge
+
+    def assess(self, tree: TreeArrays) -> tuple[FloatArray, FloatArray]:
+        """Net credit and the liability charged, one per agent (see :meth:`apply_liability`)."""
+        return self.apply_liability(tree, self.credit(tree))
+
+    def net_credit(self, tree: TreeArrays) -> FloatArray:
+        """Credit after liability: what calling the rule returns, as an array in insertion order."""
+        return self.assess(tree)[0]
 
     def __call__(self, lineage: LineageGraph | LineageArrays | TreeArrays) -> pd.Series:
         import pandas as pd
 
         tree = as_tree(lineage)
-        return pd.Series(self.credit(tree), index=tree.index(), name=self.spec)
+        return pd.Series(self.net_credit(tree), index=tree.index(), name=self.spec)
 
 
 def _format(v: Any) -> str:
@@ -248,7 +313,8 @@ def get_rule(name: str, **params: Any) -> Rule:
     Examples
     --------
     >>> get_rule("discounted", gamma=0.5)
-    Discounted(transform='raw', w=1.0, lam=1.0, value='value', distance='distance', cost='cost', gamma=0.5)
+    Discounted(transform='raw', w=1.0, lam=1.0, value='value', distance='distance', cost='cost',
+               liability=0.0, penalty='cost', gamma=0.5)
     >>> get_rule("discountd")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -288,6 +354,8 @@ def parse_rule(spec: str) -> Rule:
     'discounted:gamma=0.5,transform=multiplicative'
     >>> parse_rule("best-descendant:include_self=false").spec
     'best-descendant:include_self=false'
+    >>> parse_rule("shapley:penalty=distance,liability=1").spec
+    'shapley:liability=1.0,penalty=distance'
     """
     if not isinstance(spec, str) or not spec.strip():
         raise RuleSpecError(f"a rule spec is 'name' or 'name:key=value,...', got {spec!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,7 +16,7 @@ import pandas as pd
 from attribution.base import Rule
 from attribution.errors import RuleParameterError
 from attribution.rules import Shapley
-from attribution.table import attribution_table, resolve_rules
+from attribution.table import liability_column, resolve_rules, rule_frame
 from attribution.transforms import check_transform, transform_values
 from attribution.tree import TreeArrays, as_tree, clade_max
 from lineage import LineageArrays, LineageGraph, path_key
@@ -74,7 +75,8 @@ class Comparison:
     table: pd.DataFrame
     #: Kendall tau between every pair of rules
     kendall: pd.DataFrame
-    #: per rule: the agent that comes first, its credit, and the Gini coefficient of the credit
+    #: per rule: the agent that comes first, its credit, the Gini coefficient of the credit, and the
+    #: liability subtracted from the first agent's credit
     leaders: pd.DataFrame
     #: best raw value against best aligned value, whom each picks, and what choosing aligned costs
     alignment_tax: dict[str, Any]
@@ -83,6 +85,52 @@ class Comparison:
     prediction: pd.DataFrame | None
     #: how estimates were made (Monte Carlo Shapley: orderings, seed, largest standard error)
     notes: tuple[str, ...] = ()
+    #: per agent (rows, as ``table``) per rule (columns): the liability each rule subtracted from
+    #: the credit in ``table`` (``liability`` times the clade's penalty; 0 for ``liability=0``)
+    liability: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+
+    def credit_and_liability(self) -> pd.DataFrame:
+        """``table`` followed by one ``liability[<rule>]`` column per rule (see
+        :func:`~attribution.table.liability_column`): what ``compare --csv`` writes."""
+        charged = self.liability.reindex(index=self.table.index, columns=self.table.columns, fill_value=0.0)
+        out = pd.concat([self.table, charged.rename(columns=liability_column)], axis=1)
+        out.columns.name = "rule"
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON data (NaN as ``None``): what ``compare --json`` writes.
+
+        ``table`` holds one record per agent with its ``agent`` id, then the credit under each rule
+        and each rule's ``liability[<rule>]``, the columns of :meth:`credit_and_liability`.
+        """
+
+        def num(x: Any) -> Any:
+            if x is None:
+                return None
+            if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+                return int(x)
+            if isinstance(x, numbers.Real) and not isinstance(x, bool):
+                return None if math.isnan(float(x)) else float(x)
+            return x
+
+        def frame(df: pd.DataFrame | None) -> dict[str, dict[str, Any]] | None:
+            if df is None:
+                return None
+            return {str(r): {str(k): num(v) for k, v in row.items()} for r, row in df.iterrows()}
+
+        full = self.credit_and_liability()
+        records = [
+            {"agent": num(agent), **{str(k): num(v) for k, v in row.items()}} for agent, row in full.iterrows()
+        ]
+        return {
+            "rules": [str(c) for c in self.table.columns],
+            "table": records,
+            "leaders": frame(self.leaders),
+            "kendall": frame(self.kendall),
+            "alignment_tax": {k: num(v) for k, v in self.alignment_tax.items()},
+            "prediction": frame(self.prediction),
+            "notes": list(self.notes),
+        }
 
     def top(self, n: int = 10) -> pd.DataFrame:
         """Agents that rank in the first ``n`` under any rule, ordered by the first rule's credit."""
@@ -122,22 +170,38 @@ def render_comparison(c: Comparison, top: int = 10) -> list[Any]:
         return plain(x if isinstance(x, str) else _fmt(x))
 
     out: list[Any] = []
-    t = Table(title=f"credit per rule (top {top} under any rule)", title_justify="left")
+    t = Table(
+        title=f"credit per rule (top {top} under any rule), and the liability each rule subtracted",
+        title_justify="left",
+    )
     t.add_column("agent", overflow="fold")
-    for col in c.table.columns:
+    full = c.credit_and_liability()
+    for col in full.columns:
         t.add_column(cell(str(col)), justify="right", overflow="fold")
-    for agent, row in c.top(top).iterrows():
+    for agent, row in full.loc[c.top(top).index].iterrows():
         t.add_row(cell(str(agent)), *(_fmt(float(x)) for x in row))
     out.append(t)
 
     t = Table(title="who comes first", title_justify="left")
-    for name, just in (("rule", "left"), ("first", "left"), ("credit", "right"), ("gini", "right")):
+    for name, just in (
+        ("rule", "left"),
+        ("first", "left"),
+        ("credit", "right"),
+        ("liability", "right"),
+        ("gini", "right"),
+    ):
         t.add_column(name, justify=just, overflow="fold")  # type: ignore[arg-type]
     if c.prediction is not None:
         t.add_column("predicts later best (tau)", justify="right")
         t.add_column("agents", justify="right")
     for rule, row in c.leaders.iterrows():
-        cells = [cell(str(rule)), cell(_fmt(row["agent"])), _fmt(row["credit"]), _fmt(row["gini"])]
+        cells = [
+            cell(str(rule)),
+            cell(_fmt(row["agent"])),
+            _fmt(row["credit"]),
+            _fmt(row.get("liability", 0.0)),
+            _fmt(row["gini"]),
+        ]
         if c.prediction is not None:
             cells += [_fmt(c.prediction.loc[rule, "kendall_tau"]), str(int(c.prediction.loc[rule, "agents"]))]
         t.add_row(*cells)
@@ -225,27 +289,40 @@ def compare(
     if not 0.0 <= cutoff <= 1.0:
         raise RuleParameterError(f"cutoff is a quantile of birth times in [0, 1], got {cutoff!r}")
     tree = as_tree(lineage)
-    table = attribution_table(tree, resolved)
+    credit: dict[str, FloatArray] = {}
+    charged: dict[str, FloatArray] = {}
     notes = []
     for r in resolved:
         if isinstance(r, Shapley) and len(tree) > r.exact_max:
             est = r.estimate(tree)
-            table[r.spec] = est.credit if tree.ids is None else pd.Series(est.credit, index=tree.ids)
+            credit[r.spec], charged[r.spec] = r.apply_liability(tree, est.credit)
             notes.append(
                 f"{r.spec}: Monte Carlo over {est.samples} orderings (seed {est.seed}), "
                 f"largest standard error {float(est.stderr.max()):.2g}"
             )
+        else:
+            credit[r.spec], charged[r.spec] = r.assess(tree)
+    table = rule_frame(tree, credit)
+    liability = rule_frame(tree, charged)
 
     leaders = []
     for col in table.columns:
         s = table[col].dropna()
         if s.empty:
-            leaders.append({"rule": col, "agent": None, "credit": math.nan, "gini": math.nan})
+            leaders.append({"rule": col, "agent": None, "credit": math.nan, "gini": math.nan, "liability": math.nan})
             continue
         best = s.max()
         first = next(a for a in s.index if s[a] == best)  # table is in lineage-path order
-        leaders.append({"rule": col, "agent": first, "credit": float(best), "gini": gini(s.to_numpy())})
-    leader_frame = pd.DataFrame(leaders).set_index("rule")
+        leaders.append(
+            {
+                "rule": col,
+                "agent": first,
+                "credit": float(best),
+                "gini": gini(s.to_numpy()),
+                "liability": float(liability.loc[first, col]),
+            }
+        )
+    leader_frame = pd.DataFrame(leaders, columns=["rule", "agent", "credit", "gini", "liability"]).set_index("rule")
 
     raw = tree.column(value)
     try:
@@ -270,7 +347,7 @@ def compare(
     }
 
     prediction = _prediction(tree, resolved, value, birth_time, cutoff)
-    return Comparison(table, kendall_matrix(table), leader_frame, tax, prediction, tuple(notes))
+    return Comparison(table, kendall_matrix(table), leader_frame, tax, prediction, tuple(notes), liability)
 
 
 def _prediction(
@@ -288,7 +365,7 @@ def _prediction(
     earlier = tree.subset(keep)
     rows = []
     for r in rules:
-        credit = r.credit(earlier)
+        credit = r.net_credit(earlier)
         both = ~np.isnan(credit) & ~np.isnan(target)
         rows.append(
             {

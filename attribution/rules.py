@@ -216,6 +216,12 @@ class BestDescendant(Rule):
     >>> g = LineageGraph(); g.add_agent("0", value=0.9); g.add_agent("0.0", parent="0", value=0.6)
     >>> BestDescendant()(g).tolist(), BestDescendant(include_self=False)(g).tolist()
     ([0.9, 0.6], [0.6, nan])
+
+    With a liability each agent answers for its clade's cost (the root for its child's too):
+
+    >>> g.update("0", cost=0.0); g.update("0.0", cost=1.0)
+    >>> BestDescendant(liability=0.5)(g).tolist()
+    [0.4, 0.09999999999999998]
     """
 
     include_self: bool = True
@@ -291,6 +297,8 @@ class Shapley(Rule):
     lineage. Exact for at most ``exact_max`` agents (default 12); beyond, a Monte Carlo estimate
     over ``samples`` orderings drawn from ``numpy.random.default_rng(seed)``, whose standard
     errors :meth:`estimate` returns (the Series carries the largest in ``attrs["max_stderr"]``).
+    A ``liability`` is charged after the game is shared out (see :meth:`Rule.apply_liability`), so
+    the net credits then sum to the best value minus the charges.
 
     Examples
     --------
@@ -325,7 +333,8 @@ class Shapley(Rule):
 
         tree = as_tree(lineage)
         est = self.estimate(tree)
-        out = pd.Series(est.credit, index=tree.index(), name=self.spec)
+        net, _ = self.apply_liability(tree, est.credit)
+        out = pd.Series(net, index=tree.index(), name=self.spec)
         out.attrs.update(
             method=est.method,
             samples=est.samples,

@@ -40,11 +40,14 @@ class TreeArrays:
         depth: IntArray,
         column: Callable[[str], FloatArray],
         ids: Sequence[str] | None = None,
+        names: Sequence[str] | None = None,
     ) -> None:
         self.parent = parent
         self.depth = depth
         self._column = column
         self.ids = ids
+        #: Names of the numeric attributes the lineage carries (``None``: not known for this view).
+        self.names: list[str] | None = None if names is None else sorted(names)
         self._levels: list[IntArray] | None = None
         self._cache: dict[str, FloatArray] = {}
 
@@ -69,9 +72,9 @@ class TreeArrays:
         """The view of a lineage (ids kept) or of a bare array view (ids are row numbers)."""
         if isinstance(lineage, LineageGraph):
             a = lineage.arrays
-            return cls(a.parent, a.depth, a.column, lineage.ids)
+            return cls(a.parent, a.depth, a.column, lineage.ids, a.names)
         if isinstance(lineage, LineageArrays):
-            return cls(lineage.parent, lineage.depth, lineage.column, None)
+            return cls(lineage.parent, lineage.depth, lineage.column, None, lineage.names)
         raise ValueDataError(
             f"expected a LineageGraph, LineageArrays or TreeArrays, got {type(lineage).__name__}"
         )
@@ -110,7 +113,7 @@ class TreeArrays:
         def column(name: str) -> FloatArray:
             return cols[name] if name in cols else np.full(n, np.nan)
 
-        return cls(p, depth, column, ids)
+        return cls(p, depth, column, ids, list(cols))
 
     def subset(self, keep: npt.NDArray[np.bool_]) -> TreeArrays:
         """The sub-lineage of rows where ``keep`` is true; it must hold every kept row's ancestors."""
@@ -122,7 +125,7 @@ class TreeArrays:
         new_row[rows] = np.arange(len(rows))
         new_parent = np.where(par >= 0, new_row[np.maximum(par, 0)], -1)
         ids = None if self.ids is None else [self.ids[i] for i in rows.tolist()]
-        return TreeArrays(new_parent, self.depth[rows], lambda name: self.column(name)[rows], ids)
+        return TreeArrays(new_parent, self.depth[rows], lambda name: self.column(name)[rows], ids, self.names)
 
     def index(self) -> Any:
         """Agent ids for a pandas index (row numbers when the view has no ids)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from attribution import AttributionError, Rule, rule_names
 from attribution.comparison import compare, render_comparison
 from attribution.plot import plot_credit
-from attribution.table import attribution_csv, resolve_rules
+from attribution.table import frame_csv, resolve_rules
 from lineage import atomic_write
 from lineage.text import plain, printable
 from spawn.cli import PROG
@@ -35,16 +36,24 @@ def _lineage_path(run: str) -> Path:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Check every output path, load, compute everything, and only then write: an error never
     leaves a file half-written, nor one file written and the other not."""
-    csv_out = check_output("compare", "--csv", args.csv) if args.csv is not None else None
-    plot_out = check_output("compare", "--plot", args.plot) if args.plot is not None else None
-    if csv_out is not None and plot_out is not None and csv_out.resolve() == plot_out.resolve():
-        raise UsageError(f"{_NAME}: --csv and --plot name the same file {args.csv!r}")
+    outputs: dict[str, Path] = {}
+    for flag, given in (("--csv", args.csv), ("--json", args.json), ("--plot", args.plot)):
+        if given is None:
+            continue
+        path = check_output("compare", flag, given)
+        for other, seen in outputs.items():
+            if seen.resolve() == path.resolve():
+                raise UsageError(f"{_NAME}: {other} and {flag} name the same file {given!r}")
+        outputs[flag] = path
+    csv_out, json_out, plot_out = (outputs.get(f) for f in ("--csv", "--json", "--plot"))
     source = _lineage_path(args.run)
     try:
         rules: list[Rule] = resolve_rules(_rule(r) for r in args.rule)
         lineage = load_lineage(source)
         comparison = compare(lineage, rules)
-        csv_text = attribution_csv(lineage, rules) if csv_out is not None else None
+        # credit per rule, then liability[<rule>] per rule: the same credit bytes as attribution.csv
+        csv_text = frame_csv(comparison.credit_and_liability()) if csv_out is not None else None
+        json_text = _json(source, comparison) if json_out is not None else None
         png = plot_credit(lineage, comparison.table, title=printable(source)) if plot_out is not None else None
     except AttributionError as exc:
         raise UsageError(f"{_NAME}: {exc}") from None
@@ -60,10 +69,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if csv_text is not None and csv_out is not None:
         atomic_write(csv_out, csv_text)
         print(f"wrote {printable(csv_out)} ({len(lineage)} agents x {len(rules)} rules)", file=sys.stderr)
+    if json_text is not None and json_out is not None:
+        atomic_write(json_out, json_text)
+        print(f"wrote {printable(json_out)}", file=sys.stderr)
     if png is not None and plot_out is not None:
         atomic_write(plot_out, png)
         print(f"wrote {printable(plot_out)}", file=sys.stderr)
     return 0
+
+
+def _json(source: Path, comparison: Any) -> str:
+    """The comparison as one JSON document (NaN as null; see :meth:`attribution.Comparison.to_dict`)."""
+    doc = {"lineage": str(source), **comparison.to_dict()}
+    return json.dumps(doc, indent=1, allow_nan=False) + "\n"
 
 
 def _rule(spec: str) -> Rule:
@@ -83,7 +101,8 @@ def register(subparsers: Any) -> None:
         "compare",
         help="compare attribution rules on a lineage",
         description=(
-            "Credit every agent under each rule and compare: top agents, who comes first, Gini "
+            "Credit every agent under each rule and compare: top agents with the liability each rule "
+            "charged (liability=<weight>,penalty=<attribute>), who comes first, Gini "
             "concentration, Kendall tau between rules, the alignment tax, and how well each rule "
             f"predicts later clade value. Rules: {', '.join(rule_names())}; parameters as "
             "name:key=value,... (e.g. discounted:gamma=0.5,transform=multiplicative)."
@@ -93,7 +112,18 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--rule", action="append", required=True, metavar="R", help="a rule spec; repeat for several"
     )
-    p.add_argument("--csv", default=None, metavar="FILE", help="write every agent's credit per rule (CSV)")
+    p.add_argument(
+        "--csv",
+        default=None,
+        metavar="FILE",
+        help="write every agent's credit per rule, then the liability each rule subtracted (CSV)",
+    )
+    p.add_argument(
+        "--json",
+        default=None,
+        metavar="FILE",
+        help="write the whole comparison, credit and liability per agent included (JSON)",
+    )
     p.add_argument("--plot", default=None, metavar="FILE", help="write the tree coloured by each rule (PNG)")
     p.add_argument("--top", type=whole_number(1), default=10, help="agents shown per rule (default 10)")
     p.set_defaults(func=cmd_compare)

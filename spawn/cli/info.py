@@ -13,7 +13,8 @@ __all__ = ["env_rows", "register", "rule_rows"]
 
 
 _KIND = {"ForbiddenAction": "action:", "ForbiddenState": "state:", "Invariance": "invariant:"}
-_COMMON = ("transform", "w", "lam", "value", "distance", "cost")
+#: Parameters every rule takes (the fields of :class:`attribution.Rule`), listed once, not per rule.
+_COMMON = ("transform", "w", "lam", "value", "distance", "cost", "liability", "penalty")
 
 
 def _short_space(space: Any) -> str:
@@ -114,8 +115,10 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
     table = Table(
         title="Attribution rules (write 'name:param=value:...', e.g. discounted:gamma=0.7)",
-        caption="Every rule also takes transform=raw|multiplicative|additive|lagrangian, w, lam, and the "
-        "attribute names value, distance, cost.",
+        caption="Every rule also takes transform=raw|multiplicative|additive|lagrangian, w, lam, the "
+        "attribute names value, distance, cost, and liability=<weight> (default 0) with "
+        "penalty=<attribute> (default cost): credit minus weight × the clade's penalty (discounted by "
+        "gamma^(depth difference) where the rule has a gamma).",
         show_lines=True,
     )
     table.add_column("rule", no_wrap=True)

@@ -9,7 +9,7 @@ from typing import Any
 from attribution import Rule
 from lineage import LineageGraph
 
-__all__ = ["reference_credit", "reference_game", "reference_shapley"]
+__all__ = ["reference_credit", "reference_game", "reference_liability", "reference_shapley"]
 
 NAN = math.nan
 
@@ -62,8 +62,39 @@ def reference_shapley(g: LineageGraph, values: dict[str, float | None]) -> dict[
     return out
 
 
+def reference_liability(g: LineageGraph, rule: Rule) -> dict[str, tuple[float, bool]]:
+    """Per agent: ``liability`` times the sum over its clade of gamma**(depth difference) * penalty
+    (gamma the rule's own if it has one, else 1; agents without a penalty left out), and whether
+    any agent of the clade has a penalty at all."""
+    gamma = float(getattr(rule, "gamma", 1.0))
+    out: dict[str, tuple[float, bool]] = {}
+    for a in g:
+        total, covered = 0.0, False
+        for x in g.clade(a):
+            c = _num(g, x, rule.penalty)
+            if c is None or math.isnan(c):
+                continue
+            covered = True
+            total += gamma ** (g.depth(x) - g.depth(a)) * c
+        out[a] = (rule.liability * total, covered)
+    return out
+
+
 def reference_credit(g: LineageGraph, rule: Rule) -> dict[str, float]:
-    """Credit of every agent under ``rule``, computed per agent from the lineage's own queries."""
+    """Credit of every agent under ``rule``, computed per agent from the lineage's own queries,
+    minus its liability: where the rule has no credit but the clade has a penalty, minus the
+    liability alone."""
+    base = _reference_base(g, rule)
+    if rule.liability == 0:
+        return base
+    out: dict[str, float] = {}
+    for a, (charge, covered) in reference_liability(g, rule).items():
+        credit = base[a]
+        out[a] = (0.0 if math.isnan(credit) and covered else credit) - charge
+    return out
+
+
+def _reference_base(g: LineageGraph, rule: Rule) -> dict[str, float]:
     vals = {a: _value(g, a, rule) for a in g}
     out: dict[str, float] = {}
     name: str = rule.name

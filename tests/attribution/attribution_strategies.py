@@ -56,7 +56,11 @@ def _maybe(strategy: st.SearchStrategy[Any], missing: bool) -> st.SearchStrategy
 def lineages(
     draw: st.DrawFn, max_agents: int = 9, missing: bool = True, min_agents: int = 1
 ) -> tuple[list[int], list[dict[str, Any]]]:
-    """Parent rows and attributes of a small random forest (mostly one root)."""
+    """Parent rows and attributes of a small random forest (mostly one root).
+
+    ``violations`` (a whole number, a penalty for ``penalty=violations``) is on the first agent
+    always, so that the attribute is on every lineage, and on the others unless ``missing``.
+    """
     n = draw(st.integers(min_agents, max_agents))
     parents = [-1]
     for i in range(1, n):
@@ -64,7 +68,7 @@ def lineages(
         parents.append(-1 if root else draw(st.integers(0, i - 1)))
     unit = st.floats(0.0, 1.0, allow_nan=False)
     attrs = []
-    for _ in range(n):
+    for i in range(n):
         trials = draw(st.integers(0, 6))
         a = {
             "value": draw(_maybe(unit, missing)),
@@ -72,6 +76,7 @@ def lineages(
             "cost": draw(_maybe(unit, missing)),
             "trials": trials,
             "successes": draw(st.integers(0, trials)),
+            "violations": draw(_maybe(st.integers(0, 3), missing and i > 0)),
         }
         attrs.append(a)
     return parents, attrs

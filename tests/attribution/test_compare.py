@@ -158,3 +158,68 @@ def test_attribution_csv_quotes_an_id_holding_a_carriage_return() -> None:
     g.add_agent("0", value=0.5)
     g.add_agent("\r", parent="0", value=1.0)
     assert attribution_csv(g, ["self"]) == 'agent,self\n0,0.5\n"\r",1\n'
+
+
+def test_compare_reports_the_liability_beside_the_credit(example: LineageGraph) -> None:
+    import json
+
+    from attribution import parse_rule
+
+    rules = ["self", "best-descendant:liability=1", "shapley:liability=0.5,penalty=distance", "clade-sum"]
+    c = compare(example, rules)
+    specs = ["self", "best-descendant:liability=1.0", "shapley:liability=0.5,penalty=distance", "clade-sum"]
+    assert c.table.columns.tolist() == specs and c.liability.columns.tolist() == specs
+    assert c.liability.index.tolist() == c.table.index.tolist()
+    cost = pd.Series({a: float(example.attributes(a)["cost"]) for a in example})
+    dist = pd.Series({a: float(example.attributes(a)["distance"]) for a in example})
+    clade_cost = pd.Series({a: cost[example.clade(a)].sum() for a in example})
+    clade_dist = pd.Series({a: dist[example.clade(a)].sum() for a in example})
+    np.testing.assert_allclose(c.liability[specs[1]], clade_cost[c.table.index], rtol=1e-12)
+    np.testing.assert_allclose(c.liability[specs[2]], 0.5 * clade_dist[c.table.index], rtol=1e-12)
+    assert (c.liability["self"] == 0).all() and (c.liability["clade-sum"] == 0).all()
+    # the credit is the rule's own (Monte Carlo Shapley included) minus what was charged
+    for spec in specs:
+        np.testing.assert_allclose(c.table[spec], parse_rule(spec)(example)[c.table.index], rtol=0, atol=0)
+    base = compare(example, ["best-descendant"]).table["best-descendant"]
+    np.testing.assert_allclose(c.table[specs[1]], base - clade_cost[c.table.index], rtol=1e-12)
+    assert any(n.startswith("shapley:liability=0.5,penalty=distance: Monte Carlo") for n in c.notes)
+    # leaders: an added column, the leader's liability
+    assert c.leaders.columns.tolist() == ["agent", "credit", "gini", "liability"]
+    first = c.leaders.loc[specs[1], "agent"]
+    assert c.leaders.loc[specs[1], "liability"] == pytest.approx(clade_cost[first])
+    assert c.leaders.loc[specs[1], "agent"] != "0"  # the root answers for all 36 agents' cost
+    full = c.credit_and_liability()
+    assert full.columns.tolist() == [*specs, *(f"liability[{s}]" for s in specs)]
+    doc = c.to_dict()
+    text = json.dumps(doc, allow_nan=False)  # data only: NaN became null
+    assert json.loads(text)["table"][0] == {"agent": "0", **{k: float(v) for k, v in full.loc["0"].items()}}
+    assert doc["rules"] == specs and doc["notes"] == list(c.notes)
+    assert doc["prediction"]["self"]["agents"] == 9
+
+
+def test_compare_without_liability_is_unchanged(example: LineageGraph) -> None:
+    rules = ["self", "discounted", "cmp", "best-descendant:include_self=false", "shapley"]
+    c = compare(example, rules)
+    pd.testing.assert_frame_equal(c.table, attribution_table(example, rules))
+    assert (c.liability.to_numpy() == 0).all() and (c.leaders["liability"] == 0).all()
+    assert attribution_csv(example, rules) == attribution_csv(example, rules, liability=False)
+    head = attribution_csv(example, ["self"], liability=True).splitlines()[:2]
+    assert head == ["agent,self,liability[self]", "0,0.2,0"]
+
+
+def test_liability_columns_and_nan_in_the_json_of_a_comparison() -> None:
+    import json
+
+    g = LineageGraph()
+    g.add_agent("0", value=0.5, cost=0.0)
+    g.add_agent("0.0", parent="0", value=0.9, cost=1.0)
+    g.add_agent("0.1", parent="0", value=0.1)
+    c = compare(g, ["best-descendant:include_self=false,liability=1", "nth-generation"])
+    doc = json.loads(json.dumps(c.to_dict(), allow_nan=False))
+    rows = {r["agent"]: r for r in doc["table"]}
+    # 0.0 is a leaf: no credit of its own to say, but liable for its cost; 0.1 has neither: null
+    assert rows["0.0"]["best-descendant:include_self=false,liability=1.0"] == -1.0
+    assert rows["0.1"]["best-descendant:include_self=false,liability=1.0"] is None
+    assert rows["0"]["best-descendant:include_self=false,liability=1.0"] == pytest.approx(-0.1)
+    assert rows["0"]["liability[best-descendant:include_self=false,liability=1.0]"] == 1.0
+    assert rows["0.0"]["nth-generation"] is None and rows["0.0"]["liability[nth-generation]"] == 0.0

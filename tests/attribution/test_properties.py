@@ -39,6 +39,20 @@ SPECS = [
     "clade-mean:transform=lagrangian,lam=2",
     "shapley:transform=lagrangian",
     "discounted:value=cost,gamma=0.8",
+    # liability flows up (penalty=violations is on every generated lineage; some agents lack it)
+    "self:liability=1,penalty=violations",
+    "discounted:gamma=0.5,liability=0.7,penalty=violations",
+    "discounted:gamma=0.0,liability=1,penalty=violations",
+    "discounted-mean:gamma=0.7,liability=2,penalty=violations,transform=additive",
+    "clade-sum:liability=1,penalty=violations",
+    "clade-mean:liability=0.5,penalty=violations",
+    "cmp:liability=1,penalty=violations",
+    "best-descendant:liability=1,penalty=violations",
+    "best-descendant:include_self=false,liability=0.25,penalty=violations",
+    "nth-generation:n=2,liability=1,penalty=violations",
+    "marginal:liability=1,penalty=violations",
+    "shapley:liability=0.5,penalty=violations",
+    "shapley:liability=1,penalty=violations,transform=lagrangian",
 ]
 
 FAST = settings(max_examples=40, deadline=None)

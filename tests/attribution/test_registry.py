@@ -101,7 +101,8 @@ def test_spec_is_canonical() -> None:
             lambda: get_rule("discounted", gama=0.5),
             RuleParameterError,
             r"discounted: unknown parameter 'gama'; "
-            r"accepted: gamma, transform, w, lam, value, distance, cost \(did you mean 'gamma'\?\)",
+            r"accepted: gamma, transform, w, lam, value, distance, cost, liability, penalty "
+            r"\(did you mean 'gamma'\?\)",
         ),
         (
             lambda: get_rule("discounted", gamma=1.5),
@@ -167,12 +168,43 @@ def test_spec_is_canonical() -> None:
         (lambda: parse_rule(""), RuleSpecError, r"a rule spec is 'name' or 'name:key=value,...', got ''"),
         (lambda: get_rule("self", value=""), RuleParameterError, r"value must be an attribute name"),
         (lambda: as_rule(3), RuleSpecError, r"got 3"),  # type: ignore[arg-type]
+        (
+            lambda: parse_rule("shapley:liability=-1"),
+            RuleParameterError,
+            r"shapley: liability must be a finite number >= 0, got -1",
+        ),
+        (lambda: parse_rule("cmp:liability=inf"), RuleParameterError, r"cmp: liability must be .* got inf"),
+        (lambda: parse_rule("self:liability=nan"), RuleParameterError, r"liability must be .* got nan"),
+        (lambda: parse_rule("self:liability=high"), RuleParameterError, r"liability must be .* got 'high'"),
+        (lambda: get_rule("self", liability=True), RuleParameterError, r"liability must be .* got True"),
+        (
+            lambda: get_rule("marginal", penalty="a b"),
+            RuleParameterError,
+            r"marginal: penalty must be an attribute name .* got 'a b'",
+        ),
+        (lambda: get_rule("self", penalty=3), RuleParameterError, r"penalty must be an attribute name"),
+        (
+            lambda: get_rule("best-descendant", liabilty=1),
+            RuleParameterError,
+            r"unknown parameter 'liabilty'.*\(did you mean 'liability'\?\)",
+        ),
     ],
 )
 def test_bad_names_and_parameters_are_refused_clearly(call, error, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(error, match=message) as info:
         call()
     assert isinstance(info.value, AttributionError) and isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("name", [*ISSUE_RULES, "clade-sum"])
+def test_every_rule_takes_liability_and_penalty_and_spells_them_canonically(name: str) -> None:
+    rule = get_rule(name, liability=2, penalty="train_cost")
+    assert (rule.liability, rule.penalty) == (2.0, "train_cost")
+    assert rule.spec == f"{name}:liability=2.0,penalty=train_cost"
+    assert parse_rule(rule.spec) == rule
+    # the defaults leave the spec, and so every column name and file, exactly as before
+    assert get_rule(name, liability=0, penalty="cost").spec == name
+    assert (get_rule(name).liability, get_rule(name).penalty) == (0.0, "cost")
 
 
 def test_registry_lists_rules_in_registration_order() -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv as csvlib
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from attribution import attribution_csv
+from lineage import LineageGraph
 from spawn.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "lineage.json"
@@ -39,10 +43,76 @@ def test_compare_on_a_lineage_file(capsys: pytest.CaptureFixture[str], tmp_path:
     assert "alignment tax (multiplicative): best raw value 0.6966 (0.2.1.0.0)" in " ".join(out.split())
     assert "Monte Carlo over 1000 orderings" in " ".join(out.split())
     lines = csv.read_text().splitlines()
-    assert lines[0] == "agent,discounted:gamma=0.5,shapley,cmp" and len(lines) == 37
-    assert lines[1].startswith("0,")
+    assert lines[0] == (
+        "agent,discounted:gamma=0.5,shapley,cmp,"
+        "liability[discounted:gamma=0.5],liability[shapley],liability[cmp]"
+    )
+    assert len(lines) == 37
+    assert lines[1].startswith("0,") and lines[1].endswith(",0,0,0")  # liability=0: nothing charged
+    # the credit columns are the bytes a run's attribution.csv has for these rules
+    old = attribution_csv(LineageGraph.load(EXAMPLE), ["discounted:gamma=0.5", "shapley", "cmp"]).splitlines()
+    assert [",".join(r[:4]) for r in csvlib.reader(lines)] == [",".join(r) for r in csvlib.reader(old)]
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert "wrote" in err
+
+
+def test_compare_reports_liability_in_the_table_the_csv_and_the_json(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # wide enough that no column name is folded
+    csv, js = tmp_path / "credit.csv", tmp_path / "credit.json"
+    rules = ["best-descendant:liability=1", "discounted:gamma=0.5,liability=2,penalty=distance", "self"]
+    args = ["compare", str(EXAMPLE), "--csv", str(csv), "--json", str(js), "--top", "2"]
+    assert main([*args, *(x for r in rules for x in ("--rule", r))]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "and the liability each rule subtracted" in out
+    assert "liability[best-descendant:liability=1.0]" in out and "liability[self]" in out
+    g = LineageGraph.load(EXAMPLE)
+    clade_cost = sum(float(g.attributes(a)["cost"]) for a in g)
+    rows = list(csvlib.DictReader(csv.open(newline="")))
+    assert list(rows[0]) == [
+        "agent",
+        "best-descendant:liability=1.0",
+        "discounted:gamma=0.5,liability=2.0,penalty=distance",
+        "self",
+        "liability[best-descendant:liability=1.0]",
+        "liability[discounted:gamma=0.5,liability=2.0,penalty=distance]",
+        "liability[self]",
+    ]
+    root = rows[0]
+    assert root["agent"] == "0" and float(root["liability[best-descendant:liability=1.0]"]) == pytest.approx(
+        clade_cost
+    )
+    assert float(root["best-descendant:liability=1.0"]) == pytest.approx(0.6966 - clade_cost)
+    assert root["liability[self]"] == "0"
+    doc = json.loads(js.read_text())
+    assert doc["rules"] == [
+        "best-descendant:liability=1.0",
+        "discounted:gamma=0.5,liability=2.0,penalty=distance",
+        "self",
+    ]
+    assert len(doc["table"]) == 36 and doc["table"][0]["agent"] == "0"
+    assert doc["table"][0]["liability[best-descendant:liability=1.0]"] == pytest.approx(clade_cost)
+    for rec, row in zip(doc["table"], rows, strict=True):  # the same rows as the CSV
+        assert rec["agent"] == row["agent"]
+        for k, v in row.items():
+            if k != "agent":
+                assert (rec[k] is None and v == "") or rec[k] == pytest.approx(float(v), rel=1e-11)
+    assert doc["leaders"]["self"]["liability"] == 0.0
+    assert set(doc["leaders"]["best-descendant:liability=1.0"]) == {"agent", "credit", "gini", "liability"}
+    assert doc["alignment_tax"]["raw_best_agent"] == "0.2.1.0.0"
+    assert doc["lineage"] == str(EXAMPLE)
+
+
+def test_a_missing_penalty_attribute_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    js = tmp_path / "x.json"
+    assert main(["compare", str(EXAMPLE), "--rule", "self:liability=1,penalty=violations", "--json", str(js)]) == 2
+    err = capsys.readouterr().err
+    assert "self: penalty='violations' is not a numeric attribute of the lineage" in err
+    assert "numeric attributes: birth_time, cost, distance, successes, trials, value" in err
+    assert err.count("\n") == 1 and not js.exists()
 
 
 def test_compare_on_a_run_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -57,6 +127,12 @@ def test_compare_on_a_run_directory(capsys: pytest.CaptureFixture[str], tmp_path
         (["--rule", "discountd"], "unknown rule 'discountd'; known rules: self, discounted"),
         (["--rule", "discounted:gamma=2"], "discounted: gamma must be a number in [0, 1], got 2"),
         (["--rule", "self", "--rule", "self"], "rule 'self' is given twice"),
+        (["--rule", "self:liability=0", "--rule", "self"], "rule 'self' is given twice"),
+        (["--rule", "self:liability=-1"], "self: liability must be a finite number >= 0, got -1"),
+        (
+            ["--rule", "self", "--json", "same.csv", "--csv", "same.csv"],
+            "--csv and --json name the same file 'same.csv'",
+        ),
         (
             ["--rule", "self", "--csv", "/no/such/folder/x.csv"],
             "--csv /no/such/folder/x.csv: its folder '/no/such/folder' does not exist",

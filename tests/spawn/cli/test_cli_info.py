@@ -51,3 +51,16 @@ def test_inspect_a_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[s
     (tmp_path / "lineage.json").write_bytes(EXAMPLE.read_bytes())
     assert main(["inspect", str(tmp_path)]) == 0
     assert "Lineage summary" in capsys.readouterr().out
+
+
+def test_rules_lists_liability_and_penalty_once_as_common_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    import dataclasses
+
+    from spawn.cli.info import _COMMON
+
+    assert set(_COMMON) == {f.name for f in dataclasses.fields(attribution.Rule)}  # every shared field
+    for row in rule_rows():  # not repeated per rule
+        assert not any(p.startswith(("liability=", "penalty=")) for p in row["parameters"]), row
+    assert main(["rules"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "liability=<weight> (default 0)" in out and "penalty=<attribute> (default cost)" in out
