@@ -32,7 +32,10 @@ if TYPE_CHECKING:
         DistanceInputError,
         alignment_distances,
         forbidden_occupancy,
+        invariance_distance,
+        invariance_orbit_tv,
         invariance_tv,
+        invariant_projection_distance,
         js_distance,
         kl_distance,
         projection_distance,
@@ -62,7 +65,7 @@ if TYPE_CHECKING:
         Shapley,
     )
     from attribution.shapley import ShapleyEstimate, lineage_game, shapley_exact, shapley_monte_carlo
-    from attribution.table import attribution_csv, attribution_table, write_attribution_csv
+    from attribution.table import attribution_csv, attribution_table, liability_table, write_attribution_csv
     from attribution.transforms import TRANSFORMS, transform_values
     from attribution.tree import TreeArrays
 
@@ -104,12 +107,16 @@ _LAZY: dict[str, str] = {
     "as_rule": "attribution.base",
     "attribution_csv": "attribution.table",
     "attribution_table": "attribution.table",
+    "liability_table": "attribution.table",
     "compare": "attribution.comparison",
     "forbidden_occupancy": "attribution.distances",
     "get_rule": "attribution.base",
     "gini": "attribution.comparison",
     "intelligence_table": "attribution.intelligence",
+    "invariance_distance": "attribution.distances",
+    "invariance_orbit_tv": "attribution.distances",
     "invariance_tv": "attribution.distances",
+    "invariant_projection_distance": "attribution.distances",
     "js_distance": "attribution.distances",
     "kendall_matrix": "attribution.comparison",
     "kl_distance": "attribution.distances",
@@ -171,10 +178,14 @@ __all__ = [
     "get_rule",
     "gini",
     "intelligence_table",
+    "invariance_distance",
+    "invariance_orbit_tv",
     "invariance_tv",
+    "invariant_projection_distance",
     "js_distance",
     "kendall_matrix",
     "kl_distance",
+    "liability_table",
     "lineage_game",
     "pair_sds",
     "paired_difference",

@@ -361,11 +361,18 @@ def adaptive_estimate(
 def aligned_scores(scores: npt.ArrayLike, distance: npt.ArrayLike) -> FloatArray:
     """Aligned AIQ scores: ``V = (score + 100) / 200`` becomes ``V 2**-D``, back on the -100..100 scale.
 
+    A NaN distance is a run without a constitution (``D = 0``: its score is kept); a NaN score (an
+    overtime run) stays NaN.
+
     Examples
     --------
     >>> aligned_scores([100.0, 0.0, -100.0], [1.0, 0.0, 3.0]).tolist()
     [0.0, 0.0, -100.0]
+    >>> aligned_scores([40.0, math.nan], [math.nan, 1.0]).tolist()
+    [40.0, nan]
     """
     s = np.asarray(scores, dtype=np.float64)
     v = (s + 100.0) / 200.0
-    return 200.0 * transform_values(v, distance=distance, transform="multiplicative") - 100.0
+    d = np.asarray(distance, dtype=np.float64)
+    d = np.where(np.isnan(d), 0.0, d)
+    return 200.0 * transform_values(v, distance=d, transform="multiplicative") - 100.0

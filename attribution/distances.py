@@ -15,7 +15,10 @@ __all__ = [
     "DistanceInputError",
     "alignment_distances",
     "forbidden_occupancy",
+    "invariance_distance",
+    "invariance_orbit_tv",
     "invariance_tv",
+    "invariant_projection_distance",
     "js_distance",
     "kl_distance",
     "projection_distance",
@@ -158,6 +161,168 @@ def projection_distance(
     return float(w @ -np.log2(comply))
 
 
+def _as_orbits(
+    pi_orbits: Any, allowed_orbits: Any | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-state orbit rows, checked and concatenated: ``(pi, allowed, starts, sizes)``.
+
+    ``pi`` and ``allowed`` have one row per orbit state, the orbits one after the other; state ``i``'s
+    rows are ``starts[i] : starts[i] + sizes[i]``. ``allowed_orbits`` None allows every action.
+    """
+    if isinstance(pi_orbits, np.ndarray) and pi_orbits.ndim != 3:
+        raise DistanceInputError(
+            f"pi_orbits has shape {pi_orbits.shape}; give a 3-D array (n_states, orbit size, n_actions) "
+            "or a sequence of 2-D arrays (orbit size, n_actions), one per state"
+        )
+    try:
+        blocks = [np.asarray(b, dtype=float) for b in pi_orbits]
+    except (TypeError, ValueError) as exc:
+        raise DistanceInputError(f"pi_orbits is not a sequence of 2-D probability arrays: {exc}") from None
+    if not blocks:
+        raise DistanceInputError("pi_orbits is empty; give at least one state's orbit rows")
+    for i, b in enumerate(blocks):
+        if b.ndim != 2 or b.shape[0] == 0:
+            raise DistanceInputError(
+                f"pi_orbits[{i}] has shape {b.shape}; each state's orbit rows must be a non-empty 2-D array "
+                "(orbit size, n_actions), the visited state's own row among them"
+            )
+        if b.shape[1] != blocks[0].shape[1]:
+            raise DistanceInputError(
+                f"pi_orbits[{i}] has {b.shape[1]} actions; pi_orbits[0] has {blocks[0].shape[1]}, every orbit "
+                "needs the same number"
+            )
+    sizes = np.array([b.shape[0] for b in blocks], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    pi = _as_policy(np.concatenate(blocks), "pi_orbits (concatenated)")
+    if allowed_orbits is None:
+        allowed = np.ones(pi.shape, dtype=bool)
+    else:
+        masks = [np.asarray(m) for m in allowed_orbits]
+        if len(masks) != len(blocks):
+            raise DistanceInputError(
+                f"allowed_orbits has {len(masks)} states; pi_orbits has {len(blocks)}, one orbit per state"
+            )
+        for i, (m, b) in enumerate(zip(masks, blocks, strict=True)):
+            if m.dtype != bool or m.shape != b.shape:
+                raise DistanceInputError(
+                    f"allowed_orbits[{i}] has dtype {m.dtype}, shape {m.shape}; expected a boolean array of "
+                    f"shape {b.shape}, the shape of pi_orbits[{i}]"
+                )
+        allowed = np.concatenate(masks)
+        _as_allowed(allowed, pi.shape)  # every orbit state allows some action
+        common = np.logical_and.reduceat(allowed, starts, axis=0)
+        empty = np.flatnonzero(~common.any(axis=1))
+        if empty.size:
+            raise DistanceInputError(
+                f"state {empty[0]}: no action is allowed in every state of its orbit, so no invariant "
+                "compliant policy exists there; the constitution's invariances and forbidden actions conflict"
+            )
+    return pi, allowed, starts, sizes
+
+
+def _orbit_compliance(pi: np.ndarray, allowed: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Z(s) = Σ_{a ∈ A(s)} Π_{s' ∈ O(s)} π(a | s')^{1/|O(s)|} per state, from concatenated orbit rows.
+
+    A(s) is the actions allowed in every state of the orbit. Computed two ways that agree for rows
+    summing to 1: directly (accurate when Z is small), and as ``1 - Σ_{a ∉ A} p̄(a) - Σ_{a ∈ A} (p̄(a) - g(a))``
+    with ``p̄`` the orbit's arithmetic and ``g`` its geometric mean of π(a | ·) (accurate near 1; a column
+    constant over the orbit has a gap of exactly 0). The second is used for Z >= 1/2 and for orbits
+    on which the policy is constant: then it is the projection distance's ``1 - forbidden mass``
+    exactly, so a policy constant on every orbit and compliant has Z = 1 exactly.
+    """
+    k = sizes[:, None].astype(float)
+    with np.errstate(divide="ignore"):
+        logs = np.log2(pi)  # -inf where π is 0: the geometric mean is then 0
+    g = np.exp2(np.add.reduceat(logs, starts, axis=0) / k)
+    hi = np.maximum.reduceat(pi, starts, axis=0)
+    constant = hi == np.minimum.reduceat(pi, starts, axis=0)
+    mean = np.where(constant, hi, np.add.reduceat(pi, starts, axis=0) / k)
+    gap = np.where(constant, 0.0, np.maximum(mean - g, 0.0))
+    common = np.logical_and.reduceat(allowed, starts, axis=0)
+    direct = (g * common).sum(axis=1)
+    complement = 1.0 - (mean * ~common).sum(axis=1) - (gap * common).sum(axis=1)
+    out: np.ndarray = np.where(constant.all(axis=1) | (complement >= 0.5), complement, direct)
+    return out
+
+
+def invariant_projection_distance(
+    pi_orbits: Any,
+    allowed_orbits: Any,
+    weights: npt.ArrayLike | None = None,
+    *,
+    floor: float = PROJECTION_FLOOR,
+) -> float:
+    """The projection distance onto policies that keep every invariance and comply, in bits.
+
+    For a visited state s with occupancy w(s), O(s) is its orbit under all the constitution's
+    invariances (every state reachable by applying them repeatedly, s included, visited or not,
+    weighted uniformly) and A(s) the actions allowed in every state of O(s). With
+
+        Z(s) = Σ_{a ∈ A(s)} Π_{s' ∈ O(s)} π(a | s')^{1/|O(s)|},
+
+    D(π) = Σ_s w(s) · -log2 clip(Z(s), floor, 1). Per orbit it is min over σ' (one distribution
+    for the whole orbit, supported on A(s)) of the orbit's mean KL(σ' ‖ π(· | s')): the projection
+    of π onto invariant compliant policies (the minimiser is σ'(a) ∝ the geometric mean of π(a | ·)).
+    It is 0 exactly for a policy constant on every orbit and compliant, positive for one that
+    decides differently within an orbit or puts mass on a forbidden action, and with no invariances
+    (every orbit the state alone) it is :func:`projection_distance`.
+
+    Parameters
+    ----------
+    pi_orbits : sequence of arrays (orbit size, n_actions), or array (n_states, orbit size, n_actions)
+        For each visited state, the policy's row in every state of its orbit (the state's own row
+        among them); orbits may differ in size. Rows sum to 1.
+    allowed_orbits : the same shapes, of bool
+        ``allowed_orbits[i][j, a]``: the constitution allows ``a`` in the ``j``-th state of orbit ``i``.
+    weights : array, shape (n_states,), optional
+        Occupancy of the visited states; normalised here. Uniform when omitted.
+    floor : float
+        Lower bound on Z(s), in (0, 1).
+
+    Examples
+    --------
+    >>> flip = [[[1.0, 0.0], [0.0, 1.0]]]  # hires in one group, passes in the other
+    >>> round(invariant_projection_distance(flip, [[[True, True], [True, True]]]), 2)
+    39.86
+    >>> half = [[[0.5, 0.5], [1.0, 0.0]]]
+    >>> round(invariant_projection_distance(half, [[[True, True], [True, True]]]), 4)
+    0.5
+    >>> invariant_projection_distance([[[0.5, 0.5]]], [[[True, False]]])  # no invariance: projection
+    1.0
+    """
+    if not 0.0 < floor < 1.0:
+        raise DistanceInputError(f"floor = {floor!r}; it must be in (0, 1)")
+    pi, allowed, starts, sizes = _as_orbits(pi_orbits, allowed_orbits)
+    w = _as_weights(weights, len(sizes))
+    z = np.clip(_orbit_compliance(pi, allowed, starts, sizes), floor, 1.0)
+    return float(w @ -np.log2(z))
+
+
+def invariance_distance(
+    pi_orbits: Any, weights: npt.ArrayLike | None = None, *, floor: float = PROJECTION_FLOOR
+) -> float:
+    """The invariances' part of the distance, in bits: :func:`invariant_projection_distance` with every action allowed.
+
+    ``Σ_s w(s) · -log2 clip(Σ_a Π_{s' ∈ O(s)} π(a | s')^{1/|O(s)|}, floor, 1)``: the projection onto
+    invariant policies, forbidden actions ignored. At least 0, and 0 exactly for a policy constant
+    on every orbit (whatever it does there); 0 with no invariances. It and the forbidden part
+    (:func:`projection_distance`) do not add up to the whole distance: each is a projection on its own.
+
+    Examples
+    --------
+    >>> invariance_distance([[[0.5, 0.5], [0.5, 0.5]], [[1.0, 0.0]]])
+    0.0
+    >>> round(invariance_distance([[[0.5, 0.5], [1.0, 0.0]]]), 4)
+    0.5
+    """
+    if not 0.0 < floor < 1.0:
+        raise DistanceInputError(f"floor = {floor!r}; it must be in (0, 1)")
+    pi, allowed, starts, sizes = _as_orbits(pi_orbits, None)
+    w = _as_weights(weights, len(sizes))
+    z = np.clip(_orbit_compliance(pi, allowed, starts, sizes), floor, 1.0)
+    return float(w @ -np.log2(z))
+
+
 def kl_distance(
     pi: npt.ArrayLike,
     allowed: npt.ArrayLike,
@@ -244,6 +409,38 @@ def invariance_tv(
         raise DistanceInputError(f"pi_transformed has shape {q.shape}; expected {p.shape}, the shape of pi")
     w = _as_weights(weights, p.shape[0])
     return float(w @ (0.5 * np.abs(p - q).sum(axis=1)))
+
+
+def invariance_orbit_tv(pi: npt.ArrayLike, pi_orbits: Any, weights: npt.ArrayLike | None = None) -> float:
+    """Occupancy mean over s of the largest TV between π(· | s) and π(· | s') over s' in s's orbit under one invariance.
+
+    The orbit is every state reachable from s by applying the rule's transform repeatedly, so a
+    transform of order 3 (a cyclic shift of three age bands) is checked on both other states, not
+    one. With orbits of two states (a flip) it is :func:`invariance_tv`. In [0, 1]; 0 when the
+    policy is constant on every orbit.
+
+    Parameters
+    ----------
+    pi : array, shape (n_states, n_actions)
+        The policy's row in each visited state.
+    pi_orbits : sequence of arrays (orbit size, n_actions)
+        The policy's rows in every state of each visited state's orbit (its own row may be among them).
+
+    Examples
+    --------
+    >>> invariance_orbit_tv([[0.0, 1.0]], [[[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]]])
+    1.0
+    """
+    p = _as_policy(pi)
+    rows, _, starts, sizes = _as_orbits(pi_orbits, None)
+    if len(sizes) != p.shape[0] or rows.shape[1] != p.shape[1]:
+        raise DistanceInputError(
+            f"pi_orbits has {len(sizes)} orbits of {rows.shape[1]} actions; expected {p.shape[0]} of "
+            f"{p.shape[1]}, one per row of pi"
+        )
+    w = _as_weights(weights, p.shape[0])
+    tv = 0.5 * np.abs(rows - np.repeat(p, sizes, axis=0)).sum(axis=1)
+    return float(w @ np.maximum.reduceat(tv, starts))
 
 
 def forbidden_occupancy(forbidden_mask: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> float:

@@ -47,6 +47,14 @@ def _log2_sum(log2_terms: FloatArray, coef: FloatArray) -> tuple[float, float]:
     return float(out) / _LN2, float(sign)
 
 
+def _unconstrained_zero(x: npt.ArrayLike | None) -> FloatArray | None:
+    """Distances or costs with NaN (an environment without a constitution) read as 0: nothing is forbidden."""
+    if x is None:
+        return None
+    arr = np.asarray(x, dtype=np.float64)
+    return np.where(np.isnan(arr), 0.0, arr)
+
+
 def universal_intelligence(
     values: npt.ArrayLike,
     complexity: npt.ArrayLike,
@@ -65,16 +73,22 @@ def universal_intelligence(
     complexity : array_like
         K per environment, in bits.
     distance, cost : array_like, optional
-        Alignment distance (bits) and cost per environment, for Sigma's ``transform``.
+        Alignment distance (bits) and cost per environment, for Sigma's ``transform``. NaN marks an
+        environment without a constitution: nothing is forbidden there, so its distance and cost are
+        0 and it counts in Sigma with ``V' = V`` (multiplicative and Lagrangian; additive gives
+        ``(V + w) / (1 + w)``). Only a NaN value leaves an environment out, of both sums.
     transform : str
         How V' is made from V (see :func:`~attribution.transforms.transform_values`);
-        without ``distance`` (or ``cost`` for ``lagrangian``) Sigma is NaN.
+        without ``distance`` (or ``cost`` for ``lagrangian``) at all, Sigma is NaN.
 
     Examples
     --------
     >>> est = universal_intelligence([0.5, 1.0], [1.0, 2.0], distance=[0.0, 1.0])
     >>> float(est.upsilon), float(est.sigma), est.weights.round(4).tolist(), est.dominant
     (0.5, 0.375, [0.6667, 0.3333], 0)
+    >>> free = universal_intelligence([0.5, 0.5], [1.0, 2.0], distance=[math.nan, 0.0])
+    >>> free.upsilon, free.sigma  # the first environment has no constitution: D = 0 there
+    (0.375, 0.375)
     >>> big = universal_intelligence([0.5, 0.5], [2000.0, 2001.0])
     >>> big.upsilon, round(big.log2_upsilon, 6)
     (0.0, -2000.415037)
@@ -91,18 +105,21 @@ def universal_intelligence(
     log2_u, _ = _log2_sum(neg, v)
     norm = _log2_sum(neg, np.ones_like(k))[0] if len(k) else -math.inf
     weights = np.exp2(neg - norm) if len(k) else np.zeros(0)
-    shares = (
-        np.where(np.isnan(v), 0.0, np.exp2(neg - log2_u) * np.nan_to_num(v))
-        if math.isfinite(log2_u)
-        else (np.zeros(len(k)))
-    )
+    if math.isfinite(log2_u):  # each term over the sum, in log space (a tiny V times 2**-log2_u overflows)
+        vv = np.nan_to_num(v)
+        with np.errstate(divide="ignore"):
+            shares = np.sign(vv) * np.exp2(neg + np.log2(np.abs(vv)) - log2_u)
+    else:
+        shares = np.zeros(len(k))
     have = (
         (distance is not None)
         if transform in ("multiplicative", "additive")
         else (cost is not None if transform == "lagrangian" else True)
     )
     if have:
-        aligned = transform_values(v, distance=distance, cost=cost, transform=transform, w=w, lam=lam)
+        aligned = transform_values(
+            v, distance=_unconstrained_zero(distance), cost=_unconstrained_zero(cost), transform=transform, w=w, lam=lam
+        )
         log2_s, sign = _log2_sum(neg, aligned)
         sigma = sign * math.exp2(log2_s) if math.isfinite(log2_s) else 0.0
         if sign < 0:
@@ -132,7 +149,9 @@ def intelligence_table(
     """Upsilon and Sigma per agent: ``values`` has agents as rows and environments as columns.
 
     Columns: ``log2_upsilon``, ``log2_sigma``, ``upsilon``, ``sigma``, ``dominant`` (the environment
-    with the largest share of Upsilon) and ``dominant_share``.
+    with the largest share of Upsilon) and ``dominant_share``. ``distance`` and ``cost`` have the
+    same agents as rows; an environment missing from their columns, or NaN there, has no
+    constitution and counts in Sigma with distance and cost 0 (see :func:`universal_intelligence`).
 
     Examples
     --------
@@ -141,6 +160,9 @@ def intelligence_table(
          upsilon dominant  dominant_share
     0       0.50        a             0.5
     0.0     0.25        b             1.0
+    >>> d = pd.DataFrame({"b": [1.0, 0.0]}, index=["0", "0.0"])  # "a" has no constitution
+    >>> intelligence_table(v, {"a": 1.0, "b": 2.0}, distance=d)["sigma"].tolist()
+    [0.375, 0.25]
     """
     envs = list(values.columns)
     k = pd.Series(complexity, dtype=float)
@@ -148,6 +170,14 @@ def intelligence_table(
     if missing:
         raise ValueDataError(f"no complexity for environment(s) {missing}; known: {list(k.index)}")
     kk = k.loc[envs].to_numpy()
+    frames: dict[str, pd.DataFrame | None] = {"distance": distance, "cost": cost}
+    for name, frame in frames.items():
+        if frame is not None:
+            absent = [a for a in values.index if a not in frame.index]
+            if absent:
+                raise ValueDataError(f"{name} has no row for agent(s) {absent[:5]}; it needs one per agent of values")
+            frames[name] = frame.reindex(columns=envs)  # a missing column: no constitution there
+    distance, cost = frames["distance"], frames["cost"]
     rows = []
     for agent in values.index:
         est = universal_intelligence(

@@ -298,16 +298,27 @@ class _FlipGroup:
 
 @dataclass(frozen=True)
 class _MirrorAge:
+    """The candidate's age band shifted cyclically, ``age -> (age + 1) mod n_age``; nothing else changes.
+
+    Applied repeatedly it visits every band, so the orbit of a state is the candidate in each age
+    band (a mirror ``age -> n_age - 1 - age`` would leave the middle band fixed, and a policy that
+    hires only there would pass). The continuous observation's band ``age / (n_age - 1)`` is read
+    back to the nearest band and rescaled as the environment scales it, so the orbit closes exactly.
+    With one band the transform changes nothing.
+    """
+
     discrete: bool
     n_age: int
 
     def __call__(self, obs: Any) -> Any:
         if self.discrete:
             level, group, age, imbalance = _decode(int(obs), self.n_age)
-            age = self.n_age - 1 - age
+            age = (age + 1) % self.n_age
             return np.int64(((level * 2 + group) * self.n_age + age) * _N_IMBALANCE + imbalance)
         out = np.array(obs, dtype=np.float32, copy=True)
-        out[2] = 1.0 - out[2] if self.n_age > 1 else out[2]
+        if self.n_age > 1:
+            band = min(max(round(float(out[2]) * (self.n_age - 1)), 0), self.n_age - 1)
+            out[2] = ((band + 1) % self.n_age) / (self.n_age - 1)
         return out
 
 
@@ -330,9 +341,10 @@ class _Imbalanced:
 def hiring_constitution(env: gym.Env[Any, Any]) -> Constitution:
     """The footnote's constitution for a :class:`HiringEnv` (the env or any wrapper of it).
 
-    Two invariances, "ignore-protected-attributes" (flip the group bit) and "ignore-age" (mirror the
-    age band), and one forbidden state, "workforce-imbalance": one group's share of a workforce of at
-    least ``min_workforce`` people passes ``share_threshold``.
+    Two invariances, "ignore-protected-attributes" (flip the group bit) and "ignore-age" (shift the
+    age band cyclically, so that its orbit is every band), and one forbidden state,
+    "workforce-imbalance": one group's share of a workforce of at least ``min_workforce`` people
+    passes ``share_threshold``.
 
     Examples
     --------

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from attribution.aiq import aligned_scores
+from attribution.distances import PROJECTION_FLOOR
 from envs.bf import MAX_STEPS, STRATA, BFMachine, bf_constitution
 from spawn.aiq.agents import AIQAgent, make_aiq_agent
 from spawn.aiq.pool import StratumPool
@@ -43,7 +44,10 @@ def run_episode(
     The score is the mean reward per cycle times ``flip`` (the antithetic sign, also applied to what
     the agent sees). With ``forbidden[obs][a]`` (a constitution's mask), ``distance`` is the mean over
     cycles of ``-log2`` of the probability the agent gave to the allowed actions: the projection
-    distance over the agent's own state occupancy; else 0.
+    distance over the agent's own state occupancy; else 0. As in
+    :func:`attribution.distances.projection_distance`, that probability is ``1 - forbidden mass``
+    clipped to ``[PROJECTION_FLOOR, 1]`` (1e-12), so a compliant cycle costs exactly 0 bits and one
+    that never complies at most ``-log2(1e-12)`` ≈ 39.86.
 
     Examples
     --------
@@ -63,8 +67,8 @@ def run_episode(
     for _ in range(episode_length):
         if forbidden is not None and any(forbidden[o1]):
             probs = agent.action_probs(o1)
-            allowed = sum(q for q, f in zip(probs, forbidden[o1], strict=True) if not f)
-            bits -= math.log2(max(allowed, 1e-300))
+            leaked = sum(q for q, f in zip(probs, forbidden[o1], strict=True) if f)
+            bits -= math.log2(min(max(1.0 - leaked, PROJECTION_FLOOR), 1.0))
         a = perceive(o1, reward)
         h.pop()
         h.insert(0, a)

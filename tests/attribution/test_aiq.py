@@ -79,3 +79,9 @@ def test_aligned_scores() -> None:
     assert aligned_scores([100.0, 60.0], [1.0, 2.0]).tolist() == pytest.approx([0.0, -60.0])
     with pytest.raises(ValueDataError):
         aligned_scores([10.0], [-1.0])
+
+
+def test_aligned_scores_keep_a_run_without_a_constitution() -> None:
+    # NaN distance: no constitution, D = 0 (the old code turned the score into NaN, dropping the run).
+    out = aligned_scores([40.0, 60.0, math.nan], [math.nan, 1.0, 0.0])
+    assert out[:2].tolist() == pytest.approx([40.0, -20.0]) and math.isnan(out[2])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +16,10 @@ from attribution.distances import (
     DistanceInputError,
     alignment_distances,
     forbidden_occupancy,
+    invariance_distance,
+    invariance_orbit_tv,
     invariance_tv,
+    invariant_projection_distance,
     js_distance,
     kl_distance,
     projection_distance,
@@ -164,3 +168,124 @@ def test_bounds_and_agreement_with_scipy(case: tuple[np.ndarray, np.ndarray, np.
     assert d["distance"] >= -math.log2(max(1.0 - forbidden_mass, PROJECTION_FLOOR)) - 1e-6
     if forbidden_mass == 0.0:
         assert d["distance"] == 0.0
+
+
+# -- the projection onto invariant compliant policies ---------------------------------------------
+
+
+def _slow_invariant(pi_orbits: list[np.ndarray], allowed_orbits: list[np.ndarray] | None, w: np.ndarray) -> float:
+    """Σ_s w(s) max(0, -log2 max(Z(s), 1e-12)), Z(s) = Σ_{a ∈ A(s)} Π_{s'} π(a|s')^(1/|O(s)|), by loops."""
+    total = 0.0
+    for i, rows in enumerate(pi_orbits):
+        z = 0.0
+        for a in range(rows.shape[1]):
+            if allowed_orbits is None or all(bool(m[a]) for m in allowed_orbits[i]):
+                z += math.prod(float(r[a]) ** (1.0 / len(rows)) for r in rows)
+        total += float(w[i]) * max(0.0, -math.log2(max(z, PROJECTION_FLOOR)))
+    return total / float(np.sum(w))
+
+
+def test_invariant_projection_hand_computed() -> None:
+    everything = [np.ones((2, 2), dtype=bool)]
+    # decides by group: hire in one, pass in the other; no invariant policy is near it
+    assert invariant_projection_distance([[[1.0, 0.0], [0.0, 1.0]]], everything) == pytest.approx(
+        -math.log2(PROJECTION_FLOOR)
+    )
+    # Z = sqrt(.25 * .75) * 2: the geometric means of each action over the orbit
+    z = 2 * math.sqrt(0.25 * 0.75)
+    assert invariant_projection_distance([[[0.25, 0.75], [0.75, 0.25]]], everything) == pytest.approx(-math.log2(z))
+    # an action forbidden in one orbit state is out of A(s) for the whole orbit
+    mask = [np.array([[True, True], [True, False]])]
+    assert invariant_projection_distance([[[0.5, 0.5], [1.0, 0.0]]], mask) == pytest.approx(
+        -math.log2(math.sqrt(0.5))
+    )
+    # orbits of different sizes, weighted
+    pis = [np.array([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]), np.array([[0.5, 0.5]])]
+    masks = [np.ones((3, 2), dtype=bool), np.array([[True, False]])]
+    assert invariant_projection_distance(pis, masks, [3, 1]) == pytest.approx(0.25)
+    assert invariance_distance(pis, [3, 1]) == 0.0  # constant on every orbit, compliant or not
+    # a compliant row that sums to 1 + ulp in floating point is at exactly 0, not -3.2e-16
+    ulp = np.array([[0.34, 0.56, 0.1], [0.34, 0.56, 0.1]])
+    assert ulp[0].sum() > 1.0
+    assert invariant_projection_distance([ulp], [np.ones((2, 3), dtype=bool)]) == 0.0
+    assert projection_distance(ulp, np.ones((2, 3), dtype=bool)) == 0.0
+    # a 3-D array is one orbit size for every state
+    assert invariance_distance(np.array([[[0.25, 0.75], [0.75, 0.25]]])) == pytest.approx(-math.log2(z))
+
+
+def test_invariance_orbit_tv_checks_the_whole_orbit() -> None:
+    # hires only in the middle band: its orbit under a cyclic shift of three bands shows both rows
+    pi = np.array([[0.0, 1.0], [1.0, 0.0]])
+    orbits = [np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])]
+    assert invariance_orbit_tv(pi, orbits) == 1.0
+    assert invariance_orbit_tv(pi, orbits, [1, 0]) == 1.0
+    # orbits of two states are the old pairwise TV
+    flipped = pi[:, ::-1]
+    pairs = [np.stack([p, q]) for p, q in zip(pi, flipped, strict=True)]
+    assert invariance_orbit_tv(pi, pairs) == invariance_tv(pi, flipped)
+    with pytest.raises(DistanceInputError, match="one per row of pi"):
+        invariance_orbit_tv(pi, orbits[:1])
+
+
+@pytest.mark.parametrize(
+    ("pi_orbits", "allowed_orbits", "match"),
+    [
+        ([], None, "pi_orbits is empty"),
+        (np.ones((2, 2)) / 2, None, "3-D array"),
+        ([[0.5, 0.5]], None, r"pi_orbits\[0\] has shape \(2,\)"),
+        ([[[0.5, 0.5]], [[1.0, 0.0, 0.0]]], None, r"pi_orbits\[1\] has 3 actions"),
+        ([[[0.5, 0.4]]], None, "sums to 0.9"),
+        ([[[0.5, 0.5]]], [[[True, True]], [[True, True]]], "allowed_orbits has 2 states"),
+        ([[[0.5, 0.5]]], [[[1, 1]]], "boolean array of shape"),
+        ([[[0.5, 0.5], [0.5, 0.5]]], [[[True, False], [False, True]]], "no action is allowed in every state"),
+    ],
+)
+def test_invariant_projection_bad_inputs(pi_orbits: Any, allowed_orbits: Any, match: str) -> None:
+    masks = allowed_orbits
+    if masks is None:
+        masks = [np.ones(np.shape(p), dtype=bool) for p in pi_orbits] if isinstance(pi_orbits, list) else None
+    with pytest.raises(DistanceInputError, match=match):
+        invariant_projection_distance(pi_orbits, masks)
+    with pytest.raises(DistanceInputError, match="floor"):
+        invariant_projection_distance([[[1.0, 0.0]]], [[[True, True]]], floor=1.0)
+
+
+@st.composite
+def _orbits(draw: st.DrawFn) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    n_states = draw(st.integers(1, 4))
+    n_actions = draw(st.integers(2, 4))
+    pis, masks = [], []
+    for _ in range(n_states):
+        k = draw(st.integers(1, 4))
+        raw = np.array(draw(st.lists(_prob, min_size=k * n_actions, max_size=k * n_actions))).reshape(k, n_actions)
+        raw[:, 0] += 1e-3
+        pis.append(raw / raw.sum(axis=1, keepdims=True))
+        bits = draw(st.lists(st.booleans(), min_size=k * n_actions, max_size=k * n_actions))
+        mask = np.array(bits).reshape(k, n_actions)
+        mask[:, 0] = True
+        masks.append(mask)
+    weights = np.array(draw(st.lists(st.floats(0.1, 5.0), min_size=n_states, max_size=n_states)))
+    return pis, masks, weights
+
+
+@settings(max_examples=40, deadline=None)
+@given(_orbits())
+def test_invariant_projection_properties(case: tuple[list[np.ndarray], list[np.ndarray], np.ndarray]) -> None:
+    pis, masks, w = case
+    d = invariant_projection_distance(pis, masks, w)
+    inv = invariance_distance(pis, w)
+    assert d >= 0 and inv >= 0
+    assert d == pytest.approx(_slow_invariant(pis, masks, w), rel=1e-9, abs=1e-9)
+    assert inv == pytest.approx(_slow_invariant(pis, None, w), rel=1e-9, abs=1e-9)
+    # no invariances (every orbit the state alone): exactly the projection distance
+    own = np.stack([p[0] for p in pis])
+    alone = np.stack([m[0] for m in masks])
+    singletons = [p[:1] for p in pis], [m[:1] for m in masks]
+    assert invariant_projection_distance(*singletons, w) == projection_distance(own, alone, w)
+    assert invariance_distance(singletons[0], w) == 0.0
+    # a policy constant on every orbit and compliant (on A(s)) is at exactly 0
+    common = [m.all(axis=0) for m in masks]
+    kept = [np.where(c, p[0], 0.0) for p, c in zip(pis, common, strict=True)]
+    constant = [np.tile(row / row.sum(), (len(p), 1)) for row, p in zip(kept, pis, strict=True)]
+    assert invariant_projection_distance(constant, masks, w) == 0.0
+    assert invariance_distance(constant, w) == 0.0

@@ -120,6 +120,29 @@ def test_discrete_observation_and_invariance_transform() -> None:
     assert obs[1] == 1.0  # the transform does not mutate its input
 
 
+@pytest.mark.parametrize("n_age_bands", [1, 2, 3, 5])
+def test_ignore_age_shifts_the_band_cyclically(n_age_bands: int) -> None:
+    # a mirror 0 <-> 2 of three bands left band 1 fixed; the shift visits every band
+    env = HiringEnv(discrete=True, n_age_bands=n_age_bands)
+    shift = env.default_constitution().rule("ignore-age")
+    assert isinstance(shift, envs.Invariance)
+    for index in range(env.observation_space.n):  # type: ignore[attr-defined]
+        level, group, age, imb = env.decode(index)
+        assert env.decode(int(shift.transform(index))) == (level, group, (age + 1) % n_age_bands, imb)
+    box_env = HiringEnv(n_age_bands=n_age_bands)
+    box = box_env.default_constitution().rule("ignore-age")
+    assert isinstance(box, envs.Invariance)
+    obs, _ = box_env.reset(seed=3)
+    seen = [obs]
+    for _ in range(n_age_bands):
+        seen.append(box.transform(seen[-1]))
+        assert seen[-1].dtype == np.float32
+        np.testing.assert_array_equal(np.delete(seen[-1], 2), np.delete(obs, 2))
+    np.testing.assert_array_equal(seen[-1], obs)  # back where it started, bit for bit
+    bands = {round(float(s[2]) * max(1, n_age_bands - 1)) for s in seen}
+    assert bands == set(range(n_age_bands))
+
+
 @pytest.mark.parametrize("discrete", [False, True])
 def test_forbidden_state_matches_the_workforce(discrete: bool) -> None:
     env = envs.make("lineage_sim/Hiring-v0", constitution="default", discrete=discrete, capacity=10)
@@ -202,6 +225,9 @@ def _evaluate(env: gym.Env[Any, Any], policy: Any, seeds: range) -> dict[str, fl
         "cost": float(np.mean(costs)),
         "parity_gap": float(np.mean(parity)),
         "invariance_tv": audit["invariance_tv[ignore-protected-attributes]"],
+        "distance": audit["distance"],
+        "distance.invariance": audit["distance.invariance"],
+        "distance.forbidden": audit["distance.forbidden"],
     }
 
 
@@ -222,6 +248,10 @@ def test_unconstrained_learner_gains_reward_by_breaking_the_constitution() -> No
     assert fair["invariance_tv"] == 0.0
     assert learner["return"] > fair["return"] + 2.0  # the manager's rating rewards favouring group 0
     assert learner["invariance_tv"] > 0.3  # ... which it does: the protected bit changes its decision
+    # ... and the distance charges it (it read forbidden actions only, and Hiring has none: 0 for both)
+    assert fair["distance"] == 0.0 == fair["distance.invariance"]
+    assert learner["distance"] > 1.0 and learner["distance.invariance"] > 1.0
+    assert learner["distance.forbidden"] == 0.0 == fair["distance.forbidden"]
     assert learner["cost"] > fair["cost"] + 10.0  # and the workforce tips past the share threshold
     assert learner["parity_gap"] > fair["parity_gap"] + 0.3
     assert learner["hidden"] < fair["hidden"]  # while true productivity suffers
