@@ -153,7 +153,33 @@ class QAgent(AgentBase):
 
 
 class QLambdaAgent(QAgent):
-    """Watkins's Q(lambda): accumulating eligibility traces, cut after an exploratory action."""
+    """Watkins's Q(lambda): accumulating eligibility traces, cut when the next action is exploratory.
+
+    Sutton and Barto (2nd ed., section 12.10), over SMDP steps: after the step from ``(s, a)`` with
+    discounted return ``R`` over ``k`` primitive steps (``discount`` is gamma^k),
+    delta = R + gamma^k max_b Q(s', b) - Q(s, a); e(s, a) += 1; Q += alpha delta e for every pair;
+    e *= gamma^k lambda. The cut is decided by the *next* action: when ``act`` then chooses an
+    option in ``s'`` that is not greedy (its value below max_b Q(s', b), the max the targets use,
+    whatever a mask allows), every trace of the task is set to 0 before the next update.
+
+    The next action is chosen (and judged greedy) from the table after the step's update, as this
+    loop's one-step Q-learning chooses it (Sutton and Barto's box chooses A' just before the update);
+    so with lambda = 0 the agent is exactly :class:`QAgent` (at a constant step size: the
+    traces use ``alpha`` alone). Traces below 1e-3 are dropped. An agent
+    driven by another chooser tells the learner the action it took with :meth:`note_action`.
+
+    Examples
+    --------
+    >>> from spawn.agents import TaskShape
+    >>> agent = QLambdaAgent({"t": TaskShape(3, 3, 2)}, {"alpha": 0.5, "gamma": 1.0, "lambda": 1.0},
+    ...                      np.random.default_rng(0))
+    >>> agent.q["t"][1] = [-0.5, 0.0]
+    >>> agent.update("t", 0, 0, 1.0, 1, False, 1.0)    # delta = 1
+    >>> agent.note_action("t", 1, 0)                   # exploratory in state 1: the traces are cut
+    >>> agent.update("t", 1, 0, 4.0, 2, True, 1.0)     # delta = 4.5 reaches (1, 0) only
+    >>> agent.q["t"][0][0], agent.q["t"][1][0]
+    (0.5, 1.75)
+    """
 
     name = "q-lambda"
     hyper_params = CLASSIC_HYPER
@@ -161,29 +187,40 @@ class QLambdaAgent(QAgent):
 
     def _init_params(self, params: Mapping[str, Any] | None) -> None:
         super()._init_params(params)
+        # Traces live within an episode: never inherited, never checkpointed (a life starts without).
         self.traces: dict[str, dict[tuple[int, int], float]] = {t: {} for t in self.shapes}
 
     def add_task(self, task: str, shape: TaskShape) -> None:
         super().add_task(task, shape)
         self.traces.setdefault(task, {})
 
+    def act(self, task: str, obs: Any, mask: np.ndarray | None) -> int:
+        option = super().act(task, obs, mask)
+        if self.traces[task]:
+            self.note_action(task, obs, option)
+        return option
+
+    def note_action(self, task: str, obs: Any, option: int) -> None:
+        """The action taken in ``obs`` (the next update's): an exploratory one cuts the task's traces."""
+        row = self.q[task][obs]
+        if row[option] != max(row):
+            self.traces[task].clear()
+
     def update(
         self, task: str, obs: Any, option: int, reward: float, next_obs: Any, done: bool, discount: float
     ) -> None:
         q = self.q[task]
         row = q[obs]
-        greedy = row[option] == max(row)
         target = reward if done else reward + discount * max(q[next_obs])
         delta = target - row[option]
         tr = self.traces[task]
         tr[(obs, option)] = tr.get((obs, option), 0.0) + 1.0
-        alpha = self.hyper["alpha"]
+        step = self.hyper["alpha"] * delta
         decay = discount * self.hyper["lambda"]
-        keep = greedy and not done
         for (s, a), e in list(tr.items()):
-            q[s][a] += alpha * delta * e
+            q[s][a] += step * e
             e *= decay
-            if not keep or e < 1e-3:
+            if done or e < 1e-3:
                 del tr[(s, a)]
             else:
                 tr[(s, a)] = e

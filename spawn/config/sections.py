@@ -84,6 +84,13 @@ class EnvConfig(StrictModel):
         None, strict=False, description="episode return range, for stock environments"
     )
     constitution: str | None = Field(None, description="'default' or a registered constitution name")
+    success_threshold: SFloat | None = Field(
+        None,
+        description=(
+            "episode return at or above which an evaluation episode is a success; default: the "
+            "environment's info['success'] where it reports one, else the top of its return range"
+        ),
+    )
     train: bool = Field(
         True, description="whether the root agent trains on it (others are for evaluation and new-task)"
     )

@@ -6,6 +6,13 @@ policy (greedy, ties split evenly, for epsilon-greedy learners; the softmax itse
 pi(. given s) for the alignment distances is the distribution over the primitive action actually
 taken in s: a tool chosen in s contributes its first action, a state reached inside a tool the
 tool's next action.
+
+Under a constitution with invariances the agent is also asked for its row in every state of the
+orbit of each state where it decides (every state the invariances reach from it; see
+:func:`envs.constitution.invariance_orbit`), with that state's allowed actions as the shield's mask
+when it acts behind one; ``distance`` is then the projection onto invariant compliant policies
+(:func:`attribution.distances.invariant_projection_distance`). A step inside a tool counts as its
+state alone: the tool's next action does not depend on what the invariances change.
 """
 
 from __future__ import annotations
@@ -16,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from attribution.distances import alignment_distances, invariance_tv
+from attribution.distances import (
+    alignment_distances,
+    invariance_distance,
+    invariance_orbit_tv,
+    invariant_projection_distance,
+)
+from envs.constitution import invariance_orbit, state_key
 from spawn.agents import Agent, option_mask
 from spawn.life.objectives import objective_class
 from spawn.life.suite import Suite, encode_obs
@@ -77,7 +90,9 @@ def evaluate(
             agent.add_task(slug, facts.shape)  # never trained on it: its initial estimates
         env = suite.make(slug, shield=shield)
         options = suite.reset_options(slug, clock)
-        m, steps = _evaluate_env(agent, env, slug, seeds, cfg.eval.max_steps, shield, rng, options)
+        m, steps = _evaluate_env(
+            agent, env, slug, seeds, cfg.eval.max_steps, shield, rng, options, facts.success_threshold
+        )
         env.close()
         total_steps += steps
         lo, hi = facts.return_range
@@ -98,6 +113,11 @@ def evaluate(
     return Evaluation(attrs, total_steps)
 
 
+#: A decision state's orbit: pi's rows and the allowed actions in every orbit state (the state's own
+#: first), and for each invariance rule the rows of the state's orbit under that rule alone.
+_Orbit = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
+
+
 class _Policy:
     """The agent's evaluation policy on one environment: greedy option draws, pi's rows, invariance probes."""
 
@@ -107,15 +127,48 @@ class _Policy:
         self.n_actions = int(env.action_space.n)
         self.tools = agent.shapes[task].tools
         self.constitution = getattr(env, "constitution", None)
-        self.invariances = list(getattr(self.constitution, "invariances", ()))  # none without a constitution
+        self.invariances = tuple(getattr(self.constitution, "invariances", ()))  # none without a constitution
+        # orbit rows by raw-state key: the agent does not learn while evaluated, so a state's orbit
+        # and its rows stay the same for the whole evaluation on this environment
+        self._orbits: dict[Any, tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]] = {}
 
     def _allowed_options(self, info: dict[str, Any]) -> np.ndarray | None:
         return option_mask(info.get("action_mask"), self.tools) if self.shield else None
 
-    def choose(self, raw: Any, info: dict[str, Any], tally: _Tally) -> tuple[int, np.ndarray, list[int], bool]:
+    def _row(self, raw: Any, allowed: np.ndarray | None) -> np.ndarray:
+        """pi's row over primitive actions in state ``raw``, behind the shield's mask ``allowed`` if shielded."""
+        mask = option_mask(allowed, self.tools) if self.shield else None
+        probs = self.agent.action_probs(self.task, encode_obs(self.space, raw), mask, greedy=True)
+        return primitive_probs(probs, self.n_actions, self.tools)
+
+    def orbit(self, raw: Any, row: np.ndarray) -> _Orbit | None:
+        """The orbit of decision state ``raw`` (where pi's row is ``row``) under every invariance; None without any."""
+        if not self.invariances:
+            return None
+        key = state_key(raw)
+        hit = self._orbits.get(key)
+        if hit is None:
+            states = invariance_orbit(raw, self.invariances)
+            assert self.constitution is not None
+            masks = np.stack([np.asarray(self.constitution.allowed_actions(s), dtype=bool) for s in states])
+            others = [self._row(s, m) for s, m in zip(states[1:], masks[1:], strict=True)]
+            rows = np.stack([row, *others])
+            where = {state_key(s): j for j, s in enumerate(states)}
+            per_rule = {
+                rule.name: np.array([where[state_key(t)] for t in invariance_orbit(raw, (rule,))], dtype=np.int64)
+                for rule in self.invariances
+            }
+            hit = self._orbits[key] = (rows, masks, per_rule)
+        rows, masks, per_rule = hit
+        rows = np.concatenate([row[None, :], rows[1:]])  # the state's own row as it was just drawn
+        return rows, masks, {name: rows[ix] for name, ix in per_rule.items()}
+
+    def choose(
+        self, raw: Any, info: dict[str, Any]
+    ) -> tuple[int, np.ndarray, list[int], bool, _Orbit | None]:
         """A decision in state ``raw``: the primitive action taken, pi's row (over primitive actions),
-        the chosen tool's remaining actions, and whether a tool was chosen. Every invariance rule's
-        transformed state is asked for its row too (into ``tally``)."""
+        the chosen tool's remaining actions, whether a tool was chosen, and the state's orbit under
+        the invariances (:meth:`orbit`; every orbit state is asked for its row)."""
         agent, task, n_actions, tools = self.agent, self.task, self.n_actions, self.tools
         obs = encode_obs(self.space, raw)
         probs = agent.action_probs(task, obs, self._allowed_options(info), greedy=True)
@@ -126,11 +179,7 @@ class _Policy:
             a = option
         else:
             a, *pending = tools[option - n_actions]
-        for rule in self.invariances:
-            other = encode_obs(self.space, rule.transform(raw))
-            p2 = agent.action_probs(task, other, self._allowed_options(info), greedy=True)
-            tally.inv_pairs[rule.name].append((row, primitive_probs(p2, n_actions, tools)))
-        return a, row, pending, option >= n_actions
+        return a, row, pending, option >= n_actions, self.orbit(raw, row)
 
 
 @dataclass
@@ -144,18 +193,34 @@ class _Tally:
     extra: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     pi_rows: list[np.ndarray] = field(default_factory=list)
     allowed_rows: list[np.ndarray] = field(default_factory=list)
-    inv_pairs: defaultdict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=lambda: defaultdict(list))
+    orbit_rows: list[np.ndarray] = field(default_factory=list)  # per step: pi's rows over the state's orbit
+    orbit_masks: list[np.ndarray] = field(default_factory=list)  # per step: the allowed actions there
+    # per invariance rule, per decision step: pi's row and its rows over the state's orbit under the rule
+    inv_orbits: defaultdict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=lambda: defaultdict(list))
     tool_steps: int = 0
     tool_violations: int = 0
     successes: int = 0
     trials: int = 0
+    success_threshold: float | None = None  # None: info["success"] decides (spawn.life.suite.EnvFacts)
     steps: int = 0
 
-    def step(self, constitution: Any, raw: Any, row: np.ndarray, a: int, in_tool: bool) -> None:
-        """A step in a constrained environment: pi's row and the allowed actions of the state."""
+    def step(
+        self, constitution: Any, raw: Any, row: np.ndarray, a: int, in_tool: bool, orbit: _Orbit | None = None
+    ) -> None:
+        """A step in a constrained environment: pi's row and the allowed actions of the state, and its
+        orbit's rows and allowed actions (``orbit``; None: the state alone, as inside a tool)."""
         allowed = np.asarray(constitution.allowed_actions(raw), dtype=bool)
         self.pi_rows.append(row)
         self.allowed_rows.append(allowed)
+        if orbit is None:
+            self.orbit_rows.append(row[None, :])
+            self.orbit_masks.append(allowed[None, :])
+        else:
+            rows, masks, per_rule = orbit
+            self.orbit_rows.append(rows)
+            self.orbit_masks.append(masks)
+            for name, rule_rows in per_rule.items():
+                self.inv_orbits[name].append((row, rule_rows))
         if in_tool:  # does a tool carry the agent into a forbidden action?
             self.tool_steps += 1
             self.tool_violations += int(not allowed[a])
@@ -166,9 +231,13 @@ class _Tally:
         self.returns.append(ret)
         self.costs.append(cost)
         self.violations.append(viol)
-        if "success" in info:
-            self.trials += 1
-            self.successes += bool(info["success"])
+        # Every episode is a trial: a success by info["success"] (False when the episode was cut before
+        # the environment said), or by a return at or above the threshold.
+        self.trials += 1
+        if self.success_threshold is None:
+            self.successes += bool(info.get("success", False))
+        else:
+            self.successes += ret >= self.success_threshold
         if "hidden_performance" in info:
             self.hidden.append(float(info["hidden_performance"]))
         report = getattr(env.unwrapped, "fairness_report", None)
@@ -194,11 +263,18 @@ class _Tally:
                 m["tool_steps"] = float(self.tool_steps)
                 m["tool_violations"] = float(self.tool_violations)
             if self.pi_rows:
+                # distance: every rule kind (the projection onto invariant compliant policies, over each
+                # state's orbit); distance.forbidden: forbidden actions only (the states' own rows);
+                # distance.invariance: the invariances only (every action allowed)
                 d = alignment_distances(np.array(self.pi_rows), np.array(self.allowed_rows), None, eps=KL_EPSILON)
+                forbidden = d.pop("distance")
+                m["distance"] = invariant_projection_distance(self.orbit_rows, self.orbit_masks)
+                m["distance.forbidden"] = float(forbidden)
+                m["distance.invariance"] = invariance_distance(self.orbit_rows)
                 m.update({k: float(v) for k, v in d.items()})
-            for name, pairs in sorted(self.inv_pairs.items()):
-                a_, b_ = zip(*pairs, strict=True)
-                m[f"invariance.{name}"] = float(invariance_tv(np.array(a_), np.array(b_)))
+            for name, pairs in sorted(self.inv_orbits.items()):
+                rows_, orbits_ = zip(*pairs, strict=True)
+                m[f"invariance.{name}"] = invariance_orbit_tv(np.array(rows_), list(orbits_))
         for k, vals in sorted(self.extra.items()):
             m[k] = float(np.mean(vals))
         return m
@@ -214,14 +290,15 @@ def _episode(
     t = 0
     ended = False
     while t < max_steps and not ended:
+        orbit = None
         if pending:  # inside a tool: its next action, for sure
             a, in_tool = pending.pop(0), True
             row = np.zeros(policy.n_actions)
             row[a] = 1.0
         else:
-            a, row, pending, in_tool = policy.choose(raw, info, tally)
+            a, row, pending, in_tool, orbit = policy.choose(raw, info)
         if policy.constitution is not None:
-            tally.step(policy.constitution, raw, row, a, in_tool)
+            tally.step(policy.constitution, raw, row, a, in_tool, orbit)
         raw, r, terminated, truncated, info = env.step(a)
         t += 1
         ep_return += float(r)
@@ -240,10 +317,12 @@ def _evaluate_env(
     shield: bool,
     rng: np.random.Generator,
     options: dict[str, Any] | None = None,
+    success_threshold: float | None = None,
 ) -> tuple[dict[str, float], int]:
-    """The metrics of ``task``'s episodes, one per seed, and the steps they took."""
+    """The metrics of ``task``'s episodes, one per seed, and the steps they took (``success_threshold``:
+    the return an episode's success needs; ``None``: its ``info["success"]``)."""
     policy = _Policy(agent, env, task, shield, rng)
-    tally = _Tally()
+    tally = _Tally(success_threshold=success_threshold)
     for seed in seeds:
         _episode(policy, tally, env, seed, max_steps, options)
     return tally.metrics(policy.constitution is not None, policy.tools), tally.steps

@@ -27,7 +27,7 @@ from spawn.config import SimConfig, load_plugins
 from spawn.errors import AgentFailedError, SpawnError
 from spawn.life.evaluate import evaluate
 from spawn.life.objectives import Objective, objective_class
-from spawn.life.operators import Birth, apply_operator, draw_operator, lineage_fields, operator_kind
+from spawn.life.operators import Birth, apply_operator, draw_operator, first_task, lineage_fields, operator_kind
 from spawn.life.spec import AgentRecord, AgentSpec, JobResult, path_ints, root_spec, seed_sequence
 from spawn.life.suite import Suite
 from spawn.life.training import Session, TrainStats, train_session
@@ -117,16 +117,18 @@ class Life:
         return self.spec.liability + self.stats.violations + self.stats.cost
 
     def train(self) -> None:
-        """Train the whole budget in rounds, the tasks in turn; after each round the triggers are asked,
-        in registration order, and the first that fires may make a child (:meth:`_spawn`)."""
+        """Train the whole budget in rounds, the tasks in turn from :func:`first_task`; after each round
+        the triggers are asked, in registration order, and the first that fires may make a child
+        (:meth:`_spawn`)."""
         spec, cfg, sp = self.spec, self.cfg, self.cfg.spawn
         triggers = [(n, TRIGGERS.get(n)(spec, cfg)) for n in TRIGGERS.names() if n in sp.triggers]
         watchers = {t: _watcher(triggers, t) for t in spec.tasks}
         gamma = spec.hyper.get("gamma", cfg.agent.gamma)
         remaining, quota, rounds = spec.budget, spec.quota, 0
+        first = first_task(spec)  # a new-task child starts with its new task
         while remaining > 0:
             n = min(sp.round_steps, remaining)
-            task = spec.tasks[rounds % len(spec.tasks)]
+            task = spec.tasks[(first + rounds) % len(spec.tasks)]
             rounds += 1
             moment = self._round(rounds, task, n, watchers[task], gamma)
             remaining -= n

@@ -41,6 +41,7 @@ __all__ = [
     "Operator",
     "apply_operator",
     "draw_operator",
+    "first_task",
     "lineage_fields",
     "mine_tool",
     "mutate_hyper",
@@ -213,6 +214,21 @@ def register_operator(name: str, *, kind: str) -> Callable[[OpT], OpT]:
     return decorate
 
 
+def first_task(spec: AgentSpec) -> int:
+    """The index in ``spec.tasks`` of the task a life's round-robin starts with: a ``new-task`` child's
+    new task (the last of its tasks), so that even a one-round budget trains on it; 0 otherwise.
+
+    Examples
+    --------
+    >>> from spawn.config import parse_config
+    >>> from spawn.life.spec import root_spec
+    >>> spec = root_spec(parse_config({"seed": 1, "budget": 10, "envs": [{"id": "FrozenLake-v1"}]}))
+    >>> first_task(spec), first_task(replace(spec, operator="new-task", tasks=("a", "b")))
+    (0, 1)
+    """
+    return len(spec.tasks) - 1 if spec.operator == "new-task" else 0
+
+
 def operator_kind(name: str) -> str:
     """``narrow`` or ``broad``: the kind an operator was registered with."""
     return str(OPERATORS.meta(name)["kind"])
@@ -326,7 +342,8 @@ class AddTool(Operator):
 
 @register_operator("new-task", kind="broad")
 class NewTask(Operator):
-    """Adds an environment of the suite the parent does not train on yet."""
+    """Adds an environment of the suite the parent does not train on yet; the child's training starts
+    with it (:func:`first_task`)."""
 
     def applicable(self, birth: Birth) -> bool:
         return bool(_new_tasks(birth.parent, birth.suite))

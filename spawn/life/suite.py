@@ -48,7 +48,14 @@ def make_encoder(space: gym.Space) -> Callable[[Any], Any]:
 
 @dataclass(frozen=True)
 class EnvFacts:
-    """What the simulator reads of one environment without knowing it."""
+    """What the simulator reads of one environment without knowing it.
+
+    Every environment has a success, counted per evaluation episode (``successes`` of ``trials``, what
+    HGM's clade-metaproductivity pools): ``info["success"]`` at the episode's end where the environment
+    reports one (metadata ``has_success``), otherwise an episode return at or above
+    ``success_threshold`` (the ``[[envs]]`` key, by default the top of the return range). A
+    ``success_threshold`` in the config applies to any environment, overriding its own success.
+    """
 
     slug: str
     return_range: tuple[float, float]
@@ -58,6 +65,9 @@ class EnvFacts:
     clocked: bool  # accepts reset(options={"clock": t}): world time in lineage training steps
     shape: TaskShape
     complexity_bits: float
+    #: The episode return at or above which an evaluation episode succeeds; ``None``: the environment's
+    #: ``info["success"]`` decides (it reports one and the config sets no ``success_threshold``).
+    success_threshold: float | None = None
 
 
 class Suite:
@@ -90,6 +100,9 @@ class Suite:
                     f"envs[{i}] ({ec.id}) declares no return range; give return_range = [low, high]"
                 )
             shape = task_shape(env, ec.slug)
+            threshold = ec.success_threshold
+            if threshold is None and not desc.has_success:
+                threshold = float(rr[1])  # no success of its own: reaching the top of the return range
             self.facts[ec.slug] = EnvFacts(
                 slug=ec.slug,
                 return_range=(float(rr[0]), float(rr[1])),
@@ -99,6 +112,7 @@ class Suite:
                 clocked=bool(env.unwrapped.metadata.get("clocked", False)),
                 shape=shape,
                 complexity_bits=float(envs.complexity_bits(env)),
+                success_threshold=threshold,
             )
         finally:
             env.close()

@@ -51,19 +51,33 @@ class Selection:
     scores: dict[str, float]  # the score each archived agent was judged by
 
 
-def _counts(lineage: LineageGraph, agent: str, eval_trials: int) -> tuple[float, float]:
-    """An agent's own successes and failures; from its value when it has no success counts."""
-    a = lineage.graph.nodes[agent]
-    if a.get("trials"):
-        return float(a.get("successes", 0)), float(a["trials"]) - float(a.get("successes", 0))
-    value = float(a.get("value", 0.0))
-    return value * eval_trials, (1.0 - value) * eval_trials
+def _known(x: Any) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+def _counts(lineage: LineageGraph, eval_trials: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every agent's own successes and failures, in lineage order (see :func:`clade_counts`)."""
+    nodes = [lineage.graph.nodes[a] for a in lineage]
+    counted = [_known(n.get("trials")) for n in nodes]
+    if any(counted):
+        # A run's agents all have counts; one that has none was never evaluated (its life failed) and
+        # counts for nothing, as the cmp rule leaves it out.
+        succ = [float(n["successes"]) if c else 0.0 for n, c in zip(nodes, counted, strict=True)]
+        tries = [float(n["trials"]) if c else 0.0 for n, c in zip(nodes, counted, strict=True)]
+        return np.array(succ), np.array(tries) - np.array(succ)
+    # A lineage without any counts (read from a file written before every environment had a success):
+    # each agent's value stands for its success rate over eval_trials pseudo-trials.
+    values = np.array([float(n.get("value", 0.0)) if _known(n.get("value")) else 0.0 for n in nodes])
+    return values * eval_trials, (1.0 - values) * eval_trials
 
 
 def clade_counts(lineage: LineageGraph, eval_trials: int) -> dict[str, tuple[float, float]]:
     """Successes and failures pooled over each agent's clade (one vectorised pass).
 
-    Agents without success counts contribute their value times ``eval_trials`` as pseudo-counts.
+    The counts are the agents' ``successes`` and ``trials`` (every evaluated agent has them: see
+    :class:`spawn.life.suite.EnvFacts`), the ones the ``cmp`` rule pools; an agent without them (a
+    failed life) adds nothing. A lineage with no counts at all (from an older file) falls back to
+    each agent's value times ``eval_trials`` as pseudo-counts.
 
     Examples
     --------
@@ -72,8 +86,7 @@ def clade_counts(lineage: LineageGraph, eval_trials: int) -> dict[str, tuple[flo
     >>> clade_counts(g, 4)["0"]
     (4.0, 4.0)
     """
-    succ = np.array([_counts(lineage, a, eval_trials)[0] for a in lineage])
-    fail = np.array([_counts(lineage, a, eval_trials)[1] for a in lineage])
+    succ, fail = _counts(lineage, eval_trials)
     arrays = lineage.arrays
     s = clade_sum(succ, arrays.parent, arrays.depth)
     f = clade_sum(fail, arrays.parent, arrays.depth)
@@ -82,7 +95,8 @@ def clade_counts(lineage: LineageGraph, eval_trials: int) -> dict[str, tuple[flo
 
 @dataclass(frozen=True)
 class SelectOptions:
-    """The ``[archive]`` settings selectors read (and how many trials an agent's value stands for)."""
+    """The ``[archive]`` settings selectors read (and how many trials an agent's value stands for in a
+    lineage without success counts)."""
 
     dgm_lambda: float = 10.0
     hgm_tau: float = 1.0

@@ -87,6 +87,7 @@ def test_non_finite_float_fields_refused(
         (TOP + '[[envs]]\nid = "FrozenLake-v1"\nreturn_range = [0, 1]\nkwargs = { x = -inf }\n', "kwargs.x = -inf"),
         (TOP + "[sweep]\n'agent.alpha' = [0.1, inf]\n" + ENV, "sweep.agent.alpha[1] = inf"),
         (TOP + ENV + "[gate]\nmax_liability = 1e400\n", "gate.max_liability = inf"),
+        (TOP + ENV + "success_threshold = -inf\n", "envs[0].success_threshold = -inf"),
     ],
 )
 def test_non_finite_anywhere_refused(
@@ -114,6 +115,7 @@ def test_config_as_run_never_holds_inf() -> None:
         (BASE + "[spawn]\ndetector_params = { delta = true }\n", ["spawn.detector_params.delta = True"]),
         (TOP + '[[envs]]\nid = "FrozenLake-v1"\nreturn_range = [false, 1]\n', ["envs[0].return_range[0] = False"]),
         (TOP + '[[envs]]\nid = "FrozenLake-v1"\nreturn_range = [0, 1]\ntrain = 1\n', ["envs[0].train = 1"]),
+        (TOP + ENV + 'success_threshold = "1"\n', ["envs[0].success_threshold = '1'", "valid number"]),
         (BASE + "[caps]\nmax_agents = 2.5\n", ["caps.max_agents = 2.5"]),
         (BASE + "[spawn]\ntriggers = [1]\n", ["spawn.triggers[0] = 1"]),
     ],

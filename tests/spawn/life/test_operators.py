@@ -123,6 +123,18 @@ def test_new_task_adds_an_environment_of_the_suite() -> None:
         assert child.tasks == ("FrozenLake-v1", "Hiring-v0")
 
 
+def test_a_new_task_child_trains_on_its_new_task_first() -> None:
+    cfg = config(envs=[FROZEN, {**HIRING, "train": False}], operators=_only("new-task"))
+    _, result = live(root_spec(cfg), cfg)
+    child = replace(result.children[0], budget=cfg.spawn.round_steps, quota=0)  # one round
+    assert child.operator == "new-task" and "Hiring-v0" not in (child.params or {})
+    agent, record = live(child, cfg)
+    q = agent.get_params()
+    assert any(v != 0.0 for row in q["Hiring-v0"] for v in row)  # before the fix: every value 0
+    assert q["FrozenLake-v1"] == child.params["FrozenLake-v1"]  # the one round went to the new task
+    assert record.record.train_steps == cfg.spawn.round_steps
+
+
 def test_add_tool_grows_the_action_space_and_the_tool_runs_as_primitive_steps() -> None:
     cfg = config(operators=_only("add-tool"), spawn={"max_children": 1, "every": 2})
     _, result = live(root_spec(cfg), cfg)
