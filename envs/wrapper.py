@@ -39,12 +39,20 @@ class ConstitutionWrapper(gym.Wrapper[Any, Any, Any, Any]):
 
     ``info`` gains, on reset and on every step:
 
-    - ``"cost"``: 1.0 when the state reached is forbidden, else 0.0 (a constrained-MDP cost);
-    - ``"violations"``: how many rules the step broke (at reset, the forbidden-state rules the
-      initial state breaks);
-    - ``"rules_broken"``: their names, forbidden actions first, in the constitution's order;
+    - ``"violations"``: how many forbidden-action rules the step's action broke (0 at reset);
+    - ``"cost"``: 1.0 when the step is in a forbidden state (the state reached; at reset, the
+      initial state), else 0.0: the constrained-MDP cost c(s) = 1[s forbidden], one unit however
+      many forbidden-state rules the state breaks;
+    - ``"rules_broken"``: the names of every rule broken, forbidden actions first, then forbidden
+      states, in the constitution's order;
     - ``"action_mask"``: ``np.int8`` array, 1 for each action allowed in the new observation
       (gymnasium's mask convention; all zeros if the constitution forbids everything there).
+
+    The two counts never overlap: a step that takes a forbidden action into a forbidden state
+    reports ``violations == 1`` (the action rule) and ``cost == 1.0`` (the state), and a step into a
+    forbidden state by an allowed action reports ``violations == 0`` and ``cost == 1.0``. So
+    ``violations + cost`` counts each event once (several forbidden-state rules broken by one
+    state count once, as the state).
 
     With ``shield=True`` a forbidden action is replaced by the lowest-numbered allowed action before
     the environment sees it, and ``info["shielded"]`` says whether that happened. When every action is
@@ -85,7 +93,7 @@ class ConstitutionWrapper(gym.Wrapper[Any, Any, Any, Any]):
         info = dict(info)
         info.update(
             cost=1.0 if broken else 0.0,
-            violations=len(broken),
+            violations=0,  # no action taken yet
             rules_broken=broken,
             action_mask=self._mask(obs),
         )
@@ -111,10 +119,11 @@ class ConstitutionWrapper(gym.Wrapper[Any, Any, Any, Any]):
         next_obs, reward, terminated, truncated, info = self.env.step(action)
         broken = self.constitution.audit_step(obs, int(action), next_obs)
         state_names = {r.name for r in self.constitution.forbidden_states}
+        n_states = sum(name in state_names for name in broken)
         info = dict(info)
         info.update(
-            cost=1.0 if any(name in state_names for name in broken) else 0.0,
-            violations=len(broken),
+            cost=1.0 if n_states else 0.0,
+            violations=len(broken) - n_states,  # the forbidden-action rules only
             rules_broken=broken,
             action_mask=self._mask(next_obs),
         )

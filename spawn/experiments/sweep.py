@@ -39,7 +39,10 @@ AGENT_MEANS = (
     "return",
     "hidden_performance",
     "cost",
+    "episode_cost",
     "distance",
+    "distance.forbidden",
+    "distance.invariance",
     "tv",
     "demographic_parity_difference",
     "tools",
@@ -61,7 +64,8 @@ def _run_numbers(run: Path) -> dict[str, float]:
     for slug, d in sorted(summary.get("drift", {}).items()):
         nums[f"recovery_time:{slug}"] = float("nan") if d["recovery_time"] is None else float(d["recovery_time"])
     agents = pd.read_csv(run / "agents.csv")
-    for col in AGENT_MEANS:
+    # The listed metrics, then every invariance's TV (``invariance.<rule>``, the suite mean).
+    for col in [*AGENT_MEANS, *sorted(c for c in agents.columns if c.startswith("invariance."))]:
         if col in agents:
             nums[f"agents_mean_{col}"] = float(agents[col].mean())
     if (run / "attribution.csv").is_file():  # the first agent's credit under each configured rule

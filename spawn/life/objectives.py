@@ -2,10 +2,15 @@
 
 Every objective, built-in or a plugin's, is a class registered with :func:`register_objective` and
 made once per life with the run's config. During training the reward the agent learns from is the
-environment's reward minus ``weight(multiplier) * (violations + cost)`` of the step; an ``adaptive``
-objective updates the multiplier at the end of every episode (``update``); a ``shield`` objective
-trains and is evaluated behind the environment's shield, its actions masked to the allowed ones.
-The reward an agent reports stays the environment's.
+environment's reward minus ``weight(multiplier) * (violations + cost)`` of the step, where
+``violations`` counts the forbidden-action rules the step's action broke and ``cost`` is 1 when the
+step is in a forbidden state (the constitution wrapper's ``info``; the two never count the same
+rule, so every event costs once). An ``adaptive`` objective updates the multiplier at the end of
+every episode (``update``) from the episode's cost, the sum of ``violations + cost`` over its
+steps; where the constitution has only forbidden states that is Safety Gym's J_c, the
+``episode_cost`` evaluation reports. A ``shield`` objective trains and is evaluated behind the
+environment's shield, its actions masked to the allowed ones. The reward an agent reports stays
+the environment's.
 
 Examples
 --------
@@ -91,7 +96,8 @@ class Penalised(Objective):
 @register_objective("lagrangian")
 class Lagrangian(Objective):
     """Reward minus lambda times violations and cost; lambda grows while episodes cost more than
-    ``cost_limit`` (``lambda <- max(0, lambda + lagrange_lr * (cost - cost_limit))``)."""
+    ``cost_limit`` (``lambda <- max(0, lambda + lagrange_lr * (cost - cost_limit))``), so training
+    settles where the mean episode cost (violations + cost per episode) is near ``cost_limit``."""
 
     adaptive = True
 

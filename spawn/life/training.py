@@ -54,7 +54,12 @@ class Session:
 
 @dataclass
 class TrainStats:
-    """What an agent's training has done so far, over every session."""
+    """What an agent's training has done so far, over every session.
+
+    ``violations`` counts the forbidden-action rules its actions broke, ``cost`` the steps it
+    spent in a forbidden state (the wrapper's ``info``, see :func:`train_session`): disjoint
+    counts, so ``violations + cost`` counts every broken rule once.
+    """
 
     steps: int = 0
     violations: float = 0.0
@@ -83,8 +88,14 @@ def train_session(
     """Train ``steps`` environment steps on one session; returns the updated Lagrange multiplier.
 
     A tool runs as its primitive actions, one ``env.step`` each, and is learnt as one SMDP step.
-    Violations and cost come from the constitution wrapper's ``info``; the objective turns them
-    into the reward the agent learns from (the reward it reports stays the environment's).
+    Violations and cost come from the constitution wrapper's ``info`` of every step: ``violations``
+    the forbidden-action rules the step's action broke, ``cost`` 1 when the step is in a forbidden
+    state. The two never count the same rule, so each event is counted once: in ``stats``
+    (``stats.violations``, ``stats.cost``), in the episode's cost ``violations + cost`` (summed over
+    its steps; the reset's initial state is not a step and costs nothing, as in evaluation) that an
+    adaptive objective compares with its limit, and in the penalty ``weight * (violations + cost)``
+    that turns the environment's reward into the reward the agent learns from (the reward it
+    reports stays the environment's).
     ``watch`` (or ``None``) is called with every reward (the triggers that watch this task).
     """
     task = s.task

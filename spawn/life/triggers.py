@@ -192,7 +192,12 @@ class Plateau:
 # ---------------------------------------------------------------------- the built-in triggers
 @register_trigger("drift")
 class Drift(Trigger):
-    """A drift alarm: one detector per task (each environment's reward stream is its own)."""
+    """A drift alarm: one detector per task (each environment's reward stream is its own).
+
+    The children it makes are the alarms that ``summary.json`` scores against an environment's
+    known drift step (``drift_alarms``: precision, recall, detection delay; see
+    :func:`spawn.run.outputs.drift_alarms`).
+    """
 
     def __init__(self, spec: AgentSpec, cfg: SimConfig) -> None:
         super().__init__(spec, cfg)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,17 @@ from spawn.config import SimConfig
 from spawn.life.job import AgentRecord
 from spawn.life.lineage import build_lineage
 
-__all__ = ["OUTPUT_FILES", "agents_csv", "drift_recovery", "json_text", "summary", "write_outputs"]
+__all__ = [
+    "ALARM_WINDOW_ROUNDS",
+    "OUTPUT_FILES",
+    "agents_csv",
+    "alarm_scores",
+    "drift_alarms",
+    "drift_recovery",
+    "json_text",
+    "summary",
+    "write_outputs",
+]
 
 #: Files a run writes; all but ``timing.json`` are byte-identical for the same config and seed.
 OUTPUT_FILES = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json", "timing.json")
@@ -72,7 +82,25 @@ def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
         "kinds": dict(sorted(kinds.items())),
         "phylogeny": summarize(lineage),
         "drift": drift_recovery(cfg, lineage),
+        "drift_alarms": drift_alarms(cfg, lineage),
     }
+
+
+def _drift_steps(cfg: SimConfig) -> dict[str, int]:
+    """The drift step of every clocked environment of the suite that declares one, by slug."""
+    from spawn.life.job import suite_for
+
+    suite = suite_for(cfg)
+    out: dict[str, int] = {}
+    for slug in suite.slugs:
+        if not suite.facts[slug].clocked:
+            continue
+        env = suite.make(slug)
+        drift_step = getattr(env.unwrapped, "drift_step", None)
+        env.close()
+        if isinstance(drift_step, int):
+            out[slug] = drift_step
+    return out
 
 
 def drift_recovery(cfg: SimConfig, lineage: LineageGraph, level: float = 0.9) -> dict[str, Any]:
@@ -83,18 +111,8 @@ def drift_recovery(cfg: SimConfig, lineage: LineageGraph, level: float = 0.9) ->
     any agent reached after the drift, minus the drift step; ``None`` when no agent was evaluated
     after the drift.
     """
-    from spawn.life.job import suite_for
-
-    suite = suite_for(cfg)
     out: dict[str, Any] = {}
-    for slug in suite.slugs:
-        if not suite.facts[slug].clocked:
-            continue
-        env = suite.make(slug)
-        drift_step = getattr(env.unwrapped, "drift_step", None)
-        env.close()
-        if not isinstance(drift_step, int):
-            continue
+    for slug, drift_step in _drift_steps(cfg).items():
         key = f"{slug}.value"
         points = sorted(
             (int(a["birth_time"]) + int(a["train_steps"]), float(a[key]))
@@ -112,6 +130,94 @@ def drift_recovery(cfg: SimConfig, lineage: LineageGraph, level: float = 0.9) ->
             "agents_after": len(after),
             "recovery_time": None if recovered is None else recovered - drift_step,
         }
+    return out
+
+
+#: A drift alarm is true when it comes at most this many rounds (``[spawn] round_steps`` each) after
+#: the drift: triggers are asked only at the end of a round, and a later alarm answers something else.
+ALARM_WINDOW_ROUNDS = 5
+
+
+def alarm_scores(
+    drift_step: int, alarms: Sequence[int], window: int | None, observed: bool = True
+) -> dict[str, Any]:
+    """Precision, recall and detection delay of drift alarms raised at world times ``alarms``.
+
+    An alarm is true when ``drift_step <= t < drift_step + window`` (``window=None``: any time at
+    or after the drift) and false otherwise. Each environment drifts once, so recall is 1.0 when some
+    alarm is true and 0.0 when none is; it is ``None`` when the drift was never ``observed`` (no
+    agent trained on the environment after it). Precision is the true alarms' share of all alarms
+    (``None`` without alarms); the detection delay is the first true alarm's time minus the drift
+    step (``None`` without a true alarm).
+
+    Examples
+    --------
+    >>> out = alarm_scores(1000, [400, 1000, 1700, 9000], window=2000)
+    >>> out["true_alarms"], out["false_alarms"], out["precision"], out["recall"], out["detection_delay"]
+    (2, 2, 0.5, 1.0, 0)
+    >>> alarm_scores(1000, [], window=None)["precision"] is None
+    True
+    """
+    times = sorted(int(t) for t in alarms)
+    true = [t for t in times if t >= drift_step and (window is None or t < drift_step + window)]
+    detected = bool(true)
+    return {
+        "drift_step": drift_step,
+        "window": window,
+        "alarms": times,
+        "true_alarms": len(true),
+        "false_alarms": len(times) - len(true),
+        "precision": len(true) / len(times) if times else None,
+        "recall": (1.0 if detected else 0.0) if observed or detected else None,
+        "detection_delay": true[0] - drift_step if detected else None,
+    }
+
+
+def _alarm_task(cfg: SimConfig, lineage: LineageGraph, parent_id: str, birth_time: int) -> str | None:
+    """The task whose reward stream raised the drift alarm that made a child born at ``birth_time``.
+
+    A life trains its tasks in turn, one full round each (``[spawn] round_steps``), starting from
+    :func:`~spawn.life.operators.first_task` (a ``new-task`` agent's last task, else its first), and
+    asks its triggers after every round; a child is born only while budget remains, so after a full
+    round. The child of an alarm is thus born after round ``k = (birth_time - parent birth) /
+    round_steps``, which trained ``tasks[(first + k - 1) % n]``.
+    """
+    parent = lineage.graph.nodes[parent_id]
+    tasks = [t for t in str(parent.get("tasks", "")).split(",") if t]
+    if len(tasks) <= 1:
+        return tasks[0] if tasks else None
+    rounds = (birth_time - int(parent.get("birth_time", 0))) // cfg.spawn.round_steps
+    first = len(tasks) - 1 if lineage.operator(parent_id) == "new-task" else 0
+    return tasks[(first + rounds - 1) % len(tasks)] if rounds >= 1 else None
+
+
+def drift_alarms(cfg: SimConfig, lineage: LineageGraph, window: int | None = None) -> dict[str, Any]:
+    """For each clocked environment with a ``drift_step``: how well the drift trigger's alarms follow it.
+
+    The alarms are the births of children by the ``drift`` trigger on that environment, at the
+    child's birth time (its parent's world time when the alarm was raised); the task is the one the
+    parent's round trained on. ``window`` (steps; default ``ALARM_WINDOW_ROUNDS`` rounds) bounds how
+    late a true alarm may come; see :func:`alarm_scores` for the scores. An alarm the caps kept from
+    making a child is not seen (the parent's ``drift_alarms`` attribute counts those too).
+    """
+    win = ALARM_WINDOW_ROUNDS * cfg.spawn.round_steps if window is None else window
+    nodes = lineage.graph.nodes
+    out: dict[str, Any] = {}
+    for slug, drift_step in _drift_steps(cfg).items():
+        alarms = []
+        for a in lineage:
+            parent = lineage.parent(a)
+            if parent is None or nodes[a].get("trigger") != "drift":
+                continue
+            born = int(nodes[a]["birth_time"])
+            if _alarm_task(cfg, lineage, parent, born) == slug:
+                alarms.append(born)
+        observed = any(
+            slug in str(nodes[a].get("tasks", "")).split(",")
+            and int(nodes[a].get("birth_time", 0)) + int(nodes[a].get("train_steps", 0)) > drift_step
+            for a in lineage
+        )
+        out[slug] = alarm_scores(drift_step, alarms, win, observed)
     return out
 
 

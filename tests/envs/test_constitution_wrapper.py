@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 import envs
-from attribution.distances import alignment_distances, invariance_tv
+from attribution.distances import (
+    alignment_distances,
+    invariance_distance,
+    invariance_tv,
+    invariant_projection_distance,
+)
 from envs import Constitution, ConstitutionWrapper, ForbiddenAction, ForbiddenState, Invariance
 
 
@@ -42,7 +47,7 @@ def test_rule_kinds_sigma_and_step_audit() -> None:
     assert c.audit_step(4, 2, 7) == ("no-2-at-even", "at-7")
     assert c.audit_step(3, 2, 6) == ()
     assert c.n_actions == 3
-    assert c.description_bits == pytest.approx(sum(r.description_bits for r in c.rules))
+    assert c.description_bits == pytest.approx(sum(c.rule_bits.values()))
     assert all(r.description_bits > 0 for r in c.rules)
     assert c.without("at-7").rule_names == ("no-2-at-even", "mod-4")
 
@@ -77,8 +82,16 @@ def test_audit_policy_agrees_with_attribution_distances() -> None:
     pi = np.stack([_policy(s) for s in states])
     allowed = np.stack([c.allowed_actions(s) for s in states])
     expected = alignment_distances(pi, allowed, eps=0.01)
+    expected["distance.forbidden"] = expected.pop("distance")  # the states' own rows: forbidden actions only
     for key, value in expected.items():
         assert report[key] == pytest.approx(value), key
+    # the whole distance projects onto invariant policies too: the orbit of s under (s + 4) % 8 is {s, s + 4}
+    orbits = [[s, (s + 4) % 8] for s in states]
+    pi_orbits = [np.stack([_policy(t) for t in o]) for o in orbits]
+    allowed_orbits = [np.stack([c.allowed_actions(t) for t in o]) for o in orbits]
+    assert report["distance"] == pytest.approx(invariant_projection_distance(pi_orbits, allowed_orbits))
+    assert report["distance.invariance"] == pytest.approx(invariance_distance(pi_orbits))
+    assert report["distance.invariance"] > 0 and report["distance"] > report["distance.forbidden"]
     moved = np.stack([_policy(c.invariances[0].transform(s)) for s in states])
     assert report["invariance_tv[mod-4]"] == pytest.approx(invariance_tv(pi, moved))
     assert report["invariance_tv"] == report["invariance_tv[mod-4]"] > 0
@@ -164,11 +177,50 @@ def test_wrapper_info_on_cliff() -> None:
     obs, reward, _, _, info = env.step(1)  # right, into the cliff: back to the start with -100
     assert (obs, reward) == (36, -100)
     assert info["rules_broken"] == ("step-into-cliff", "on-cliff")
-    assert info["violations"] == 2 and info["cost"] == 1.0
+    # one forbidden action (violations) into one forbidden state (cost): each rule counted once
+    assert info["violations"] == 1 and info["cost"] == 1.0
     assert "prob" in info  # the inner env's info is kept
     obs, _, _, _, info = env.step(0)  # up: safe
     assert obs == 24 and info["cost"] == 0.0 and info["rules_broken"] == ()
     assert info["action_mask"].tolist() == [1, 1, 1, 1]
+
+
+def test_a_step_into_a_forbidden_state_is_cost_not_a_violation() -> None:
+    # Issue 15: one step into a forbidden state was reported as violations 1 and cost 1, so
+    # violations + cost counted it twice. The state is cost; violations are forbidden actions.
+    c = Constitution("hot", 4, (ForbiddenState("hot", lambda obs: obs >= 2),))
+    env = ConstitutionWrapper(gym.make("FrozenLake-v1", is_slippery=False), c)
+    _, info = env.reset(seed=0)
+    assert (info["violations"], info["cost"], info["rules_broken"]) == (0, 0.0, ())
+    obs, _, _, _, info = env.step(2)  # right: 0 -> 1, allowed and safe
+    assert obs == 1 and (info["violations"], info["cost"]) == (0, 0.0)
+    obs, _, _, _, info = env.step(2)  # right: 1 -> 2, into the forbidden state
+    assert obs == 2 and info["rules_broken"] == ("hot",)
+    assert info["violations"] == 0 and info["cost"] == 1.0
+    obs, _, _, _, info = env.step(2)  # 2 -> 3: still forbidden, one unit per step in it
+    assert obs == 3 and (info["violations"], info["cost"]) == (0, 1.0)
+
+
+def test_violations_count_action_rules_and_cost_counts_the_state_once() -> None:
+    c = Constitution(
+        "c",
+        4,
+        (
+            ForbiddenAction("no-right", lambda obs, a: a == 2),
+            ForbiddenAction("no-right-from-1", lambda obs, a: obs == 1 and a == 2),
+            ForbiddenState("two", lambda obs: obs == 2),
+            ForbiddenState("not-first-row-start", lambda obs: obs in (2, 3)),
+            ForbiddenState("start", lambda obs: obs == 0),
+        ),
+    )
+    env = ConstitutionWrapper(gym.make("FrozenLake-v1", is_slippery=False), c)
+    _, info = env.reset(seed=0)  # the initial state breaks "start": cost, never a violation
+    assert (info["violations"], info["cost"], info["rules_broken"]) == (0, 1.0, ("start",))
+    _, _, _, _, info = env.step(2)  # 0 -> 1: one action rule, no forbidden state
+    assert (info["violations"], info["cost"], info["rules_broken"]) == (1, 0.0, ("no-right",))
+    _, _, _, _, info = env.step(2)  # 1 -> 2: two action rules, a state two state rules forbid
+    assert info["rules_broken"] == ("no-right", "no-right-from-1", "two", "not-first-row-start")
+    assert (info["violations"], info["cost"]) == (2, 1.0)
 
 
 def test_forbidden_state_reached_gives_cost_on_frozen_lake() -> None:

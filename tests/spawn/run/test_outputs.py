@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import json
+from pathlib import Path
+
 import pytest
 
 from lineage import LineageGraph
 from spawn.config import parse_config
-from spawn.run.outputs import drift_recovery
+from spawn.run.driver import simulate
+from spawn.run.outputs import alarm_scores, drift_alarms, drift_recovery
 
 DRIFT = 1000
 SLUG = "DriftingBandit-v0"
@@ -58,3 +63,92 @@ def test_no_agent_after_the_drift_has_no_recovery() -> None:
     out = drift_recovery(_cfg(), g)[SLUG]
     assert out["best_after"] is None and out["recovery_time"] is None and out["agents_after"] == 0
     assert out["best_before"] == pytest.approx(0.9)
+
+
+# ---------------------------------------------------------------------- drift alarms (issue 15)
+def test_alarm_scores_by_hand() -> None:
+    # drift at 1000, window 2000: true alarms lie in [1000, 3000).
+    # 400 (before the drift) false; 1000 (at the drift) true; 2999 true; 3000 (window over) false;
+    # 1500 true. Precision 3 / 5, recall 1 (the one drift was found), delay 1000 - 1000 = 0.
+    out = alarm_scores(1000, [3000, 1500, 400, 2999, 1000], window=2000)
+    assert out == {"drift_step": 1000, "window": 2000, "alarms": [400, 1000, 1500, 2999, 3000],
+                   "true_alarms": 3, "false_alarms": 2, "precision": 0.6, "recall": 1.0,
+                   "detection_delay": 0}
+    late = alarm_scores(1000, [200, 1250, 1400], window=None)  # no window: anything after counts
+    assert (late["precision"], late["recall"], late["detection_delay"]) == (pytest.approx(2 / 3), 1.0, 250)
+
+
+def test_alarm_scores_when_undefined() -> None:
+    none = alarm_scores(1000, [], window=500)
+    assert (none["precision"], none["recall"], none["detection_delay"]) == (None, 0.0, None)
+    only_false = alarm_scores(1000, [100, 900, 1500], window=500)  # 1500 is past the window
+    assert (only_false["precision"], only_false["recall"], only_false["detection_delay"]) == (0.0, 0.0, None)
+    assert only_false["false_alarms"] == 3
+    unseen = alarm_scores(1000, [300], window=500, observed=False)  # nobody lived past the drift
+    assert (unseen["precision"], unseen["recall"], unseen["detection_delay"]) == (0.0, None, None)
+
+
+def _alarm_lineage(children: list[tuple[str, str, int]], tasks: str = SLUG) -> LineageGraph:
+    """A root trained 5,000 steps on ``tasks``; children (id, trigger, birth_time) of it."""
+    g = LineageGraph(seed=1, budget=1000, regime="recursive")
+    g.add_agent("0", parent=None, operator=None, birth_time=0, train_steps=5000, tasks=tasks, trigger=None)
+    for agent_id, trigger, born in children:
+        op = "retrain-on-drift" if trigger == "drift" else "finetune"
+        g.add_agent(agent_id, parent="0", operator=op, birth_time=born, train_steps=100, tasks=tasks,
+                    trigger=trigger)
+    return g
+
+
+def test_drift_alarms_are_the_drift_triggers_births() -> None:
+    cfg = _cfg()  # round_steps 250 (the default): the window is 5 rounds, 1,250 steps
+    g = _alarm_lineage([("0.0", "drift", 500), ("0.1", "schedule", 1000), ("0.2", "drift", 1500),
+                        ("0.3", "drift", 2500)])
+    out = drift_alarms(cfg, g)
+    assert set(out) == {SLUG}  # FrozenLake is not clocked: no entry
+    # 500 is before the drift (false), 1500 within [1000, 2250) (true), 2500 too late (false);
+    # the schedule's birth at 1000 is no alarm.
+    assert out[SLUG] == {"drift_step": DRIFT, "window": 1250, "alarms": [500, 1500, 2500], "true_alarms": 1,
+                         "false_alarms": 2, "precision": pytest.approx(1 / 3), "recall": 1.0,
+                         "detection_delay": 500}
+    assert drift_alarms(cfg, g, window=2000)[SLUG]["true_alarms"] == 2
+
+
+def test_a_multi_task_parents_alarm_belongs_to_the_round_that_raised_it() -> None:
+    # Tasks in turn, 250 steps a round: round 1 the bandit, 2 FrozenLake, 3 the bandit, ...
+    # A child born at 1000 follows round 4 (FrozenLake's reward stream), one at 1250 round 5 (the bandit).
+    g = _alarm_lineage([("0.0", "drift", 1000), ("0.1", "drift", 1250)], tasks=f"{SLUG},FrozenLake-v1")
+    out = drift_alarms(_cfg(), g)[SLUG]
+    assert out["alarms"] == [1250] and out["detection_delay"] == 250
+
+
+def test_no_agent_after_the_drift_leaves_recall_undefined() -> None:
+    g = LineageGraph(seed=1, budget=1000, regime="recursive")
+    g.add_agent("0", parent=None, operator=None, birth_time=0, train_steps=800, tasks=SLUG, trigger=None)
+    g.add_agent("0.0", parent="0", operator="retrain-on-drift", birth_time=500, train_steps=200, tasks=SLUG,
+                trigger="drift")
+    out = drift_alarms(_cfg(), g)[SLUG]
+    assert out["alarms"] == [500] and out["precision"] == 0.0 and out["recall"] is None
+
+
+def test_summary_reports_drift_alarms_of_a_tiny_clocked_run(tmp_path: Path) -> None:
+    bandit = {"id": "lineage_sim/DriftingBandit-v0",
+              "kwargs": {"n_arms": 4, "episode_length": 100, "drift_step": 1500, "world_seed": 2}}
+    cfg = parse_config({
+        "seed": 3, "budget": 6000, "envs": [bandit],
+        "agent": {"alpha": 0.02, "gamma": 0.5},
+        "operators": {"finetune": 0.0, "retrain-on-drift": 1.0, "mutate": 0.0, "add-tool": 0.0, "new-task": 0.0},
+        "spawn": {"triggers": ["drift"], "round_steps": 250, "max_children": 1, "child_share": 0.5,
+                  "min_child_budget": 500},
+        "caps": {"max_depth": 1},
+        "eval": {"episodes": 2, "max_steps": 100},
+    })
+    simulate(cfg, tmp_path / "run")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    agents = list(csv.DictReader((tmp_path / "run" / "agents.csv").open()))
+    born = sorted(int(r["birth_time"]) for r in agents if r["trigger"] == "drift")
+    assert born and born == summary["drift_alarms"][SLUG]["alarms"]
+    out = summary["drift_alarms"][SLUG]
+    # The root's drop in reward at the drift is found within a few rounds: one true alarm.
+    assert 1500 <= born[0] < 1500 + 5 * 250
+    assert out == {"drift_step": 1500, "window": 1250, "alarms": born, "true_alarms": 1, "false_alarms": 0,
+                   "precision": 1.0, "recall": 1.0, "detection_delay": born[0] - 1500}
