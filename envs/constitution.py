@@ -5,18 +5,24 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import math
-import types
-import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
-import numpy.typing as npt
 
+from envs.audit import MAX_ORBIT_SIZE, PROJECTION_FLOOR, audit, invariance_orbit, state_key
+from envs.description import (
+    KIND_BITS,
+    MAX_TABLE_CELLS,
+    code_json,
+    description_length_bits,
+    enumerate_space,
+    outcome,
+    partial_table_bits,
+)
 from envs.errors import InvalidParameterError, NoAllowedActionError, RuleError, UnknownRuleError
+from envs.errors import short_repr as _short
 
 __all__ = [
     "DEFAULT_KL_EPS",
@@ -33,172 +39,6 @@ __all__ = [
 ]
 
 DEFAULT_KL_EPS = 1e-3
-#: Floor on a state's compliance in the projection distances (as in attribution.distances): a policy
-#: that never complies is at -log2(1e-12) ≈ 39.86 bits per state, large but finite.
-PROJECTION_FLOOR = 1e-12
-#: Largest orbit of a state under a constitution's invariances; a transform that does not come back
-#: (adding a constant to a float, say) is refused once it has made this many states.
-MAX_ORBIT_SIZE = 4096
-
-
-def description_length_bits(text: str) -> float:
-    """Bits of the raw-deflate (zlib level 9, no header or checksum) encoding of ``text``.
-
-    An upper-bound proxy for the Kolmogorov complexity of what ``text`` describes: a compressor
-    finds some regularities, never all, and adds a few bytes of its own.
-
-    Examples
-    --------
-    >>> description_length_bits("") > 0
-    True
-    >>> description_length_bits("ab" * 100) < description_length_bits("ab" * 50) * 2
-    True
-    """
-    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    return 8.0 * len(packer.compress(text.encode("utf-8")) + packer.flush())
-
-
-# -- description lengths of rules -------------------------------------------------------------------
-#: Largest observation space whose rules are measured by their extension (every state enumerated).
-MAX_ENUMERATED_STATES = 2**16
-#: Largest table (states x actions, or states x actions x states for a transition test) enumerated.
-MAX_TABLE_CELLS = 2**18
-#: Bits that say which kind a rule is (forbidden action, forbidden state, invariance).
-_KIND_BITS = math.log2(3)
-
-
-def _qualified(obj: Any) -> str:
-    return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
-
-
-def _code_json(obj: Any, depth: int = 0) -> Any:
-    """JSON data naming what a rule's function computes: types by qualified name, parameters by value.
-
-    Dataclasses give their fields, other callable objects their attributes, functions their
-    qualified name, defaults and closure; never a repr with a memory address.
-    """
-    if depth > 8:
-        return {"type": _qualified(type(obj))}
-    deeper = depth + 1
-    if obj is None or isinstance(obj, bool | int | str):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else repr(obj)
-    if isinstance(obj, np.generic):
-        return _code_json(obj.item(), depth)
-    if isinstance(obj, np.ndarray):
-        return {"array": obj.dtype.str, "shape": list(obj.shape), "data": _code_json(obj.tolist(), deeper)}
-    if isinstance(obj, bytes):
-        return obj.decode("latin-1")
-    if isinstance(obj, list | tuple):
-        return [_code_json(x, deeper) for x in obj]
-    if isinstance(obj, set | frozenset):
-        return sorted((_code_json(x, deeper) for x in obj), key=lambda x: json.dumps(x, sort_keys=True))
-    if isinstance(obj, dict):
-        return {str(k): _code_json(v, deeper) for k, v in obj.items()}
-    if isinstance(obj, gym.Space):
-        return {"space": repr(obj)}
-    if is_dataclass(obj) and not isinstance(obj, type):
-        params = {f.name: _code_json(getattr(obj, f.name), deeper) for f in fields(obj)}
-        return {"type": _qualified(type(obj)), "fields": params}
-    if isinstance(obj, functools.partial):
-        return {
-            "partial": _code_json(obj.func, deeper),
-            "args": _code_json(obj.args, deeper),
-            "keywords": _code_json(obj.keywords, deeper),
-        }
-    if isinstance(obj, types.MethodType):
-        return {"method": _qualified(obj.__func__), "self": _code_json(obj.__self__, deeper)}
-    if isinstance(obj, types.FunctionType):
-        cells = [c.cell_contents for c in obj.__closure__ or () if c is not None]
-        return {
-            "function": _qualified(obj),
-            "defaults": _code_json(obj.__defaults__, deeper),
-            "closure": _code_json(cells, deeper),
-        }
-    if isinstance(obj, type | types.BuiltinFunctionType):
-        return {"function": _qualified(obj)}
-    attrs = getattr(obj, "__dict__", None)
-    if isinstance(attrs, dict) and depth <= 4:  # deeper (an environment caught in a closure, say): its type
-        return {"type": _qualified(type(obj)), "fields": _code_json(attrs, deeper)}
-    return {"type": _qualified(type(obj))}
-
-
-def _enumerate_space(space: Any) -> tuple[list[Any], Callable[[Any], int | None]] | None:
-    """Every observation of an enumerable space (in a canonical order) and the index of an observation.
-
-    Discrete, MultiDiscrete and MultiBinary spaces of at most :data:`MAX_ENUMERATED_STATES`
-    observations; None for any other space (a Box, say) and for larger ones. The index is None for
-    something that is not an observation of the space.
-    """
-    if isinstance(space, gym.spaces.Discrete):
-        n, start = int(space.n), int(space.start)
-        if n > MAX_ENUMERATED_STATES:
-            return None
-
-        def discrete_index(obs: Any) -> int | None:
-            try:
-                i = int(np.asarray(obs).item()) - start
-            except (TypeError, ValueError):
-                return None
-            return i if 0 <= i < n else None
-
-        return [np.int64(start + i) for i in range(n)], discrete_index
-    if isinstance(space, gym.spaces.MultiDiscrete | gym.spaces.MultiBinary):
-        if isinstance(space, gym.spaces.MultiBinary):
-            nvec: np.ndarray = np.full(space.shape, 2, dtype=np.int64)
-            low: np.ndarray = np.zeros(space.shape, dtype=np.int64)
-        else:
-            nvec, low = np.asarray(space.nvec, dtype=np.int64), np.asarray(space.start, dtype=np.int64)
-        if math.prod(int(x) for x in nvec.ravel()) > MAX_ENUMERATED_STATES:
-            return None
-        shape, dtype = nvec.shape, space.dtype
-        flat = nvec.ravel()
-        states = [(np.array(ix, dtype=np.int64).reshape(shape) + low).astype(dtype) for ix in np.ndindex(*flat)]
-
-        def multi_index(obs: Any) -> int | None:
-            try:
-                digits = np.asarray(obs, dtype=np.int64) - low
-            except (TypeError, ValueError):
-                return None
-            if digits.shape != shape or np.any(digits < 0) or np.any(digits >= nvec):
-                return None
-            return int(np.ravel_multi_index(tuple(digits.ravel()), tuple(flat)))
-
-        return states, multi_index
-    return None
-
-
-def _table_bits(table: npt.ArrayLike, alphabet: int) -> float:
-    """Bits of a table of symbols in ``[0, alphabet)``, given its size: 1 + the shorter of two codes.
-
-    One code is the raw deflate of the table's canonical bytes (bits packed eight to a byte for
-    ``alphabet == 2``, else one or two bytes per symbol, big-endian), the compressor that measures
-    environments (:func:`description_length_bits`); it finds repeated patterns. The other is the
-    enumerative code: the symbol counts, then the table's index among the tables with those counts,
-    ``log2 C(N + m - 1, m - 1) + log2(N! / prod(c!))`` bits; it is short for a table that is nearly
-    constant, where deflate's framing (a few bytes) would dominate. The extra bit says which code.
-
-    Examples
-    --------
-    >>> round(_table_bits([0] * 25, 2), 2), round(_table_bits([0] * 24 + [1], 2), 2)
-    (5.7, 10.34)
-    """
-    t = np.asarray(table, dtype=np.int64).ravel()
-    n, m = len(t), int(alphabet)
-    if m < 1 or (n and (t.min() < 0 or t.max() >= m)):
-        raise InvalidParameterError(f"table has symbols outside [0, {m}); a table needs symbols below its alphabet")
-    if m == 2:
-        raw = np.packbits(t.astype(np.uint8)).tobytes()
-    else:
-        raw = t.astype(">u1" if m <= 2**8 else (">u2" if m <= 2**16 else ">u4")).tobytes()
-    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    deflated = 8.0 * len(packer.compress(raw) + packer.flush())
-    counts = np.bincount(t, minlength=m) if n else np.zeros(m, dtype=np.int64)
-    ln_counts = math.lgamma(n + m) - math.lgamma(m) - math.lgamma(n + 1)  # ln C(N + m - 1, m - 1)
-    ln_order = math.lgamma(n + 1) - float(sum(math.lgamma(int(c) + 1) for c in counts if c > 1))
-    enumerative = max(0.0, (ln_counts + ln_order) / math.log(2.0))
-    return 1.0 + min(deflated, enumerative)
 
 
 @dataclass(frozen=True)
@@ -218,7 +58,7 @@ class Rule:
       (as the displacement ``(index(fn(s)) - index(s)) mod n``, 0 for a state left alone). A cell
       where the function raises (or maps outside the space) gets one more symbol, "undefined",
       and 1 bit per table says whether there is any. Each table costs 1 + the shorter of its raw
-      deflate and its enumerative code (:func:`_table_bits`), plus ``log2 3`` bits for the rule's
+      deflate and its enumerative code (:func:`table_bits`), plus ``log2 3`` bits for the rule's
       kind. A rule that forbids nothing costs about ``log2(cells)`` + 5 bits, one that forbids a
       random set about a bit per cell;
     - otherwise (a Box, no space given, a table too large), from the rule's code: the raw-deflate
@@ -273,10 +113,10 @@ class Rule:
         >>> ForbiddenState("hot", abs, "never too hot").code_description()
         '{"fn":{"function":"builtins.abs"},"kind":"forbidden-state"}'
         """
-        doc: dict[str, Any] = {"kind": self.kind, "fn": _code_json(self.fn)}
+        doc: dict[str, Any] = {"kind": self.kind, "fn": code_json(self.fn)}
         reached = getattr(self, "reached", None)
         if reached is not None:
-            doc["reached"] = _code_json(reached)
+            doc["reached"] = code_json(reached)
         return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
     def bits_on(self, observation_space: Any = None, n_actions: int | None = None) -> float:
@@ -304,7 +144,7 @@ class Rule:
 
     def _extension_bits(self, observation_space: Any, n_actions: int | None) -> float | None:
         """Bits of the rule's tables over the whole observation space; None when they cannot be made."""
-        found = _enumerate_space(observation_space) if observation_space is not None else None
+        found = enumerate_space(observation_space) if observation_space is not None else None
         if found is None:
             return None
         states, index = found
@@ -312,19 +152,19 @@ class Rule:
         if isinstance(self, ForbiddenAction):
             if n_actions is None or n * n_actions > MAX_TABLE_CELLS:
                 return None
-            mask = [_outcome(self.forbids, s, a) for s in states for a in range(n_actions)]
-            return _KIND_BITS + _partial_table_bits(mask, 2)
+            mask = [outcome(self.forbids, s, a) for s in states for a in range(n_actions)]
+            return KIND_BITS + partial_table_bits(mask, 2)
         if isinstance(self, ForbiddenState):
-            bits = _KIND_BITS + _partial_table_bits([_outcome(self.forbids, s) for s in states], 2)
+            bits = KIND_BITS + partial_table_bits([outcome(self.forbids, s) for s in states], 2)
             bits += 1.0  # whether a transition test follows
             if self.reached is not None:
                 if n_actions is None or n * n * n_actions > MAX_TABLE_CELLS:
-                    text = json.dumps(_code_json(self.reached), sort_keys=True, separators=(",", ":"))
+                    text = json.dumps(code_json(self.reached), sort_keys=True, separators=(",", ":"))
                     bits += description_length_bits(text)
                 else:
                     test = self.reached
-                    table = [_outcome(test, s, a, t) for s in states for a in range(n_actions) for t in states]
-                    bits += _partial_table_bits(table, 2)
+                    table = [outcome(test, s, a, t) for s in states for a in range(n_actions) for t in states]
+                    bits += partial_table_bits(table, 2)
             return bits
         if isinstance(self, Invariance):
             shift = []
@@ -334,7 +174,7 @@ class Rule:
                 except RuleError:
                     j = None
                 shift.append(n if j is None else (j - i) % n)  # n: undefined, or outside the space
-            return _KIND_BITS + _partial_table_bits(shift, n)
+            return KIND_BITS + partial_table_bits(shift, n)
         return None
 
     def _call(self, *args: Any) -> Any:
@@ -354,25 +194,6 @@ class Rule:
                 f"{self.kind} rule {self.name!r} returned {_short(out)}, which is not a truth value; "
                 "a predicate must return a bool"
             ) from exc
-
-
-def _outcome(fn: Callable[..., Any], *args: Any) -> int:
-    """1 if ``fn(*args)`` is true, 0 if false, 2 if it raises (a rule undefined there)."""
-    try:
-        return 1 if bool(fn(*args)) else 0
-    except Exception:
-        return 2
-
-
-def _partial_table_bits(table: list[int], alphabet: int) -> float:
-    """1 bit (is the rule undefined anywhere?) plus the table's bits, with one more symbol if so."""
-    partial = bool(table) and max(table) >= alphabet
-    return 1.0 + _table_bits(table, alphabet + 1 if partial else alphabet)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass(frozen=True)
@@ -486,11 +307,7 @@ class Constitution:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise InvalidParameterError(f"constitution name {self.name!r}; give a non-empty string")
-        if (
-            isinstance(self.n_actions, bool)
-            or not isinstance(self.n_actions, int | np.integer)
-            or self.n_actions < 1
-        ):
+        if isinstance(self.n_actions, bool) or not isinstance(self.n_actions, int | np.integer) or self.n_actions < 1:
             raise InvalidParameterError(f"n_actions = {self.n_actions!r}; it must be an integer >= 1")
         object.__setattr__(self, "n_actions", int(self.n_actions))
         rules = tuple(self.rules)
@@ -585,9 +402,7 @@ class Constitution:
         for r in self.rules:
             if r.name == name:
                 return r
-        raise UnknownRuleError(
-            _unknown(f"rule {name!r} is not in constitution {self.name!r}", name, self.rule_names)
-        )
+        raise UnknownRuleError(_unknown(f"rule {name!r} is not in constitution {self.name!r}", name, self.rule_names))
 
     def without(self, *names: str) -> Constitution:
         """A copy without the named rules (each must exist)."""
@@ -600,9 +415,7 @@ class Constitution:
     def allowed_actions(self, obs: Any) -> np.ndarray:
         """Boolean array of shape (n_actions,): True where no forbidden-action rule objects."""
         rules = self.forbidden_actions
-        return np.array(
-            [not any(r.forbids(obs, a) for r in rules) for a in range(self.n_actions)], dtype=bool
-        )
+        return np.array([not any(r.forbids(obs, a) for r in rules) for a in range(self.n_actions)], dtype=bool)
 
     def sigma(self, obs: Any) -> np.ndarray:
         """σ(· | obs): uniform over the allowed actions; refused when every action is forbidden."""
@@ -686,91 +499,7 @@ class Constitution:
         >>> round(audit["distance"], 3), audit["distance.forbidden"], round(audit["invariance_tv[flip]"], 3)
         (0.208, 0.0, 0.5)
         """
-        obs_list = list(states)
-        if not obs_list:
-            raise InvalidParameterError("states is empty; audit_policy needs at least one state")
-        w = np.full(len(obs_list), 1.0) if weights is None else np.asarray(weights, dtype=float)
-        if w.shape != (len(obs_list),) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise InvalidParameterError(
-                f"weights must be {len(obs_list)} finite numbers >= 0 with a positive sum; got {_short(w)}"
-            )
-        if not 0.0 < eps <= 1.0:
-            raise InvalidParameterError(f"eps = {eps!r}; the smoothing of σ must be in (0, 1]")
-        w = w / w.sum()
-        rows: dict[Any, np.ndarray] = {}  # the policy's row and the allowed actions, once per distinct state
-        masks: dict[Any, np.ndarray] = {}
-
-        def row(obs: Any, where: int | str) -> np.ndarray:
-            key = state_key(obs)
-            if key not in rows:
-                rows[key] = self._policy_row(pi_fn, obs, where)
-            return rows[key]
-
-        def mask(obs: Any) -> np.ndarray:
-            key = state_key(obs)
-            if key not in masks:
-                masks[key] = self.allowed_actions(obs)
-            return masks[key]
-
-        pi = np.stack([row(s, i) for i, s in enumerate(obs_list)])
-        allowed = np.stack([mask(s) for s in obs_list])
-        empty = np.flatnonzero(~allowed.any(axis=1))
-        if empty.size:
-            raise NoAllowedActionError(
-                f"constitution {self.name!r} forbids every action in state {_short(obs_list[empty[0]])} "
-                f"(states[{empty[0]}]); σ is undefined there"
-            )
-        invariances = self.invariances
-        orbits = None
-        if invariances:
-            found: dict[Any, list[Any]] = {}
-            orbit_rows, orbit_masks, sizes = [], [], []
-            for i, s in enumerate(obs_list):
-                key = state_key(s)
-                if key not in found:
-                    found[key] = invariance_orbit(s, invariances)
-                orbit = found[key]
-                where = f"a state in the orbit of states[{i}], {_short(s)},"
-                orbit_rows += [row(t, where) for t in orbit]
-                common = np.logical_and.reduce([mask(t) for t in orbit])
-                if not common.any():
-                    raise NoAllowedActionError(
-                        f"constitution {self.name!r}: no action is allowed in every state of the orbit of "
-                        f"states[{i}], {_short(s)}, under its invariances; no invariant policy complies there"
-                    )
-                orbit_masks += [mask(t) for t in orbit]
-                sizes.append(len(orbit))
-            orbits = (np.stack(orbit_rows), np.stack(orbit_masks), np.array(sizes, dtype=np.int64))
-        report = _distances(pi, allowed, w, eps, orbits)
-        forbidden = np.array([self.is_forbidden_state(s) for s in obs_list], dtype=bool)
-        report["forbidden_occupancy"] = float(w @ forbidden)
-        worst = 0.0
-        for rule in invariances:
-            tv = np.zeros(len(obs_list))
-            for i, s in enumerate(obs_list):
-                where = f"a state in the orbit of states[{i}], {_short(s)},"
-                moved = np.stack([row(t, where) for t in invariance_orbit(s, (rule,))])
-                tv[i] = float(np.max(0.5 * np.abs(moved - pi[i]).sum(axis=1)))
-            report[f"invariance_tv[{rule.name}]"] = float(w @ tv)
-            worst = max(worst, report[f"invariance_tv[{rule.name}]"])
-        report["invariance_tv"] = worst
-        report["n_states"] = float(len(obs_list))
-        return report
-
-    def _policy_row(self, pi_fn: Callable[[Any], Any], obs: Any, where: int | str) -> np.ndarray:
-        row = np.asarray(pi_fn(obs), dtype=float)
-        if (
-            row.shape != (self.n_actions,)
-            or not np.all(np.isfinite(row))
-            or np.any(row < 0)
-            or abs(row.sum() - 1.0) > 1e-6
-        ):
-            shown = f"states[{where}]" if isinstance(where, int) else where
-            raise InvalidParameterError(
-                f"pi_fn({shown}) returned {_short(row)}; expected {self.n_actions} "
-                "non-negative probabilities summing to 1"
-            )
-        return row
+        return audit(self, pi_fn, states, weights, eps=eps)
 
     def __str__(self) -> str:
         lines = [f"constitution {self.name!r} ({self.description_bits:.0f} bits)"]
@@ -783,125 +512,3 @@ def _unknown(message: str, name: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return f"{message}; known: {', '.join(sorted(known)) or '(none)'}.{hint}"
-
-
-def _distances(
-    pi: np.ndarray,
-    allowed: np.ndarray,
-    w: np.ndarray,
-    eps: float,
-    orbits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> dict[str, float]:
-    """The distances of :meth:`Constitution.audit_policy` from checked arrays (``w`` normalised).
-
-    ``orbits`` is ``(rows, masks, sizes)``: every visited state's orbit rows and allowed masks, one
-    orbit after the other, ``sizes[i]`` rows for state ``i``; None when there are no invariances
-    (every orbit the state alone).
-    """
-    # Same formulas as attribution.distances (projection_distance, invariant_projection_distance,
-    # invariance_distance, kl_distance, tv_distance, js_distance), which envs may not import (see
-    # DESIGN.md); a test checks that both agree.
-    sigma = allowed / allowed.sum(axis=1, keepdims=True)
-    # compliance as 1 - forbidden mass, clipped to [floor, 1]: a compliant row is at exactly 0 bits
-    comply = np.clip(1.0 - (pi * ~allowed).sum(axis=1), PROJECTION_FLOOR, 1.0)
-    forbidden = float(w @ -np.log2(comply))
-    whole, invariance = forbidden, 0.0
-    if orbits is not None:
-        rows, masks, sizes = orbits
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        z = _orbit_compliance(rows, masks, starts, sizes)
-        whole = float(w @ -np.log2(np.clip(z, PROJECTION_FLOOR, 1.0)))
-        z = _orbit_compliance(rows, np.ones_like(masks, dtype=bool), starts, sizes)
-        invariance = float(w @ -np.log2(np.clip(z, PROJECTION_FLOOR, 1.0)))
-    sigma_eps = (1.0 - eps) * sigma + eps / pi.shape[1]
-    mid = 0.5 * (pi + sigma)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kl = np.where(pi > 0, pi * np.log2(pi / sigma_eps), 0.0).sum(axis=1)
-        js = 0.5 * (
-            np.where(pi > 0, pi * np.log2(pi / mid), 0.0).sum(axis=1)
-            + np.where(sigma > 0, sigma * np.log2(sigma / mid), 0.0).sum(axis=1)
-        )
-    return {
-        "distance": whole,
-        "distance.forbidden": forbidden,
-        "distance.invariance": invariance,
-        "kl": float(w @ kl),
-        "kl_eps": float(eps),
-        "tv": float(w @ (0.5 * np.abs(pi - sigma).sum(axis=1))),
-        "js": float(w @ np.sqrt(np.clip(js, 0.0, 1.0))),
-    }
-
-
-def _orbit_compliance(pi: np.ndarray, allowed: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Z(s) = Σ_{a ∈ A(s)} Π_{s' ∈ O(s)} π(a | s')^{1/|O(s)|} per orbit (attribution.distances' twin).
-
-    Directly when small; near 1 as ``1 - Σ_{a ∉ A} mean - Σ_{a ∈ A} (mean - geometric mean)``, which
-    is exactly ``1 - forbidden mass`` on an orbit where the policy is constant.
-    """
-    k = sizes[:, None].astype(float)
-    with np.errstate(divide="ignore"):
-        logs = np.log2(pi)
-    g = np.exp2(np.add.reduceat(logs, starts, axis=0) / k)
-    hi = np.maximum.reduceat(pi, starts, axis=0)
-    constant = hi == np.minimum.reduceat(pi, starts, axis=0)
-    mean = np.where(constant, hi, np.add.reduceat(pi, starts, axis=0) / k)
-    gap = np.where(constant, 0.0, np.maximum(mean - g, 0.0))
-    common = np.logical_and.reduceat(allowed, starts, axis=0)
-    direct = (g * common).sum(axis=1)
-    complement = 1.0 - (mean * ~common).sum(axis=1) - (gap * common).sum(axis=1)
-    out: np.ndarray = np.where(constant.all(axis=1) | (complement >= 0.5), complement, direct)
-    return out
-
-
-def state_key(obs: Any) -> Any:
-    """A hashable key of an observation: dtype, shape and bytes (numpy ints and float arrays alike).
-
-    Examples
-    --------
-    >>> state_key(np.int64(3)) == state_key(3), state_key(np.float32([0.5])) == state_key(np.float64([0.5]))
-    (True, False)
-    """
-    arr = np.asarray(obs)
-    if arr.dtype.hasobject:
-        return ("object", repr(obs))
-    return (arr.dtype.str, arr.shape, arr.tobytes())
-
-
-def invariance_orbit(obs: Any, invariances: Iterable[Invariance], max_size: int = MAX_ORBIT_SIZE) -> list[Any]:
-    """Every state reachable from ``obs`` by applying the invariances' transforms repeatedly, ``obs`` first.
-
-    States are told apart by dtype, shape and bytes. An orbit that grows past ``max_size`` states
-    is refused, naming the rule that made the state too many: a transform must come back to where
-    it started after a few applications (a flip, a cyclic shift), as its orbit is enumerated.
-
-    Examples
-    --------
-    >>> shift = Invariance("shift", lambda obs: (obs + 1) % 3)
-    >>> invariance_orbit(5 % 3, [shift])
-    [2, 0, 1]
-    >>> import numpy as np
-    >>> flip = Invariance("flip-first", lambda obs: np.array([1.0 - obs[0], obs[1]], dtype=np.float32))
-    >>> [o.tolist() for o in invariance_orbit(np.array([0.0, 0.5], dtype=np.float32), [flip])]
-    [[0.0, 0.5], [1.0, 0.5]]
-    """
-    rules = tuple(invariances)
-    seen = {state_key(obs)}
-    orbit = [obs]
-    i = 0
-    while i < len(orbit):
-        state = orbit[i]
-        i += 1
-        for rule in rules:
-            moved = rule.transform(state)
-            key = state_key(moved)
-            if key in seen:
-                continue
-            if len(orbit) >= max_size:
-                raise RuleError(
-                    f"invariance rule {rule.name!r}: the orbit of {_short(obs)} under "
-                    f"{', '.join(repr(r.name) for r in rules)} has more than {max_size} states; a transform must "
-                    "return to its start after a few applications (a flip, a cyclic shift of a few values)"
-                )
-            seen.add(key)
-            orbit.append(moved)
-    return orbit

@@ -11,7 +11,14 @@ __all__ = [
     "UnknownConstitutionError",
     "UnknownEnvironmentError",
     "UnknownRuleError",
+    "short_repr",
 ]
+
+
+def short_repr(value: object) -> str:
+    """``repr(value)``, cut to 80 characters for an error message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class EnvsError(ValueError):

@@ -16,7 +16,7 @@ import pytest
 import envs
 from envs import Constitution, ForbiddenAction, ForbiddenState, Invariance
 from envs.bf import program_complexity_bits
-from envs.constitution import MAX_ENUMERATED_STATES, _table_bits
+from envs.description import MAX_ENUMERATED_STATES, table_bits
 from envs.registration import ENV_IDS
 
 _NOT_GRIDS = ("lineage_sim/BF-v0", "lineage_sim/DriftingBandit-v0", "lineage_sim/Hiring-v0")
@@ -124,13 +124,13 @@ def test_table_bits_never_exceed_the_enumerative_code_counted_by_brute_force(n_c
         tables = [t for t in itertools.product((0, 1), repeat=n_cells) if sum(t) == k]
         enumerative = math.log2(n_cells + 1) + math.log2(len(tables))  # the count, then which table
         for t in tables[:: max(1, len(tables) // 5)]:
-            assert _table_bits(list(t), 2) <= 1.0 + enumerative + 1e-9
-    assert _table_bits([0] * 25, 2) == pytest.approx(1 + math.log2(26))
+            assert table_bits(list(t), 2) <= 1.0 + enumerative + 1e-9
+    assert table_bits([0] * 25, 2) == pytest.approx(1 + math.log2(26))
 
 
 def test_table_bits_refuses_symbols_outside_the_alphabet() -> None:
     with pytest.raises(envs.InvalidParameterError, match=r"outside \[0, 2\)"):
-        _table_bits([0, 2], 2)
+        table_bits([0, 2], 2)
 
 
 def test_invariances_cost_by_how_far_they_move_states() -> None:

@@ -19,7 +19,7 @@ from attribution.distances import (
     invariant_projection_distance,
 )
 from envs import Constitution, ForbiddenAction, Invariance
-from envs.constitution import MAX_ORBIT_SIZE, _distances, invariance_orbit, state_key
+from envs.audit import MAX_ORBIT_SIZE, _distances, invariance_orbit, state_key
 from envs.gridworlds.navigation import AbsentSupervisorEnv
 from envs.hiring import HiringEnv
 
