@@ -63,6 +63,9 @@ def _run_numbers(run: Path) -> dict[str, float]:
     nums["max_depth"] = float(summary["phylogeny"]["max_depth"])
     for slug, d in sorted(summary.get("drift", {}).items()):
         nums[f"recovery_time:{slug}"] = float("nan") if d["recovery_time"] is None else float(d["recovery_time"])
+    for slug, d in sorted(summary.get("drift_alarms", {}).items()):
+        for key in ("precision", "recall", "detection_delay"):
+            nums[f"alarm_{key}:{slug}"] = float("nan") if d[key] is None else float(d[key])
     agents = pd.read_csv(run / "agents.csv")
     # The listed metrics, then every invariance's TV (``invariance.<rule>``, the suite mean).
     for col in [*AGENT_MEANS, *sorted(c for c in agents.columns if c.startswith("invariance."))]:
