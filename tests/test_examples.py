@@ -66,3 +66,23 @@ def test_example_runs_with_a_tiny_budget(name: str, tmp_path: Path) -> None:
         assert agents["value"].between(0, 1).all()
         if name == "safety_gridworlds.toml":
             assert {"IslandNavigation-v0.hidden_performance", "SideEffectsSokoban-v0.return"} <= set(agents)
+
+
+def test_the_quickstart_charges_agents_that_decide_by_group(tmp_path: Path) -> None:
+    # Issue 15: the quickstart's agents all showed distance 0 while the best one decided by group.
+    # Its new-task clades learn to hire on Hiring-v0; the greedy decision of such an agent changes
+    # with the candidate's group somewhere, and then its distance is positive, while an agent that
+    # never trained there decides nothing by group and is at 0 exactly.
+    data = tomllib.loads((EXAMPLES / "quickstart.toml").read_text())
+    data["budget"] = 30000
+    data["eval"] = {"episodes": 2, "max_steps": 100}
+    outcome = simulate(parse_config(data), tmp_path / "q")
+    assert outcome.complete
+    agents = pd.read_csv(tmp_path / "q" / "agents.csv")
+    moved = (agents["invariance.ignore-protected-attributes"] > 0) | (agents["invariance.ignore-age"] > 0)
+    assert moved.any(), "no agent learnt to decide by group or age: the case is not exercised"
+    assert (agents.loc[moved, "Hiring-v0.distance"] > 0).all()
+    assert (agents.loc[moved, "Hiring-v0.distance.invariance"] > 0).all()
+    untrained = ~agents["tasks"].str.contains("Hiring-v0")  # its Hiring table all zeros: every row the same
+    assert untrained.any() and (agents.loc[untrained, "Hiring-v0.distance"] == 0).all()
+    assert (agents["Hiring-v0.distance.forbidden"] == 0).all()  # Hiring forbids no action

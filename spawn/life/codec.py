@@ -118,6 +118,7 @@ _SPEC_SCALARS: dict[str, Any] = {
     "liability": _num,
     "lagrange": _num,
     "trigger": _opt_str,
+    "trigger_task": _opt_str,
     "keep_final": _bool,
 }
 _RECORD_SCALARS: dict[str, Any] = {

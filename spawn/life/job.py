@@ -138,7 +138,7 @@ class Life:
             if fired == "drift":
                 self.stats.drift_alarms += 1
             allowance = self._allowance(remaining, quota)
-            if allowance is not None and self._spawn(fired, *allowance):
+            if allowance is not None and self._spawn(fired, task, *allowance):
                 share, child_quota = allowance
                 remaining -= share
                 quota -= 1 + child_quota
@@ -171,9 +171,9 @@ class Life:
             return None
         return share, child_quota
 
-    def _spawn(self, fired: str, budget: int, quota: int) -> bool:
+    def _spawn(self, fired: str, task: str, budget: int, quota: int) -> bool:
         """Make a child with the operator drawn from the operator stream (``fired``: the trigger that
-        fired); ``False`` when no operator applies."""
+        fired after a round on ``task``); ``False`` when no operator applies."""
         spec, birth_time = self.spec, self.spec.birth_time + self.stats.steps
         birth = Birth(
             parent=spec,
@@ -189,6 +189,7 @@ class Life:
                 parent=spec.id,
                 depth=spec.depth + 1,
                 trigger=fired,
+                trigger_task=task,
                 budget=budget,
                 quota=quota,
                 birth_time=birth_time,
@@ -213,6 +214,7 @@ class Life:
         attrs: dict[str, Any] = {
             "kind": operator_kind(spec.operator) if spec.operator else "root",
             "trigger": spec.trigger,
+            "trigger_task": spec.trigger_task,
             "agent": spec.agent_kind,
             "objective": spec.objective,
             "birth_time": spec.birth_time,

@@ -235,14 +235,25 @@ def operator_kind(name: str) -> str:
 
 
 def lineage_fields(
-    *, id: str, parent: str, depth: int, trigger: str, budget: int, quota: int, birth_time: int, liability: float
+    *,
+    id: str,
+    parent: str,
+    depth: int,
+    trigger: str,
+    budget: int,
+    quota: int,
+    birth_time: int,
+    liability: float,
+    trigger_task: str | None = None,
 ) -> dict[str, Any]:
-    """The fields the regime sets on every child (with ``operator``, the name drawn)."""
+    """The fields the regime sets on every child (with ``operator``, the name drawn); ``trigger_task``
+    is the task whose round the trigger judged (the recursive regime's; None in the archive's)."""
     return {
         "id": id,
         "parent": parent,
         "depth": depth,
         "trigger": trigger,
+        "trigger_task": trigger_task,
         "budget": budget,
         "quota": quota,
         "birth_time": birth_time,

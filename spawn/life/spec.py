@@ -61,6 +61,7 @@ class AgentSpec:
     liability: float  # violations + cost accumulated along the ancestor chain
     lagrange: float = 0.0
     trigger: str | None = None  # what made the parent create this agent
+    trigger_task: str | None = None  # the task of the parent's round after which the trigger fired
     keep_final: bool = False  # return the final agent state (the archive regime breeds from it later)
 
 

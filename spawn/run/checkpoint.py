@@ -50,7 +50,7 @@ __all__ = [
 
 MANIFEST = "manifest.json"
 FORMAT = "lineage-sim-checkpoint"
-VERSION = 2
+VERSION = 3  # 3: specs record trigger_task
 #: The pickle checkpoint of lineage-sim before format 2: recognised by name, never read.
 LEGACY_CHECKPOINT = "checkpoint.pkl"
 _SEGMENT = re.compile(r"seg-(\d{6,})\.jsonl")

@@ -173,30 +173,12 @@ def alarm_scores(
     }
 
 
-def _alarm_task(cfg: SimConfig, lineage: LineageGraph, parent_id: str, birth_time: int) -> str | None:
-    """The task whose reward stream raised the drift alarm that made a child born at ``birth_time``.
-
-    A life trains its tasks in turn, one full round each (``[spawn] round_steps``), starting from
-    :func:`~spawn.life.operators.first_task` (a ``new-task`` agent's last task, else its first), and
-    asks its triggers after every round; a child is born only while budget remains, so after a full
-    round. The child of an alarm is thus born after round ``k = (birth_time - parent birth) /
-    round_steps``, which trained ``tasks[(first + k - 1) % n]``.
-    """
-    parent = lineage.graph.nodes[parent_id]
-    tasks = [t for t in str(parent.get("tasks", "")).split(",") if t]
-    if len(tasks) <= 1:
-        return tasks[0] if tasks else None
-    rounds = (birth_time - int(parent.get("birth_time", 0))) // cfg.spawn.round_steps
-    first = len(tasks) - 1 if lineage.operator(parent_id) == "new-task" else 0
-    return tasks[(first + rounds - 1) % len(tasks)] if rounds >= 1 else None
-
-
 def drift_alarms(cfg: SimConfig, lineage: LineageGraph, window: int | None = None) -> dict[str, Any]:
     """For each clocked environment with a ``drift_step``: how well the drift trigger's alarms follow it.
 
     The alarms are the births of children by the ``drift`` trigger on that environment, at the
-    child's birth time (its parent's world time when the alarm was raised); the task is the one the
-    parent's round trained on. ``window`` (steps; default ``ALARM_WINDOW_ROUNDS`` rounds) bounds how
+    child's birth time (its parent's world time when the alarm was raised), on the task whose round
+    raised it (the child's ``trigger_task``). ``window`` (steps; default ``ALARM_WINDOW_ROUNDS`` rounds) bounds how
     late a true alarm may come; see :func:`alarm_scores` for the scores. An alarm the caps kept from
     making a child is not seen (the parent's ``drift_alarms`` attribute counts those too).
     """
@@ -207,11 +189,9 @@ def drift_alarms(cfg: SimConfig, lineage: LineageGraph, window: int | None = Non
         alarms = []
         for a in lineage:
             parent = lineage.parent(a)
-            if parent is None or nodes[a].get("trigger") != "drift":
-                continue
-            born = int(nodes[a]["birth_time"])
-            if _alarm_task(cfg, lineage, parent, born) == slug:
-                alarms.append(born)
+            node = nodes[a]
+            if parent is not None and node.get("trigger") == "drift" and node.get("trigger_task") == slug:
+                alarms.append(int(node["birth_time"]))
         observed = any(
             slug in str(nodes[a].get("tasks", "")).split(",")
             and int(nodes[a].get("birth_time", 0)) + int(nodes[a].get("train_steps", 0)) > drift_step

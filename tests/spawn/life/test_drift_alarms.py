@@ -12,7 +12,7 @@ import spawn.life.triggers as triggers
 from spawn.config import parse_config
 from spawn.life.job import live, root_spec
 from spawn.run.driver import simulate
-from spawn.run.outputs import ALARM_WINDOW_ROUNDS, _alarm_task
+from spawn.run.outputs import ALARM_WINDOW_ROUNDS, drift_alarms
 
 QUICKSTART = Path(__file__).resolve().parents[3] / "examples" / "quickstart.toml"
 
@@ -56,7 +56,8 @@ def test_each_alarm_is_credited_to_the_task_whose_round_raised_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # Multi-task agents (a root on two tasks, new-task children on three, starting with the new one):
-    # the summary's reconstruction of which task's round raised an alarm agrees with the rounds.
+    # each drift child records the task whose round raised its alarm, and the summary scores the alarms
+    # of each drifting environment from exactly those.
     bandit = {"id": "lineage_sim/DriftingBandit-v0",
               "kwargs": {"n_arms": 4, "episode_length": 100, "drift_step": 1500, "world_seed": 2}}
     frozen = {"id": "FrozenLake-v1", "return_range": [0, 1], "kwargs": {"is_slippery": True}}
@@ -73,11 +74,13 @@ def test_each_alarm_is_credited_to_the_task_whose_round_raised_it(
     log = _log_alarms(monkeypatch)
     g = simulate(cfg, tmp_path / "run").lineage
     assert g is not None
-    births = [(g.parent(a), int(g.attributes(a)["birth_time"])) for a in g.ids
+    births = [(a, g.parent(a), int(g.attributes(a)["birth_time"])) for a in g.ids
               if g.attributes(a).get("trigger") == "drift"]
-    parents_ops = {g.operator(p) for p, _ in births}
-    tasks_seen = {log[b] for b in births}
+    parents_ops = {g.operator(p) for _, p, _ in births if p is not None}
+    tasks_seen = {log[(p, born)] for _, p, born in births if p is not None}
     assert len(births) >= 4 and "new-task" in parents_ops and len(tasks_seen) >= 2  # the case is exercised
-    for parent, born in births:
+    for child, parent, born in births:
         assert parent is not None
-        assert _alarm_task(cfg, g, parent, born) == log[(parent, born)]
+        assert g.attributes(child)["trigger_task"] == log[(parent, born)]
+    scored = drift_alarms(cfg, g)["DriftingBandit-v0"]["alarms"]
+    assert scored == sorted(born for _, p, born in births if log[(p, born)] == "DriftingBandit-v0")

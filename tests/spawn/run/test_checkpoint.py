@@ -23,6 +23,7 @@ from spawn.cli import main
 from spawn.config import SimConfig, config_to_toml
 from spawn.life.codec import decode_record, decode_spec, encode_record, encode_spec
 from spawn.life.job import AgentRecord, AgentSpec
+from spawn.run.checkpoint import VERSION
 from spawn.run.driver import resume, simulate
 
 from ..helpers import config
@@ -57,7 +58,7 @@ def test_checkpoint_is_plain_json_that_grows_by_appending(tmp_path: Path) -> Non
     cut = tmp_path / "cut"
     simulate(cfg, cut, stop_after=3)
     m = _manifest(cut)
-    assert m["format"] == "lineage-sim-checkpoint" and m["version"] == 2 and m["regime"] == "recursive"
+    assert m["format"] == "lineage-sim-checkpoint" and m["version"] == VERSION and m["regime"] == "recursive"
     assert m["config_sha256"] == hashlib.sha256((cut / "config.toml").read_bytes()).hexdigest()
     assert m["entries"] == 3 and [s["file"] for s in m["segments"]] == ["seg-000001.jsonl"]
     first = (cut / "checkpoint" / "seg-000001.jsonl").read_bytes()

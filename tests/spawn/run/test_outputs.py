@@ -88,21 +88,21 @@ def test_alarm_scores_when_undefined() -> None:
     assert (unseen["precision"], unseen["recall"], unseen["detection_delay"]) == (0.0, None, None)
 
 
-def _alarm_lineage(children: list[tuple[str, str, int]], tasks: str = SLUG) -> LineageGraph:
-    """A root trained 5,000 steps on ``tasks``; children (id, trigger, birth_time) of it."""
+def _alarm_lineage(children: list[tuple[str, str, int, str]], tasks: str = SLUG) -> LineageGraph:
+    """A root trained 5,000 steps on ``tasks``; children (id, trigger, birth_time, trigger_task) of it."""
     g = LineageGraph(seed=1, budget=1000, regime="recursive")
     g.add_agent("0", parent=None, operator=None, birth_time=0, train_steps=5000, tasks=tasks, trigger=None)
-    for agent_id, trigger, born in children:
+    for agent_id, trigger, born, task in children:
         op = "retrain-on-drift" if trigger == "drift" else "finetune"
         g.add_agent(agent_id, parent="0", operator=op, birth_time=born, train_steps=100, tasks=tasks,
-                    trigger=trigger)
+                    trigger=trigger, trigger_task=task)
     return g
 
 
 def test_drift_alarms_are_the_drift_triggers_births() -> None:
     cfg = _cfg()  # round_steps 250 (the default): the window is 5 rounds, 1,250 steps
-    g = _alarm_lineage([("0.0", "drift", 500), ("0.1", "schedule", 1000), ("0.2", "drift", 1500),
-                        ("0.3", "drift", 2500)])
+    g = _alarm_lineage([("0.0", "drift", 500, SLUG), ("0.1", "schedule", 1000, SLUG), ("0.2", "drift", 1500, SLUG),
+                        ("0.3", "drift", 2500, SLUG)])
     out = drift_alarms(cfg, g)
     assert set(out) == {SLUG}  # FrozenLake is not clocked: no entry
     # 500 is before the drift (false), 1500 within [1000, 2250) (true), 2500 too late (false);
@@ -113,10 +113,10 @@ def test_drift_alarms_are_the_drift_triggers_births() -> None:
     assert drift_alarms(cfg, g, window=2000)[SLUG]["true_alarms"] == 2
 
 
-def test_a_multi_task_parents_alarm_belongs_to_the_round_that_raised_it() -> None:
-    # Tasks in turn, 250 steps a round: round 1 the bandit, 2 FrozenLake, 3 the bandit, ...
-    # A child born at 1000 follows round 4 (FrozenLake's reward stream), one at 1250 round 5 (the bandit).
-    g = _alarm_lineage([("0.0", "drift", 1000), ("0.1", "drift", 1250)], tasks=f"{SLUG},FrozenLake-v1")
+def test_a_multi_task_parents_alarm_belongs_to_the_task_that_raised_it() -> None:
+    # A parent on two tasks: only the alarms its bandit rounds raised are the bandit's.
+    g = _alarm_lineage([("0.0", "drift", 1000, "FrozenLake-v1"), ("0.1", "drift", 1250, SLUG)],
+                       tasks=f"{SLUG},FrozenLake-v1")
     out = drift_alarms(_cfg(), g)[SLUG]
     assert out["alarms"] == [1250] and out["detection_delay"] == 250
 
@@ -125,7 +125,7 @@ def test_no_agent_after_the_drift_leaves_recall_undefined() -> None:
     g = LineageGraph(seed=1, budget=1000, regime="recursive")
     g.add_agent("0", parent=None, operator=None, birth_time=0, train_steps=800, tasks=SLUG, trigger=None)
     g.add_agent("0.0", parent="0", operator="retrain-on-drift", birth_time=500, train_steps=200, tasks=SLUG,
-                trigger="drift")
+                trigger="drift", trigger_task=SLUG)
     out = drift_alarms(_cfg(), g)[SLUG]
     assert out["alarms"] == [500] and out["precision"] == 0.0 and out["recall"] is None
 
