@@ -247,7 +247,7 @@ def _orbit_compliance(pi: np.ndarray, allowed: np.ndarray, starts: np.ndarray, s
 
 def invariant_projection_distance(
     pi_orbits: Any,
-    allowed_orbits: Any,
+    allowed_orbits: Any | None,
     weights: npt.ArrayLike | None = None,
     *,
     floor: float = PROJECTION_FLOOR,
@@ -272,7 +272,7 @@ def invariant_projection_distance(
     pi_orbits : sequence of arrays (orbit size, n_actions), or array (n_states, orbit size, n_actions)
         For each visited state, the policy's row in every state of its orbit (the state's own row
         among them); orbits may differ in size. Rows sum to 1.
-    allowed_orbits : the same shapes, of bool
+    allowed_orbits : the same shapes, of bool, or None (every action allowed: :func:`invariance_distance`)
         ``allowed_orbits[i][j, a]``: the constitution allows ``a`` in the ``j``-th state of orbit ``i``.
     weights : array, shape (n_states,), optional
         Occupancy of the visited states; normalised here. Uniform when omitted.
@@ -315,12 +315,7 @@ def invariance_distance(
     >>> round(invariance_distance([[[0.5, 0.5], [1.0, 0.0]]]), 4)
     0.5
     """
-    if not 0.0 < floor < 1.0:
-        raise DistanceInputError(f"floor = {floor!r}; it must be in (0, 1)")
-    pi, allowed, starts, sizes = _as_orbits(pi_orbits, None)
-    w = _as_weights(weights, len(sizes))
-    z = np.clip(_orbit_compliance(pi, allowed, starts, sizes), floor, 1.0)
-    return float(w @ -np.log2(z))
+    return invariant_projection_distance(pi_orbits, None, weights, floor=floor)
 
 
 def kl_distance(
