@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from attribution.plot import plot_credit, tree_layout
     from attribution.rules import (
         CMP,
+        AncestorUtility,
         BestDescendant,
         CladeMean,
         CladeSum,
@@ -77,6 +78,7 @@ _LAZY: dict[str, str] = {
     "adaptive_estimate": "attribution.aiq",
     "adaptive_stages": "attribution.aiq",
     "pair_sds": "attribution.aiq",
+    "AncestorUtility": "attribution.rules",
     "AttributionError": "attribution.errors",
     "AttributionRule": "attribution.base",
     "BestDescendant": "attribution.rules",
@@ -143,6 +145,7 @@ __all__ = [
     "CMP",
     "RULES",
     "TRANSFORMS",
+    "AncestorUtility",
     "AttributionError",
     "AttributionRule",
     "BestDescendant",

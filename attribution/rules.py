@@ -1,5 +1,5 @@
 """The attribution rules: self, discounted clade, clade mean, CMP, best descendant, Nth generation,
-marginal, Shapley."""
+marginal, Shapley, ancestor utility."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CMP",
+    "AncestorUtility",
     "BestDescendant",
     "CladeMean",
     "CladeSum",
@@ -342,3 +343,53 @@ class Shapley(Rule):
             max_stderr=float(est.stderr.max()) if len(est.stderr) else 0.0,
         )
         return out
+
+
+@register_rule("ancestor-utility")
+@_rule
+class AncestorUtility(Rule):
+    """The discounted clade sum of every descendant's value as the agent's OWN utility measures it
+    (Everitt et al. 2016: an agent judges the future with its current utility, so goal drift downstream
+    does not fool it).
+
+    ``credit[i] = sum over the clade j of i of gamma ** (d_j - d_i) * U_i(j)``, with
+    ``U_i(j) = value_j - a_i * violations_j - b_i * episode_cost_j``: ``a_i`` and ``b_i`` are agent
+    ``i``'s attributes ``weight_violations`` and ``weight_cost`` (what :mod:`spawn.life.utility` records
+    from its objective and penalty weight), ``value`` transformed as every rule's. A missing weight,
+    violations or episode cost counts 0; agents without a value are skipped; NaN where the weighted
+    clade has none. With every weight 0 it is :class:`Discounted`.
+
+    Examples
+    --------
+    >>> from lineage import LineageGraph
+    >>> g = LineageGraph()
+    >>> g.add_agent("0", value=0.5, violations=0.0, utility_violations=1.0, utility_cost=1.0)
+    >>> g.add_agent("0.0", parent="0", value=0.9, violations=0.4, episode_cost=0.1)
+    >>> AncestorUtility(gamma=0.5)(g).round(6).tolist()  # the root: 0.5 + 0.5 * (0.9 - 0.4 - 0.1)
+    [0.7, 0.9]
+    """
+
+    gamma: float = 0.9
+    violations: str = "violations"
+    episode_cost: str = "episode_cost"
+    weight_violations: str = "utility_violations"
+    weight_cost: str = "utility_cost"
+
+    def _check(self) -> None:
+        self._number("gamma", 0.0, 1.0)
+        for f in ("violations", "episode_cost", "weight_violations", "weight_cost"):
+            self._attribute(f)
+
+    def credit(self, tree: TreeArrays) -> FloatArray:
+        v = self.values(tree)
+        known = ~np.isnan(v)
+
+        def zero(name: str) -> FloatArray:
+            c = tree.column(name)
+            return np.where(np.isfinite(c), c, 0.0)
+
+        total, weight = _weighted(tree, v, self.gamma)
+        viol = clade_sum(tree, np.where(known, zero(self.violations), 0.0), self.gamma)
+        cost = clade_sum(tree, np.where(known, zero(self.episode_cost), 0.0), self.gamma)
+        own = total - zero(self.weight_violations) * viol - zero(self.weight_cost) * cost
+        return np.where(weight > 0, own, np.nan)

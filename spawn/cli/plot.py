@@ -34,6 +34,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             rules=args.rule or (),
             attributes=args.attribute or (),
             labels=args.labels,
+            agent=args.agent,
         )
     except (PlotError, AttributionError, LineageError) as exc:
         raise UsageError(f"{_NAME}: {exc}") from None
@@ -61,8 +62,10 @@ def register(subparsers: Any) -> None:
             "generation (mean, spread, best so far); compare: the tree under each --rule side by side "
             f"with their rank correlation (default {', '.join(DEFAULT_COMPARE_RULES)}); selection: best "
             "value against budget per selector with a 95%% band over seeds (a sweep of archive runs, a "
-            "selector study, or one archive run). A sweep or study directory gives one panel (tree) or "
-            "one line (generations, selection) per arm."
+            "selector study, or one archive run); curves: an --agent's learning curve (return, cost, "
+            "violations, Lagrange multiplier, exploration rate per round; default the best agent by "
+            "value) after its ancestors', on world time. A sweep or study directory gives one panel "
+            "(tree) or one line (generations, selection) per arm."
         ),
     )
     p.add_argument(
@@ -85,5 +88,11 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="N",
         help="agents labelled per tree panel (default 5; compare 3)",
+    )
+    p.add_argument(
+        "--agent",
+        metavar="ID",
+        default=None,
+        help="curves: the agent whose learning curve to draw (default: the best agent by value)",
     )
     p.set_defaults(func=cmd_plot)

@@ -2,7 +2,9 @@
 
 The text is written as a run's ``config.toml`` and a resumed run compares its digest, so it is
 deterministic: the top-level keys first, then every ``[[envs]]`` table, then every section in the
-order :class:`~spawn.config.model.SimConfig` declares them, ``[sweep]`` last.
+order :class:`~spawn.config.model.SimConfig` declares them, ``[sweep]`` last. ``[limits]`` and
+``[goal_drift]`` are written only when they differ from the default, so that a config that does not
+use them writes the text it wrote before they existed.
 
 Examples
 --------
@@ -80,6 +82,8 @@ def config_to_toml(cfg: SimConfig) -> str:
     # Every table, in the order SimConfig declares them.
     if not data.get("limits"):
         data.pop("limits", None)  # a run without its own limits writes the config it always wrote
+    if cfg.goal_drift == type(cfg.goal_drift)():
+        data.pop("goal_drift", None)  # likewise a run whose [goal_drift] is the default
     for section in [k for k in data if isinstance(data[k], dict)]:
         lines += [
             "",

@@ -30,6 +30,7 @@ from spawn.config.sections import (
     EvalConfig,
     FaultsConfig,
     GateConfig,
+    GoalDriftConfig,
     MutationConfig,
     Scalar,
     SpawnConfig,
@@ -45,8 +46,13 @@ __all__ = ["SimConfig"]
 
 
 def _builtin_operator_weights() -> dict[str, float]:
-    """The default ``[operators]``: every built-in operator, weight 1."""
-    return {e.name: 1.0 for e in OPERATORS.entries() if e.origin == "spawn.life.operators"}
+    """The default ``[operators]``: every built-in operator at its default weight (1; left out when 0,
+    as ``change-objective`` is, so that its addition changed no existing run)."""
+    return {
+        e.name: float(e.meta.get("default_weight", 1.0))
+        for e in OPERATORS.entries()
+        if e.origin == "spawn.life.operators" and e.meta.get("default_weight", 1.0) > 0
+    }
 
 
 class SimConfig(StrictModel):
@@ -69,6 +75,7 @@ class SimConfig(StrictModel):
         default_factory=_builtin_operator_weights, description="operator weights"
     )
     mutation: MutationConfig = MutationConfig()
+    goal_drift: GoalDriftConfig = GoalDriftConfig()
     tools: ToolsConfig = ToolsConfig()
     caps: CapsConfig = CapsConfig()
     gate: GateConfig = GateConfig()

@@ -1,5 +1,5 @@
 """The sections of a config: one strict pydantic model per table (``[[envs]]``, ``[agent]``, ``[spawn]``,
-``[mutation]``, ``[tools]``, ``[caps]``, ``[gate]``, ``[eval]``, ``[faults]``, ``[archive]``,
+``[mutation]``, ``[goal_drift]``, ``[tools]``, ``[caps]``, ``[gate]``, ``[eval]``, ``[faults]``, ``[archive]``,
 ``[attribution]``); :class:`~spawn.config.model.SimConfig` holds them.
 
 Every section refuses keys it does not know, a bool for a number, a float for a whole number and a
@@ -39,6 +39,7 @@ __all__ = [
     "EvalConfig",
     "FaultsConfig",
     "GateConfig",
+    "GoalDriftConfig",
     "MutationConfig",
     "SFloat",
     "SStr",
@@ -307,6 +308,25 @@ class MutationConfig(StrictModel):
 
     sigma: float = Field(0.3, ge=0, le=5, description="log-normal scale of hyper-parameter perturbations")
     switch_probability: float = Field(0.3, ge=0, le=1, description="probability of switching architecture")
+
+
+class GoalDriftConfig(StrictModel):
+    """What ``change-objective`` changes (``[goal_drift]``): the weights of its kinds of change and the
+    log-normal scale of a penalty-weight change. Written to ``config.toml`` only when given or changed."""
+
+    objective: float = Field(1.0, ge=0, description="weight of a change to another registered objective")
+    penalty_weight: float = Field(1.0, ge=0, description="weight of a log-normal change of the penalty weight")
+    penalty_sigma: float = Field(
+        0.5, gt=0, le=5, description="log-normal scale of a penalty-weight change (a weight of 0 drifts from 1)"
+    )
+
+    @model_validator(mode="after")
+    def _some_change(self) -> GoalDriftConfig:
+        if not (self.objective > 0 or self.penalty_weight > 0):
+            raise ValueError(
+                "every [goal_drift] weight is 0; accepted: objective or penalty_weight > 0"
+            )
+        return self
 
 
 class ToolsConfig(StrictModel):

@@ -85,6 +85,10 @@ def _num(v: Any, where: str) -> float:
     return v
 
 
+def _opt_num(v: Any, where: str) -> float | None:
+    return None if v is None else _num(v, where)
+
+
 def _bool(v: Any, where: str) -> bool:
     if type(v) is not bool:
         raise _Bad(f"{where}: expected true or false")
@@ -120,6 +124,7 @@ _SPEC_SCALARS: dict[str, Any] = {
     "trigger": _opt_str,
     "trigger_task": _opt_str,
     "keep_final": _bool,
+    "penalty_weight": _opt_num,
 }
 _RECORD_SCALARS: dict[str, Any] = {
     "id": _str,
@@ -186,21 +191,46 @@ def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None =
     )
 
 
+#: The fields of a learning-curve row (:class:`~spawn.life.spec.CurveRow`) and how each is read back.
+_CURVE_FIELDS: dict[str, Any] = {
+    "round": _int,
+    "task": _str,
+    "steps": _int,
+    "ret": _opt_num,
+    "cost": _num,
+    "violations": _num,
+    "lagrange": _num,
+    "epsilon": _opt_num,
+}
+
+
 def encode_record(rec: Any) -> dict[str, Any]:
-    """An :class:`~spawn.life.spec.AgentRecord` as JSON data."""
-    attributes = plain_data(dict(rec.attributes), f"agent {rec.id}: attributes")
-    return {**{k: getattr(rec, k) for k in _RECORD_SCALARS}, "attributes": attributes}
+    """An :class:`~spawn.life.spec.AgentRecord` as JSON data (its curve: one list of fields a round)."""
+    where = f"agent {rec.id}"
+    attributes = plain_data(dict(rec.attributes), f"{where}: attributes")
+    curve = [plain_data(list(row), f"{where}: curve row {i}") for i, row in enumerate(rec.curve)]
+    return {**{k: getattr(rec, k) for k in _RECORD_SCALARS}, "attributes": attributes, "curve": curve}
+
+
+def _decode_curve_row(v: Any, where: str) -> Any:
+    from spawn.life.spec import CurveRow
+
+    row = _list(v, where)
+    if len(row) != len(_CURVE_FIELDS):
+        raise _Bad(f"{where}: expected {len(_CURVE_FIELDS)} fields")
+    return CurveRow(*(read(x, f"{where}.{k}") for (k, read), x in zip(_CURVE_FIELDS.items(), row, strict=True)))
 
 
 def decode_record(d: Any) -> Any:
     from spawn.life.spec import AgentRecord
 
     d = _dict(d, "record")
-    if sorted(d) != sorted([*_RECORD_SCALARS, "attributes"]):
+    if sorted(d) != sorted([*_RECORD_SCALARS, "attributes", "curve"]):
         raise _Bad("record: unexpected fields")
     w = f"record {d.get('id')!r}"
     scalars = {k: read(d[k], f"{w}.{k}") for k, read in _RECORD_SCALARS.items()}
-    return AgentRecord(**scalars, attributes=_dict(d["attributes"], f"{w}.attributes"))
+    curve = tuple(_decode_curve_row(r, f"{w}.curve[{i}]") for i, r in enumerate(_list(d["curve"], f"{w}.curve")))
+    return AgentRecord(**scalars, attributes=_dict(d["attributes"], f"{w}.attributes"), curve=curve)
 
 
 def encode_best(best: Mapping[str, Iterable[tuple[float, tuple[int, ...]]]] | None) -> Any:

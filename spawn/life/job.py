@@ -26,12 +26,13 @@ from spawn.agents import Agent, agent_class
 from spawn.config import SimConfig, load_plugins
 from spawn.errors import AgentFailedError, SpawnError
 from spawn.life.evaluate import evaluate
-from spawn.life.objectives import Objective, objective_class
+from spawn.life.objectives import Objective
 from spawn.life.operators import Birth, apply_operator, draw_operator, first_task, lineage_fields, operator_kind
-from spawn.life.spec import AgentRecord, AgentSpec, JobResult, path_ints, root_spec, seed_sequence
+from spawn.life.spec import AgentRecord, AgentSpec, CurveRow, JobResult, path_ints, root_spec, seed_sequence
 from spawn.life.suite import Suite
 from spawn.life.training import Session, TrainStats, train_session
 from spawn.life.triggers import TRIGGERS, Round
+from spawn.life.utility import agent_objective, root_utility, utility_attributes
 
 __all__ = [
     "AgentRecord",
@@ -90,11 +91,12 @@ class Life:
     def __init__(self, spec: AgentSpec, cfg: SimConfig) -> None:
         self.spec, self.cfg = spec, cfg
         self.stats = TrainStats()
+        self.curve: list[CurveRow] = []  # one row a round: the learning curve
         self.children: list[AgentSpec] = []
         self.sessions: dict[str, Session] = {}
         self._best: dict[str, deque[tuple[float, tuple[int, ...]]]] = {}
         load_plugins(cfg.plugins)  # a worker's first agent imports them
-        self.objective: Objective = objective_class(spec.objective)(cfg)
+        self.objective: Objective = agent_objective(spec, cfg)  # with the agent's own penalty weight
         self.suite = suite_for(cfg)
         agent_ss, env_ss, op_ss, self._act_ss = seed_sequence(cfg.seed, spec.id).spawn(4)
         self.op_rng = np.random.default_rng(op_ss)
@@ -147,13 +149,30 @@ class Life:
     def _round(self, number: int, task: str, steps: int, watch: Any, gamma: float) -> Round:
         """Train one round of ``steps`` on ``task``; returns the moment the triggers are asked about."""
         stats = self.stats
-        episodes_before = stats.episodes
+        episodes_before, cost_before, violations_before = stats.episodes, stats.cost, stats.violations
         self.lagrange = train_session(
             self.agent, self.session(task), steps, self.objective, self.lagrange, stats, watch, gamma
         )
         # The round's episode returns (the last one's, when no episode ended this round).
         ended = stats.returns[episodes_before:] or stats.returns[-1:]
+        self._record_round(number, task, ended, stats.cost - cost_before, stats.violations - violations_before)
         return Round(number, task, ended, stats.steps, self.spec.birth_time + stats.steps)
+
+    def _record_round(self, number: int, task: str, ended: list[float], cost: float, violations: float) -> None:
+        """Add the round's row to the learning curve (see :class:`~spawn.life.spec.CurveRow`)."""
+        epsilon = getattr(self.agent, "hyper", {}).get("epsilon")
+        self.curve.append(
+            CurveRow(
+                round=number,
+                task=task,
+                steps=self.stats.steps,
+                ret=float(sum(ended) / len(ended)) if ended else None,
+                cost=float(cost),
+                violations=float(violations),
+                lagrange=float(self.lagrange),
+                epsilon=None if epsilon is None else float(epsilon),
+            )
+        )
 
     def _allowance(self, remaining: int, quota: int) -> tuple[int, int] | None:
         """The budget and descendant quota of a child made now, or ``None`` when the caps forbid one
@@ -230,6 +249,7 @@ class Life:
             "drift_alarms": stats.drift_alarms,
         }
         attrs.update(self.objective.attributes(self.lagrange))
+        attrs.update(utility_attributes(spec, self.cfg))  # its penalty weight and its utility's weights
         for k in ("alpha", "epsilon", "lr", "lambda", "temperature"):
             if k in spec.hyper:
                 attrs[f"hp_{k}"] = spec.hyper[k]
@@ -243,7 +263,8 @@ class Life:
             self.agent, spec, self.suite, self.cfg, np.random.default_rng(self._act_ss), clock=clock
         )
         attrs = self._attributes() | {"eval_steps": ev.steps} | ev.attributes
-        record = AgentRecord(spec.id, spec.parent, spec.operator, attrs, stats.steps, ev.steps)
+        attrs["root_utility"] = root_utility(self.cfg, attrs)  # the root's utility of this agent
+        record = AgentRecord(spec.id, spec.parent, spec.operator, attrs, stats.steps, ev.steps, tuple(self.curve))
         if not spec.keep_final:
             return JobResult(record, tuple(self.children))
         final = replace(
@@ -261,7 +282,8 @@ class Life:
         self.close()
         attrs = self._attributes() | {"eval_steps": 0, "error": f"{type(exc).__name__}: {exc}"}
         keep = self.cfg.faults.on_error == "continue-clade"
-        record = AgentRecord(self.spec.id, self.spec.parent, self.spec.operator, attrs, self.stats.steps, 0)
+        spec = self.spec
+        record = AgentRecord(spec.id, spec.parent, spec.operator, attrs, self.stats.steps, 0, tuple(self.curve))
         return JobResult(record, tuple(self.children) if keep else ())
 
 

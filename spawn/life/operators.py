@@ -29,7 +29,7 @@ import numpy as np
 
 from spawn.agents import Agent, agent_class, mutation_ranges
 from spawn.life.spec import AgentSpec
-from spawn.registry import OPERATORS
+from spawn.registry import OBJECTIVES, OPERATORS
 
 if TYPE_CHECKING:
     from spawn.config import SimConfig
@@ -38,9 +38,11 @@ if TYPE_CHECKING:
 __all__ = [
     "OPERATORS",
     "Birth",
+    "ChangeObjective",
     "Operator",
     "apply_operator",
     "draw_operator",
+    "drift_penalty_weight",
     "first_task",
     "lineage_fields",
     "mine_tool",
@@ -205,12 +207,16 @@ OpT = TypeVar("OpT", bound=type)
 _KINDS = ("narrow", "broad")
 
 
-def register_operator(name: str, *, kind: str) -> Callable[[OpT], OpT]:
+def register_operator(name: str, *, kind: str, default_weight: float = 1.0) -> Callable[[OpT], OpT]:
     """Class decorator: register an operator as ``name``, ``kind="narrow"`` (keeps the
-    architecture) or ``"broad"`` (changes it). The class is made with no arguments for each birth."""
+    architecture) or ``"broad"`` (changes it). The class is made with no arguments for each birth.
+    ``default_weight`` is a built-in operator's weight in the default ``[operators]`` (0: left out)."""
     if kind not in _KINDS:
         raise ValueError(f"operator {name!r}: kind must be 'narrow' or 'broad', got {kind!r}")
-    decorate: Callable[[OpT], OpT] = OPERATORS.class_decorator(name, "apply", "self, birth", kind=kind)
+    if isinstance(default_weight, bool) or not (isinstance(default_weight, int | float) and default_weight >= 0):
+        raise ValueError(f"operator {name!r}: default_weight must be a number >= 0, got {default_weight!r}")
+    meta: dict[str, Any] = {"kind": kind} if default_weight == 1.0 else {"kind": kind, "default_weight": default_weight}
+    decorate: Callable[[OpT], OpT] = OPERATORS.class_decorator(name, "apply", "self, birth", **meta)
     return decorate
 
 
@@ -363,3 +369,49 @@ class NewTask(Operator):
         choices = _new_tasks(birth.parent, birth.suite)
         task = choices[int(birth.rng.integers(len(choices)))]
         return replace(birth.child, tasks=(*birth.parent.tasks, task))
+
+
+def drift_penalty_weight(weight: float, sigma: float, rng: np.random.Generator) -> float:
+    """A log-normal change of a penalty weight: ``weight * exp(sigma * N(0, 1))``, one normal drawn;
+    a weight of 0 drifts from 1 (a multiplicative change could never move it).
+
+    Examples
+    --------
+    >>> w = drift_penalty_weight(2.0, 0.5, np.random.default_rng(0))
+    >>> round(w, 6), drift_penalty_weight(0.0, 0.5, np.random.default_rng(0)) == w / 2
+    (2.129766, True)
+    """
+    base = weight if weight > 0 else 1.0
+    return float(base * math.exp(sigma * float(rng.standard_normal())))
+
+
+def _objective_choices(objective: str) -> list[str]:
+    return [o for o in OBJECTIVES.names() if o != objective]
+
+
+@register_operator("change-objective", kind="narrow", default_weight=0.0)
+class ChangeObjective(Operator):
+    """Goal drift: the child trains on another registered objective (drawn uniformly), or with a
+    log-normally changed penalty weight; ``[goal_drift]`` weighs the two kinds of change. Its default
+    weight in ``[operators]`` is 0: a run uses it only when its config gives it a weight.
+
+    One draw picks the kind of change (the kinds with weight, in the order objective, penalty weight),
+    then one more draw makes it. The child keeps the parent's parameters (a narrow operator).
+    """
+
+    def applicable(self, birth: Birth) -> bool:
+        g = birth.cfg.goal_drift
+        return g.penalty_weight > 0 or (g.objective > 0 and bool(_objective_choices(birth.parent.objective)))
+
+    def apply(self, birth: Birth) -> AgentSpec:
+        from spawn.life.utility import penalty_weight
+
+        g, child = birth.cfg.goal_drift, birth.child
+        others = _objective_choices(birth.parent.objective)
+        weighted = (("objective", g.objective if others else 0.0), ("penalty_weight", g.penalty_weight))
+        names, w = zip(*[(k, x) for k, x in weighted if x > 0], strict=True)
+        kind = names[int(birth.rng.choice(len(names), p=np.asarray(w) / sum(w)))]
+        if kind == "objective":
+            return replace(child, objective=others[int(birth.rng.integers(len(others)))])
+        weight = drift_penalty_weight(penalty_weight(birth.parent, birth.cfg), g.penalty_sigma, birth.rng)
+        return replace(child, penalty_weight=weight)

@@ -7,7 +7,7 @@ the run's config are the whole input of its job, whatever process runs it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -16,7 +16,16 @@ from spawn.agents import agent_class
 if TYPE_CHECKING:
     from spawn.config import SimConfig
 
-__all__ = ["AgentRecord", "AgentSpec", "JobResult", "path_ints", "root_spec", "seed_sequence"]
+__all__ = [
+    "CURVE_COLUMNS",
+    "AgentRecord",
+    "AgentSpec",
+    "CurveRow",
+    "JobResult",
+    "path_ints",
+    "root_spec",
+    "seed_sequence",
+]
 
 
 def path_ints(agent_id: str) -> tuple[int, ...]:
@@ -63,11 +72,38 @@ class AgentSpec:
     trigger: str | None = None  # what made the parent create this agent
     trigger_task: str | None = None  # the task of the parent's round after which the trigger fired
     keep_final: bool = False  # return the final agent state (the archive regime breeds from it later)
+    #: The weight of violations and cost in its objective and utility; None: the config's
+    #: ``[agent] penalty_weight`` (a ``change-objective`` child may carry its own).
+    penalty_weight: float | None = None
+
+
+#: The columns of ``curves.csv``: the agent's id, then the fields of a :class:`CurveRow`.
+CURVE_COLUMNS = ("id", "round", "task", "steps", "return", "cost", "violations", "lagrange", "epsilon")
+
+
+class CurveRow(NamedTuple):
+    """One training round of an agent's life: a row of its learning curve (``curves.csv``).
+
+    ``steps`` is the agent's cumulative training steps at the end of the round; ``ret`` the mean
+    return of the episodes that ended in the round (the last finished episode's when none ended;
+    ``None`` while none ever has); ``cost`` and ``violations`` the round's sums (as ``train_cost``
+    and ``train_violations`` sum them over the life); ``lagrange`` the objective's multiplier after
+    the round; ``epsilon`` the agent's exploration rate (``None`` for an agent without one).
+    """
+
+    round: int
+    task: str
+    steps: int
+    ret: float | None
+    cost: float
+    violations: float
+    lagrange: float
+    epsilon: float | None
 
 
 @dataclass(frozen=True)
 class AgentRecord:
-    """What an agent did and measured: its lineage node."""
+    """What an agent did and measured: its lineage node, and its learning curve (one row a round)."""
 
     id: str
     parent: str | None
@@ -75,6 +111,7 @@ class AgentRecord:
     attributes: dict[str, Any]
     train_steps: int
     eval_steps: int
+    curve: tuple[CurveRow, ...] = ()
 
 
 @dataclass(frozen=True)

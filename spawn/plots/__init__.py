@@ -1,4 +1,5 @@
-"""Pictures of runs, sweeps and selector studies: lineage trees, generations, rule comparisons, selection curves.
+"""Pictures of runs, sweeps and selector studies: lineage trees, generations, rule comparisons, selection
+curves, learning curves.
 
 Every ``plot_*`` function takes data already loaded (a :class:`~lineage.LineageGraph`, a mapping of
 arm name to lineages, or a frame of curves), returns the matplotlib ``Figure`` and, given
@@ -7,8 +8,8 @@ accepts (a run directory, a lineage file, a sweep or a selector-study directory)
 :func:`plot_path` draws any kind from it, as the command line does.
 
 One module per kind: :mod:`~spawn.plots.tree`, :mod:`~spawn.plots.generations`,
-:mod:`~spawn.plots.compare` and :mod:`~spawn.plots.selection`; what they share (saving a figure,
-reading a source, drawing helpers) is in :mod:`~spawn.plots.common`.
+:mod:`~spawn.plots.compare`, :mod:`~spawn.plots.selection` and :mod:`~spawn.plots.curves`; what
+they share (saving a figure, reading a source, drawing helpers) is in :mod:`~spawn.plots.common`.
 
 Examples
 --------
@@ -29,6 +30,7 @@ from lineage import LineageGraph
 from spawn.errors import PlotError, did_you_mean
 from spawn.plots.common import DPI, PlotSource, load_source, save_figure
 from spawn.plots.compare import DEFAULT_COMPARE_RULES, plot_compare
+from spawn.plots.curves import plot_curves, read_curves
 from spawn.plots.generations import GENERATION_METRICS, plot_generations
 from spawn.plots.selection import plot_selection, selection_curves
 from spawn.plots.tree import plot_tree
@@ -45,16 +47,18 @@ __all__ = [
     "PlotSource",
     "load_source",
     "plot_compare",
+    "plot_curves",
     "plot_generations",
     "plot_path",
     "plot_selection",
     "plot_tree",
+    "read_curves",
     "save_figure",
     "selection_curves",
 ]
 
 #: What ``lineage-sim plot --kind`` draws.
-KINDS = ("tree", "generations", "compare", "selection")
+KINDS = ("tree", "generations", "compare", "selection", "curves")
 
 
 class _Options(NamedTuple):
@@ -65,6 +69,7 @@ class _Options(NamedTuple):
     attributes: Sequence[str]
     labels: int | None
     output: str | Path | None
+    agent: str | None = None
 
 
 def _tree(src: PlotSource, o: _Options) -> Figure:
@@ -123,7 +128,25 @@ def _selection(src: PlotSource, o: _Options) -> Figure:
     return plot_selection(curves, title=f"{src.path.name}: best value against budget per selector", output=o.output)
 
 
-_DRAW = {"tree": _tree, "generations": _generations, "compare": _compare, "selection": _selection}
+def _curves(src: PlotSource, o: _Options) -> Figure:
+    if o.rules or o.attributes:
+        raise PlotError("curves plots an agent's learning curve; it takes --agent, not --rule or --attribute")
+    g = src.single()
+    # A run directory holds curves.csv beside lineage.json; so does the folder of a lineage file.
+    folder = src.path if src.kind == "run" else src.path.parent
+    curves = read_curves(folder / "curves.csv")
+    return plot_curves(
+        curves, g, agent=o.agent, title=f"{src.path.name}: learning curve on world time", output=o.output
+    )
+
+
+_DRAW = {
+    "tree": _tree,
+    "generations": _generations,
+    "compare": _compare,
+    "selection": _selection,
+    "curves": _curves,
+}
 
 
 def plot_path(
@@ -134,11 +157,13 @@ def plot_path(
     attributes: Sequence[str] = (),
     labels: int | None = None,
     output: str | Path | None = None,
+    agent: str | None = None,
 ) -> Figure:
     """Draw ``kind`` (one of :data:`KINDS`) from whatever ``path`` holds, as ``lineage-sim plot`` does.
 
     ``tree`` takes at most one rule or one attribute; ``generations`` any attributes (its panels);
-    ``compare`` any rules (default :data:`DEFAULT_COMPARE_RULES`); ``selection`` neither.
+    ``compare`` any rules (default :data:`DEFAULT_COMPARE_RULES`); ``selection`` neither; ``curves``
+    an ``agent`` (default: the best by value), whose learning curve it draws after its ancestors'.
 
     Raises
     ------
@@ -148,4 +173,6 @@ def plot_path(
     if kind not in KINDS:
         hint = did_you_mean(kind, KINDS)
         raise PlotError(f"unknown kind {kind!r}{hint}; choose from {', '.join(KINDS)}")
-    return _DRAW[kind](load_source(path), _Options(path, rules, attributes, labels, output))
+    if agent is not None and kind != "curves":
+        raise PlotError(f"--agent is for --kind curves, not {kind}")
+    return _DRAW[kind](load_source(path), _Options(path, rules, attributes, labels, output, agent))

@@ -50,7 +50,7 @@ __all__ = [
 
 MANIFEST = "manifest.json"
 FORMAT = "lineage-sim-checkpoint"
-VERSION = 3  # 3: specs record trigger_task
+VERSION = 4  # 3: specs record trigger_task; 4: records carry their learning curve
 #: The pickle checkpoint of lineage-sim before format 2: recognised by name, never read.
 LEGACY_CHECKPOINT = "checkpoint.pkl"
 _SEGMENT = re.compile(r"seg-(\d{6,})\.jsonl")

@@ -1,6 +1,6 @@
-"""A finished run's outputs: ``lineage.json``, ``phylogeny.csv``, ``agents.csv``, ``summary.json`` (and
-``attribution.csv`` when the config names rules), each built from the sorted records alone so that it
-is byte-identical for the same config and seed.
+"""A finished run's outputs: ``lineage.json``, ``phylogeny.csv``, ``agents.csv``, ``curves.csv``,
+``summary.json`` (and ``attribution.csv`` when the config names rules), each built from the sorted
+records alone so that it is byte-identical for the same config and seed.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,14 @@ from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_cs
 from spawn.config import SimConfig
 from spawn.life.job import AgentRecord
 from spawn.life.lineage import build_lineage
+from spawn.life.spec import CURVE_COLUMNS
 
 __all__ = [
     "ALARM_WINDOW_ROUNDS",
     "OUTPUT_FILES",
     "agents_csv",
     "alarm_scores",
+    "curves_csv",
     "drift_alarms",
     "drift_recovery",
     "json_text",
@@ -32,7 +34,15 @@ __all__ = [
 ]
 
 #: Files a run writes; all but ``timing.json`` are byte-identical for the same config and seed.
-OUTPUT_FILES = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json", "timing.json")
+OUTPUT_FILES = (
+    "config.toml",
+    "lineage.json",
+    "phylogeny.csv",
+    "agents.csv",
+    "curves.csv",
+    "summary.json",
+    "timing.json",
+)
 
 _FIXED = ("id", "parent", "depth", "operator", "kind", "birth_time")
 
@@ -56,6 +66,20 @@ def agents_csv(lineage: LineageGraph) -> str:
                 *(attrs.get(n, "") for n in names),
             ]
         )
+    return buf.getvalue()
+
+
+def curves_csv(records: Iterable[AgentRecord]) -> str:
+    """Every agent's learning curve, one row a training round: agents in lineage-path order (never
+    the order they finished in), each agent's rounds in order. Numbers are written as ``agents.csv``
+    writes them (``str``: ``repr`` of a float); a return before any episode ended and the
+    exploration rate of an agent without one are empty."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CURVE_COLUMNS)
+    for rec in sorted(records, key=lambda r: path_key(r.id)):
+        for row in rec.curve:
+            w.writerow([rec.id, *("" if x is None else x for x in row)])
     return buf.getvalue()
 
 
@@ -212,6 +236,7 @@ def write_outputs(cfg: SimConfig, out: Path, records: Mapping[str, AgentRecord])
     lineage.save(out / "lineage.json")
     atomic_write(out / "phylogeny.csv", to_alife_csv(lineage))
     atomic_write(out / "agents.csv", agents_csv(lineage))
+    atomic_write(out / "curves.csv", curves_csv(records.values()))
     atomic_write(out / "summary.json", json_text(summary(cfg, lineage)))
     if cfg.attribution.rules:
         from attribution import write_attribution_csv

@@ -53,6 +53,7 @@ RUN_FILES = (
     "lineage.json",
     "phylogeny.csv",
     "agents.csv",
+    "curves.csv",
     "summary.json",
     "timing.json",
     "attribution.csv",

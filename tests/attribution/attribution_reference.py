@@ -141,6 +141,25 @@ def _reference_base(g: LineageGraph, rule: Rule) -> dict[str, float]:
             par = g.parent(a)
             before = p["baseline"] if par is None else vals[par]
             out[a] = NAN if vals[a] is None or before is None else vals[a] - before  # type: ignore[operator]
+        elif name == "ancestor-utility":
+            out[a] = _reference_ancestor_utility(g, a, vals, p)
         else:  # pragma: no cover
             raise AssertionError(name)
     return out
+
+
+def _reference_ancestor_utility(g: LineageGraph, a: str, vals: dict[str, float | None], p: dict[str, Any]) -> float:
+    """Sum over the clade of ``a`` of ``gamma ** (depth difference)`` times ``a``'s own utility of the
+    descendant: its value minus ``a``'s weights times the descendant's violations and episode cost."""
+    wa = _num(g, a, p["weight_violations"]) or 0.0
+    wb = _num(g, a, p["weight_cost"]) or 0.0
+    total = weights = 0.0
+    for x in g.clade(a):
+        v = vals[x]
+        if v is None:
+            continue
+        k = g.depth(x) - g.depth(a)
+        u = v - wa * (_num(g, x, p["violations"]) or 0.0) - wb * (_num(g, x, p["episode_cost"]) or 0.0)
+        total += p["gamma"] ** k * u
+        weights += p["gamma"] ** k
+    return total if weights > 0 else NAN

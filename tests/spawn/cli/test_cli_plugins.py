@@ -25,6 +25,7 @@ BUILTIN_OPERATORS = {
     "mutate": "broad",
     "add-tool": "broad",
     "new-task": "broad",
+    "change-objective": "narrow",
 }
 
 

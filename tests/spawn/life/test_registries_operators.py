@@ -47,7 +47,7 @@ def base(**kw: Any) -> dict[str, Any]:
         (
             {"operators": {"finetun": 1.0}},
             "operators: unknown operator 'finetun' (did you mean 'finetune'?); "
-            "accepted: finetune, retrain-on-drift, mutate, add-tool, new-task",
+            "accepted: finetune, retrain-on-drift, mutate, add-tool, new-task, change-objective",
         ),
         (
             {"spawn": {"triggers": ["plateu"]}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,10 @@ def _png_shape(path: Path) -> tuple[int, int]:
         ("sweep", ["--kind", "selection"], (1000, 600)),
         ("sweep/selector=hgm/seed-1", ["--kind", "selection"], (1000, 600)),  # one archive run
         ("study", ["--kind", "selection"], (1000, 600)),
+        ("run", ["--kind", "curves"], (1300, 1140)),  # return, cost, violations, lagrange, epsilon
+        ("run", ["--kind", "curves", "--agent", "0"], (1300, 1140)),
+        ("run/lineage.json", ["--kind", "curves", "--agent", "0.0"], (1300, 1140)),  # curves.csv beside it
+        ("sweep/selector=hgm/seed-1", ["--kind", "curves"], (1300, 1140)),  # an archive run
     ],
 )
 def test_each_kind_writes_a_png_of_the_expected_size(
@@ -120,6 +125,10 @@ BAD = [
     (["plot", "{root}/sweep", "--kind", "compare"], "give one run directory"),
     (["plot", "{root}/run", "--kind", "trees"], "invalid choice"),
     (["plot", "{root}", "--kind", "tree"], "holds no lineage.json"),
+    (["plot", "{root}/run", "--kind", "curves", "--agent", "0.9.9"], "unknown agent '0.9.9'"),
+    (["plot", "{root}/run", "--kind", "curves", "--attribute", "value"], "takes --agent"),
+    (["plot", "{root}/run", "--kind", "tree", "--agent", "0"], "--agent is for --kind curves"),
+    (["plot", "{root}/sweep", "--kind", "curves"], "give one run directory"),
 ]
 
 
@@ -198,3 +207,40 @@ def test_python_functions_return_figures_and_save_the_same_bytes(tmp_path: Path)
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["value", "distance"]
     fig = plot_compare(g, ["self", "cmp"])
     assert fig.axes[0].get_title().startswith("self")
+
+
+def test_curves_draw_the_best_agent_after_its_ancestors(runs: dict[str, Path], tmp_path: Path) -> None:
+    from spawn.plots.curves import chain_curves, plot_curves, read_curves
+
+    run = runs["run"]
+    g = LineageGraph.load(run / "lineage.json")
+    curves = read_curves(run / "curves.csv")
+    best = json.loads((run / "summary.json").read_text())["best_agent"]
+    fig = plot_curves(curves, g)
+    assert f"agent {best} and" in fig.get_suptitle()
+    # The default is the best agent by value: its chain, root first, on world time.
+    path = [best]
+    while g.parent(path[-1]) is not None:
+        path.append(g.parent(path[-1]))
+    rows = chain_curves(curves, g, best)
+    assert list(dict.fromkeys(rows["id"])) == [a for a in path[::-1] if (curves["id"] == a).any()]
+    assert rows["world_time"].is_monotonic_increasing
+    own = rows[rows["id"] == best]
+    assert own["world_time"].iloc[-1] == g.attributes(best)["birth_time"] + g.attributes(best)["train_steps"]
+    lines = {line.get_label() for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")}
+    assert lines == set(rows["id"])
+
+
+def test_curves_of_a_run_without_curves_csv_are_one_line(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "lineage.json").write_bytes((runs["run"] / "lineage.json").read_bytes())
+    assert main(["plot", str(old / "lineage.json"), "--kind", "curves", "--output", str(tmp_path / "p.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no learning curves" in err[0]
+    (old / "curves.csv").write_text("id,round\n0,1\n")
+    assert main(["plot", str(old / "lineage.json"), "--kind", "curves", "--output", str(tmp_path / "p.png")]) == 2
+    assert "is not curves.csv" in capsys.readouterr().err
+    assert not (tmp_path / "p.png").exists()

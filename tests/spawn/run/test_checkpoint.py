@@ -28,7 +28,7 @@ from spawn.run.driver import resume, simulate
 
 from ..helpers import config
 
-DETERMINISTIC = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json")
+DETERMINISTIC = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "curves.csv", "summary.json")
 CLI = [sys.executable, "-c", "import sys; from spawn.cli import main; sys.exit(main())"]
 
 

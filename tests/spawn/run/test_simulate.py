@@ -16,7 +16,7 @@ from spawn.run.driver import resume, simulate
 
 from ..helpers import HIRING, config
 
-DETERMINISTIC = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json")
+DETERMINISTIC = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "curves.csv", "summary.json")
 
 
 def _bytes(out: Path) -> dict[str, bytes]:

@@ -21,7 +21,15 @@ from ..helpers import config
 
 __all__: list[str] = []
 
-FILES = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "summary.json", "attribution.csv")
+FILES = (
+    "config.toml",
+    "lineage.json",
+    "phylogeny.csv",
+    "agents.csv",
+    "curves.csv",
+    "summary.json",
+    "attribution.csv",
+)
 
 
 def small() -> SimConfig:
