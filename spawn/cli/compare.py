@@ -46,6 +46,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 raise UsageError(f"{_NAME}: {other} and {flag} name the same file {given!r}")
         outputs[flag] = path
     csv_out, json_out, plot_out = (outputs.get(f) for f in ("--csv", "--json", "--plot"))
+    if _is_sweep(args.run):
+        return _compare_sweep(args, csv_out, json_out, plot_out)
     source = _lineage_path(args.run)
     try:
         rules: list[Rule] = resolve_rules(_rule(r) for r in args.rule)
@@ -78,6 +80,48 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_sweep(run: str) -> bool:
+    from spawn.run.layout import SweepDir, open_output
+
+    return isinstance(open_output(run), SweepDir)
+
+
+def _compare_sweep(args: argparse.Namespace, csv_out: Path | None, json_out: Path | None, plot_out: Path | None) -> int:
+    """``compare`` on a sweep directory: every arm's seed runs compared, aggregated over seeds."""
+    from spawn.experiments.compare_sweep import compare_sweep, render_sweep_comparison
+
+    if plot_out is not None:
+        raise UsageError(f"{_NAME}: --plot draws one lineage; give one of the sweep's runs, {args.run}/<arm>/seed-<s>")
+    try:
+        rules: list[Rule] = resolve_rules(_rule(r) for r in args.rule)
+        result = compare_sweep(args.run, rules)
+        csv_text = result.to_csv() if csv_out is not None else None
+        json_text = result.to_json() if json_out is not None else None
+    except (AttributionError, SpawnError) as exc:
+        raise UsageError(f"{_NAME}: {exc}") from None
+
+    from rich.console import Console
+
+    console = Console()
+    runs = sum(len(s) for s in result.seeds.values())
+    console.print(
+        plain(
+            f"{args.run}: sweep of {len(result.seeds)} arms, {runs} runs; rules: {', '.join(result.rules)}"
+        ),
+        soft_wrap=True,
+    )
+    for part in render_sweep_comparison(result):
+        console.print(part)
+    if csv_text is not None and csv_out is not None:
+        atomic_write(csv_out, csv_text)
+        rows = len(result.statistics)
+        print(f"wrote {printable(csv_out)} ({rows} rows: arm, rule, statistic)", file=sys.stderr)
+    if json_text is not None and json_out is not None:
+        atomic_write(json_out, json_text)
+        print(f"wrote {printable(json_out)}", file=sys.stderr)
+    return 0
+
+
 def _json(source: Path, comparison: Any) -> str:
     """The comparison as one JSON document (NaN as null; see :meth:`attribution.Comparison.to_dict`)."""
     doc = {"lineage": str(source), **comparison.to_dict()}
@@ -104,11 +148,20 @@ def register(subparsers: Any) -> None:
             "Credit every agent under each rule and compare: top agents with the liability each rule "
             "charged (liability=<weight>,penalty=<attribute>), who comes first, Gini "
             "concentration, Kendall tau between rules, the alignment tax, and how well each rule "
-            f"predicts later clade value. Rules: {', '.join(rule_names())}; parameters as "
+            "predicts later clade value. On a sweep directory, every arm's seed runs are compared and "
+            "each statistic is shown as its mean and 95% interval over seeds. "
+            f"Rules: {', '.join(rule_names())}; parameters as "
             "name:key=value,... (e.g. discounted:gamma=0.5,transform=multiplicative)."
         ),
     )
-    p.add_argument("run", metavar="RUN", help="a run directory (containing lineage.json) or a lineage file")
+    p.add_argument(
+        "run",
+        metavar="RUN",
+        help=(
+            "a run directory (containing lineage.json), a lineage file, or a sweep directory "
+            "(every arm's seeds compared, each statistic's mean and 95%% interval over seeds)"
+        ),
+    )
     p.add_argument(
         "--rule", action="append", required=True, metavar="R", help="a rule spec; repeat for several"
     )
@@ -116,13 +169,19 @@ def register(subparsers: Any) -> None:
         "--csv",
         default=None,
         metavar="FILE",
-        help="write every agent's credit per rule, then the liability each rule subtracted (CSV)",
+        help=(
+            "write every agent's credit per rule, then the liability each rule subtracted (CSV); on a "
+            "sweep, one row per arm, rule and statistic: mean, lo, hi, n_seeds, method"
+        ),
     )
     p.add_argument(
         "--json",
         default=None,
         metavar="FILE",
-        help="write the whole comparison, credit and liability per agent included (JSON)",
+        help=(
+            "write the whole comparison, credit and liability per agent included (JSON); on a sweep, "
+            "every statistic's interval and per-seed values"
+        ),
     )
     p.add_argument("--plot", default=None, metavar="FILE", help="write the tree coloured by each rule (PNG)")
     p.add_argument("--top", type=whole_number(1), default=10, help="agents shown per rule (default 10)")

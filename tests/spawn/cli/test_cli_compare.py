@@ -6,6 +6,7 @@ import csv as csvlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,3 +171,96 @@ def test_bad_data_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path:
     )
     assert "agent '0' has distance=-1.0" in capsys.readouterr().err
     assert not png.exists()
+
+
+# ---------------------------------------------------------------------- compare on a sweep directory
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ..experiments.test_compare_sweep import make_sweep
+
+    return make_sweep(tmp_path_factory.mktemp("cli-compare-sweep"))
+
+
+def _strict_json(path: Path) -> dict[str, Any]:
+    def refuse(name: str) -> None:
+        raise AssertionError(f"not strict JSON: {name}")
+
+    doc: dict[str, Any] = json.loads(path.read_text(), parse_constant=refuse)
+    return doc
+
+
+def test_compare_on_a_sweep_aggregates_over_seeds_per_arm(
+    sweep: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spawn.experiments.compare_sweep import STATISTIC_COLUMNS, compare_sweep
+
+    monkeypatch.setenv("COLUMNS", "300")
+    csv, js = tmp_path / "sweep.csv", tmp_path / "sweep.json"
+    rules = ["self", "discounted:gamma=0.5"]
+    args = ["compare", str(sweep), "--csv", str(csv), "--json", str(js)]
+    assert main([*args, *(x for r in rules for x in ("--rule", r))]) == 0
+    out, err = capsys.readouterr()
+    assert f"{sweep}: sweep of 2 arms, 4 runs; rules: self, discounted:gamma=0.5" in out
+    for arm in ("objective=raw", "objective=penalised"):
+        assert out.count(arm) == 5  # one row in each of the five tables
+    for title in ("root credit per rule", "Gini", "Kendall tau", "predicts later best", "alignment tax"):
+        assert title in out
+    assert "Student-t 95% interval" in " ".join(out.split()) and "percentile bootstrap" in " ".join(out.split())
+    assert "wrote" in err and "Traceback" not in err
+    expected = compare_sweep(sweep, rules)
+    mean, lo, hi = expected.interval("objective=raw", "root_credit", "self")
+    assert f"{mean:.4g} [{lo:.4g}, {hi:.4g}]" in out
+
+    rows = list(csvlib.DictReader(csv.open(newline="")))
+    assert list(rows[0]) == list(STATISTIC_COLUMNS)
+    # per arm: 3 statistics per rule, one pair of rules, the tax and the relative tax
+    assert len(rows) == 2 * (3 * 2 + 1 + 2)
+    root = next(r for r in rows if (r["arm"], r["rule"], r["statistic"]) == ("objective=raw", "self", "root_credit"))
+    assert (float(root["mean"]), float(root["lo"]), float(root["hi"])) == pytest.approx((mean, lo, hi))
+    assert root["n_seeds"] == "2" and root["method"] == "t"
+    assert {r["method"] for r in rows if r["statistic"] == "relative_alignment_tax"} == {"bootstrap"}
+
+    doc = _strict_json(js)
+    assert doc["sweep"] == str(sweep) and doc["rules"] == rules
+    assert [a["arm"] for a in doc["arms"]] == ["objective=raw", "objective=penalised"]
+    assert len(doc["statistics"]) == len(rows) and len(doc["per_seed"]) == 2 * 2 * (3 * 2 + 1 + 2)
+    for rec, row in zip(doc["statistics"], rows, strict=True):  # the same rows as the CSV
+        assert [rec["arm"], rec["rule"], rec["statistic"]] == [row["arm"], row["rule"], row["statistic"]]
+        for k in ("mean", "lo", "hi"):
+            assert (rec[k] is None and row[k] == "") or rec[k] == pytest.approx(float(row[k]), rel=1e-11)
+
+
+def test_compare_on_a_one_seed_sweep_shows_no_interval(
+    sweep: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from ..experiments.test_compare_sweep import one_seed_copy
+
+    one = one_seed_copy(sweep, tmp_path / "one")
+    js = tmp_path / "one.json"
+    assert main(["compare", str(one), "--rule", "self", "--json", str(js)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "sweep of 2 arms, 2 runs" in out and "no interval for an arm with one seed" in out
+    doc = _strict_json(js)
+    assert all(r["lo"] is None and r["hi"] is None and r["n_seeds"] <= 1 for r in doc["statistics"])
+
+
+def test_compare_on_a_bad_sweep_is_one_line_and_writes_nothing(
+    sweep: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(sweep, broken)
+    (broken / "objective=raw" / "seed-1" / "lineage.json").unlink()
+    out_csv = tmp_path / "x.csv"
+    cases = [
+        ([str(broken), "--rule", "self"], "the run objective=raw/seed-1 is missing (no lineage.json)"),
+        ([str(sweep), "--rule", "selff"], "unknown rule 'selff'"),
+        ([str(sweep), "--rule", "discounted:gamma=2"], "discounted: gamma must be a number in [0, 1], got 2"),
+        ([str(sweep), "--rule", "self", "--plot", str(tmp_path / "p.png")], "--plot draws one lineage"),
+    ]
+    for args, message in cases:
+        assert main(["compare", *args, "--csv", str(out_csv)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err
+        assert not out_csv.exists() and not (tmp_path / "p.png").exists()
