@@ -96,6 +96,10 @@ def chain_curves(curves: pd.DataFrame, lineage: LineageGraph, agent: str) -> pd.
     return pd.concat(parts, ignore_index=True)
 
 
+#: Marker and line style of each task of a chain (the agents are told apart by colour).
+_STYLES = (("o", "-"), ("s", "--"), ("^", "-."), ("D", ":"), ("v", "-"))
+
+
 def plot_curves(
     curves: pd.DataFrame,
     lineage: LineageGraph,
@@ -107,8 +111,8 @@ def plot_curves(
     """``agent``'s learning curve (default: the best agent by value) with its ancestors' before it.
 
     One panel per metric of :data:`CURVE_METRICS` (``return`` always, the others when some row of
-    the chain has a number), x the world time; each agent of the chain in its own colour, a dotted
-    line at each birth.
+    the chain has a number), x the world time; each agent of the chain in its own colour, each task in
+    its own marker and line style (a life's tasks alternate round by round), a dotted line at each birth.
 
     Raises
     ------
@@ -126,14 +130,21 @@ def plot_curves(
     n_rows, cols = grid(len(metrics), 2)
     fig = new_figure(6.5 * cols, 3.6 * n_rows + 0.6)
     axes = fig.subplots(n_rows, cols, squeeze=False)
+    tasks = list(dict.fromkeys(rows["task"]))  # in order of first appearance
+    styles = {t: (_STYLES[k % len(_STYLES)]) for k, t in enumerate(tasks)}
     for ax, metric in zip(axes.flat, metrics, strict=False):
         for j, a in enumerate(chain):
-            part = rows[rows["id"] == a]
             colour = f"C{j % 10}"
             if j > 0:
                 ax.axvline(int(lineage.attributes(a).get("birth_time", 0)), color=colour, ls=":", lw=1)
-            y = pd.to_numeric(part[metric], errors="coerce").to_numpy(dtype=float)
-            ax.plot(part["world_time"], y, "-o", color=colour, ms=3, lw=1.5, label=tex(a))
+            for task in tasks:  # a task's rounds form their own line: tasks alternate within a life
+                part = rows[(rows["id"] == a) & (rows["task"] == task)]
+                if part.empty:
+                    continue
+                y = pd.to_numeric(part[metric], errors="coerce").to_numpy(dtype=float)
+                marker, ls = styles[task]
+                label = tex(a) if len(tasks) == 1 else tex(f"{a} on {task}")
+                ax.plot(part["world_time"], y, marker=marker, ls=ls, color=colour, ms=4, lw=1.5, label=label)
         ax.set_title(tex(metric), fontsize=12)
         ax.set_xlabel("world time (birth time + training steps)")
         ax.set_ylabel(tex(metric))
