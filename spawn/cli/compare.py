@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         rules: list[Rule] = resolve_rules(_rule(r) for r in args.rule)
         lineage = load_lineage(source)
         comparison = compare(lineage, rules)
+        solo = _solo(args.run, comparison)
         # credit per rule, then liability[<rule>] per rule: the same credit bytes as attribution.csv
         csv_text = frame_csv(comparison.credit_and_liability()) if csv_out is not None else None
-        json_text = _json(source, comparison) if json_out is not None else None
+        json_text = _json(source, comparison, solo) if json_out is not None else None
         png = plot_credit(lineage, comparison.table, title=printable(source)) if plot_out is not None else None
     except AttributionError as exc:
         raise UsageError(f"{_NAME}: {exc}") from None
@@ -68,6 +70,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     for part in render_comparison(comparison, top=args.top):
         console.print(part)
+    if solo is not None:
+        console.print(_solo_table(solo))
     if csv_text is not None and csv_out is not None:
         atomic_write(csv_out, csv_text)
         print(f"wrote {printable(csv_out)} ({len(lineage)} agents x {len(rules)} rules)", file=sys.stderr)
@@ -122,10 +126,64 @@ def _compare_sweep(args: argparse.Namespace, csv_out: Path | None, json_out: Pat
     return 0
 
 
-def _json(source: Path, comparison: Any) -> str:
-    """The comparison as one JSON document (NaN as null; see :meth:`attribution.Comparison.to_dict`)."""
+def _json(source: Path, comparison: Any, solo: dict[str, Any] | None = None) -> str:
+    """The comparison as one JSON document (NaN as null; see :meth:`attribution.Comparison.to_dict`),
+    with ``"solo"`` (see :func:`_solo`) when the run trained the root alone."""
     doc = {"lineage": str(source), **comparison.to_dict()}
+    if solo is not None:
+        doc["solo"] = solo
     return json.dumps(doc, indent=1, allow_nan=False) + "\n"
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
+def _solo(run: str, comparison: Any) -> dict[str, Any] | None:
+    """When ``run`` is a run directory whose ``summary.json`` has ``"solo"`` (``[baseline] solo``):
+    the solo agent's value and, per rule, the root's credit and the lineage's gain over the solo
+    agent (root credit - solo value); else ``None``. Missing numbers are ``None``."""
+    from lineage import LineageError, read_text
+    from spawn.run.baseline import gain
+
+    path = Path(run) / "summary.json"
+    if not Path(run).is_dir() or not path.is_file():
+        return None
+    try:
+        data = json.loads(read_text(path, limit=2**24, what="a run summary"))
+    except LineageError as exc:
+        raise UsageError(f"{_NAME}: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise UsageError(f"{_NAME}: {printable(path)}: is not a run summary ({str(exc)[:120]})") from None
+    solo = data.get("solo") if isinstance(data, dict) else None
+    if not isinstance(solo, dict):
+        return None
+    value = solo.get("value")
+    value = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    table = comparison.table
+    rules: dict[str, dict[str, float | None]] = {}
+    for rule in table.columns:
+        credit = float(table.loc["0", rule]) if "0" in table.index else math.nan
+        rules[str(rule)] = {
+            "root_credit": _finite(credit),
+            "gain": _finite(gain(_finite(credit), value)),
+        }
+    return {"value": value, "rules": rules}
+
+
+def _solo_table(solo: dict[str, Any]) -> Any:
+    """The rich table of :func:`_solo`: per rule, the root's credit, the solo value and the gain."""
+    from rich.table import Table
+
+    def num(x: float | None) -> str:
+        return "-" if x is None else f"{x:.6g}"
+
+    t = Table(title="gain over the root trained alone (root credit - solo value)", title_justify="left")
+    for name, just in (("rule", "left"), ("root credit", "right"), ("solo value", "right"), ("gain", "right")):
+        t.add_column(name, justify=just, overflow="fold")  # type: ignore[arg-type]
+    for rule, row in solo["rules"].items():
+        t.add_row(plain(rule), num(row["root_credit"]), num(solo["value"]), num(row["gain"]))
+    return t
 
 
 def _rule(spec: str) -> Rule:

@@ -2,9 +2,9 @@
 
 The text is written as a run's ``config.toml`` and a resumed run compares its digest, so it is
 deterministic: the top-level keys first, then every ``[[envs]]`` table, then every section in the
-order :class:`~spawn.config.model.SimConfig` declares them, ``[sweep]`` last. ``[limits]`` and
-``[goal_drift]`` are written only when they differ from the default, so that a config that does not
-use them writes the text it wrote before they existed.
+order :class:`~spawn.config.model.SimConfig` declares them, ``[sweep]`` last. ``[limits]``,
+``[goal_drift]`` and ``[baseline]`` are written only when they differ from the default, so that a
+config that does not use them writes the text it wrote before they existed.
 
 Examples
 --------
@@ -84,6 +84,8 @@ def config_to_toml(cfg: SimConfig) -> str:
         data.pop("limits", None)  # a run without its own limits writes the config it always wrote
     if cfg.goal_drift == type(cfg.goal_drift)():
         data.pop("goal_drift", None)  # likewise a run whose [goal_drift] is the default
+    if not cfg.baseline.solo:
+        data.pop("baseline", None)  # and a run that asks for no counterfactual
     for section in [k for k in data if isinstance(data[k], dict)]:
         lines += [
             "",

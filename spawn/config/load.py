@@ -30,6 +30,7 @@ from spawn.config.sections import (
     AgentConfig,
     ArchiveConfig,
     AttributionConfig,
+    BaselineConfig,
     CapsConfig,
     EnvConfig,
     EvalConfig,
@@ -58,6 +59,7 @@ _ROOT_TYPES: dict[str, type[BaseModel]] = {
     "faults": FaultsConfig,
     "archive": ArchiveConfig,
     "attribution": AttributionConfig,
+    "baseline": BaselineConfig,
     "envs": EnvConfig,
 }
 

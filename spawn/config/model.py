@@ -25,6 +25,7 @@ from spawn.config.sections import (
     AgentConfig,
     ArchiveConfig,
     AttributionConfig,
+    BaselineConfig,
     CapsConfig,
     EnvConfig,
     EvalConfig,
@@ -83,6 +84,7 @@ class SimConfig(StrictModel):
     faults: FaultsConfig = FaultsConfig()
     archive: ArchiveConfig = ArchiveConfig()
     attribution: AttributionConfig = AttributionConfig()
+    baseline: BaselineConfig = BaselineConfig()
     sweep: dict[str, list[Scalar]] = Field(
         default_factory=dict,
         description="config fields to vary (e.g. 'agent.objective', 'selector') and 'seeds': one run per setting",

@@ -1,6 +1,6 @@
 """The sections of a config: one strict pydantic model per table (``[[envs]]``, ``[agent]``, ``[spawn]``,
 ``[mutation]``, ``[goal_drift]``, ``[tools]``, ``[caps]``, ``[gate]``, ``[eval]``, ``[faults]``, ``[archive]``,
-``[attribution]``); :class:`~spawn.config.model.SimConfig` holds them.
+``[attribution]``, ``[baseline]``); :class:`~spawn.config.model.SimConfig` holds them.
 
 Every section refuses keys it does not know, a bool for a number, a float for a whole number and a
 string for either. Names a plugin may register are checked with :func:`~spawn.config.checks.registered`.
@@ -34,6 +34,7 @@ __all__ = [
     "AgentConfig",
     "ArchiveConfig",
     "AttributionConfig",
+    "BaselineConfig",
     "CapsConfig",
     "EnvConfig",
     "EvalConfig",
@@ -405,3 +406,16 @@ class AttributionConfig(StrictModel):
             except AttributionError as exc:
                 raise ValueError(str(exc)) from None
         return v
+
+
+class BaselineConfig(StrictModel):
+    """Counterfactuals to run beside the lineage (``[baseline]``). Written to ``config.toml`` only
+    when one is asked for, so that a config without them writes the text it wrote before."""
+
+    solo: bool = Field(
+        False,
+        description=(
+            "also train the root alone (the whole budget, no spawning, the same seed and evaluation "
+            "episodes): summary.json 'solo', and compare's gain = root credit - solo value"
+        ),
+    )

@@ -75,6 +75,11 @@ def _run_numbers(run: Path) -> dict[str, float]:
         credit = pd.read_csv(run / "attribution.csv", dtype={"agent": str}).set_index("agent")
         for rule in credit.columns:
             nums[f"root_credit:{rule}"] = float(credit.loc["0", rule])
+    if isinstance(summary.get("solo"), dict):  # [baseline] solo: the root alone, and the lineage's gain
+        solo = summary["solo"].get("value")
+        nums["solo_value"] = float("nan") if solo is None else float(solo)
+        for key in [k for k in nums if k.startswith("root_credit:")]:
+            nums["gain:" + key.removeprefix("root_credit:")] = nums[key] - nums["solo_value"]
     return nums
 
 

@@ -84,6 +84,8 @@ def curves_csv(records: Iterable[AgentRecord]) -> str:
 
 
 def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
+    """What ``summary.json`` holds; with ``[baseline] solo = true`` also ``"solo"``, the attributes of
+    the root trained alone (:func:`spawn.run.baseline.solo_attributes`)."""
     values = lineage.column("value")
     nodes = lineage.graph.nodes
     best = min(lineage, key=lambda a: (-nodes[a].get("value", float("-inf")), path_key(a)))
@@ -92,7 +94,7 @@ def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
     for a in lineage:
         k = str(lineage.graph.nodes[a].get("kind", ""))
         kinds[k] = kinds.get(k, 0) + 1
-    return {
+    out: dict[str, Any] = {
         "seed": cfg.seed,
         "budget": cfg.budget,
         "regime": cfg.regime,
@@ -108,6 +110,11 @@ def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
         "drift": drift_recovery(cfg, lineage),
         "drift_alarms": drift_alarms(cfg, lineage),
     }
+    if cfg.baseline.solo:  # the root trained alone, computed again at every write (spawn.run.baseline)
+        from spawn.run.baseline import solo_attributes
+
+        out["solo"] = solo_attributes(cfg)
+    return out
 
 
 def _drift_steps(cfg: SimConfig) -> dict[str, int]:
