@@ -13,6 +13,7 @@ from spawn.cli import main
 from spawn.config import SimConfig, config_to_toml
 from spawn.life.job import AgentSpec, JobResult, run_agent
 from spawn.run.driver import resume, simulate
+from spawn.run.outputs import OUTPUT_FILES
 from spawn.runtimes import AttemptsExhaustedError, RayRuntimeError, make_ray_actors, make_ray_shards
 from spawn.runtimes.faults import kill_point
 from spawn.runtimes.ray_actors import KILL_POINTS
@@ -21,15 +22,8 @@ from ..helpers import config
 
 __all__: list[str] = []
 
-FILES = (
-    "config.toml",
-    "lineage.json",
-    "phylogeny.csv",
-    "agents.csv",
-    "curves.csv",
-    "summary.json",
-    "attribution.csv",
-)
+# Every deterministic output (timing.json holds wall-clock facts), and the rules' credit.
+FILES = (*(f for f in OUTPUT_FILES if f != "timing.json"), "attribution.csv")
 
 
 def small() -> SimConfig:
