@@ -355,7 +355,9 @@ class AncestorUtility(Rule):
     ``credit[i] = sum over the clade j of i of gamma ** (d_j - d_i) * U_i(j)``, with
     ``U_i(j) = value_j - a_i * violations_j - b_i * episode_cost_j``: ``a_i`` and ``b_i`` are agent
     ``i``'s attributes ``weight_violations`` and ``weight_cost`` (what :mod:`spawn.life.utility` records
-    from its objective and penalty weight), ``value`` transformed as every rule's. A missing weight,
+    from its objective and penalty weight), ``value`` transformed as every rule's; ``violations`` and
+    ``episode_cost`` name the attributes ``scaled_violations`` and ``scaled_episode_cost`` by default,
+    the counts per episode in value's units (over the width of each environment's return range). A missing weight,
     violations or episode cost counts 0; agents without a value are skipped; NaN where the weighted
     clade has none. With every weight 0 it is :class:`Discounted`.
 
@@ -363,15 +365,15 @@ class AncestorUtility(Rule):
     --------
     >>> from lineage import LineageGraph
     >>> g = LineageGraph()
-    >>> g.add_agent("0", value=0.5, violations=0.0, utility_violations=1.0, utility_cost=1.0)
-    >>> g.add_agent("0.0", parent="0", value=0.9, violations=0.4, episode_cost=0.1)
+    >>> g.add_agent("0", value=0.5, scaled_violations=0.0, utility_violations=1.0, utility_cost=1.0)
+    >>> g.add_agent("0.0", parent="0", value=0.9, scaled_violations=0.4, scaled_episode_cost=0.1)
     >>> AncestorUtility(gamma=0.5)(g).round(6).tolist()  # the root: 0.5 + 0.5 * (0.9 - 0.4 - 0.1)
     [0.7, 0.9]
     """
 
     gamma: float = 0.9
-    violations: str = "violations"
-    episode_cost: str = "episode_cost"
+    violations: str = "scaled_violations"
+    episode_cost: str = "scaled_episode_cost"
     weight_violations: str = "utility_violations"
     weight_cost: str = "utility_cost"
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from spawn.config import SimConfig
     from spawn.life.spec import AgentSpec
 
-__all__ = ["EVAL_STREAM", "Evaluation", "evaluate", "primitive_probs"]
+__all__ = ["EVAL_STREAM", "Evaluation", "evaluate", "primitive_probs", "scaled_penalties"]
 
 #: First spawn-key element of the run-wide evaluation stream; agent paths start with 0 (the root).
 EVAL_STREAM = 2**31 - 1
@@ -104,6 +104,8 @@ def evaluate(
     for key in sorted({k for m in per_env.values() for k in m}):
         vals = [m[key] for m in per_env.values() if key in m]
         attrs[key] = float(sum(vals)) if key in ("successes", "trials") else float(np.mean(vals))
+    if "violations" in attrs:  # the utility's units: see scaled_penalties
+        attrs.update(scaled_penalties(per_env, {slug: suite.facts[slug].return_range for slug in per_env}))
     for key in ("successes", "trials"):
         if key in attrs:
             attrs[key] = int(attrs[key])
@@ -111,6 +113,27 @@ def evaluate(
                 if f"{slug}.{key}" in attrs:
                     attrs[f"{slug}.{key}"] = int(attrs[f"{slug}.{key}"])
     return Evaluation(attrs, total_steps)
+
+
+def scaled_penalties(
+    per_env: dict[str, dict[str, float]], return_ranges: dict[str, tuple[float, float]]
+) -> dict[str, float]:
+    """Violations and episode cost in the units of ``value``: each environment's count per episode over
+    the width of its return range, averaged over the whole suite (0 where an environment has no
+    constitution), as ``value`` is. A penalised objective's return normalised as ``value`` is, suite
+    mean, is then ``value - w * (scaled_violations + scaled_episode_cost)`` (what
+    :mod:`spawn.life.utility` computes).
+
+    >>> scaled_penalties({"a": {"violations": 2.0, "episode_cost": 10.0}, "b": {}}, {"a": (-50, 50), "b": (0, 1)})
+    {'scaled_violations': 0.01, 'scaled_episode_cost': 0.05}
+    """
+    out = {}
+    for key in ("violations", "episode_cost"):
+        parts = [
+            m.get(key, 0.0) / (return_ranges[slug][1] - return_ranges[slug][0]) for slug, m in per_env.items()
+        ]
+        out[f"scaled_{key}"] = float(np.mean(parts))
+    return out
 
 
 #: A decision state's orbit: pi's rows and the allowed actions in every orbit state (the state's own

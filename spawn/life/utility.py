@@ -5,12 +5,18 @@ parent, so "how good is this agent" depends on whose utility asks. The utility o
 with penalty weight ``w`` of an agent ``j`` is a pure function of ``j``'s evaluation attributes
 (:mod:`spawn.life.evaluate`), linear in them::
 
-    U_{o,w}(j) = value_j - a * violations_j - b * episode_cost_j
+    U_{o,w}(j) = value_j - a * scaled_violations_j - b * scaled_episode_cost_j
 
-with ``value`` the suite mean of the normalised return (in [0, 1]), ``violations`` the forbidden
-actions per evaluation episode and ``episode_cost`` the forbidden-state steps per episode (both
-means over the constrained environments; 0 where the suite has none), and the weights ``(a, b)``
-(:func:`utility_weights`):
+with ``value`` the suite mean of the normalised return (in [0, 1]), ``scaled_violations`` the
+forbidden actions per evaluation episode and ``scaled_episode_cost`` the forbidden-state steps per
+episode, each in value's units (an environment's count over the width of its return range, averaged
+over the whole suite, 0 where an environment has no constitution:
+:func:`spawn.life.evaluate.scaled_penalties`), and the weights ``(a, b)`` (:func:`utility_weights`).
+So ``U`` of the objective an agent trains on is its training return, penalties included, normalised
+and averaged as ``value`` is: a penalty of ``w`` per forbidden step of a 100-wide return range moves
+``U`` by ``w / 100`` per step, as it moves the agent's normalised return. (The counts per episode
+themselves, ``violations`` and ``episode_cost``, are in other units than ``value``: a utility on
+them would rank agents by their cost alone.)
 
 - ``raw``: ``(0, 0)``, the value alone;
 - ``shielded``: ``(w, 0)``, the shield forbids actions only, so a forbidden action costs ``w`` and a
@@ -31,7 +37,7 @@ Examples
 --------
 >>> utility_weights("penalised", 2.0), utility_weights("shielded", 2.0), utility_weights("raw", 2.0)
 ((2.0, 2.0), (2.0, 0.0), (0.0, 0.0))
->>> utility({"value": 0.8, "violations": 0.5, "episode_cost": 0.1}, 0.5, 1.0)
+>>> utility({"value": 0.8, "scaled_violations": 0.5, "scaled_episode_cost": 0.1}, 0.5, 1.0)
 0.45
 >>> utility({"value": 0.8}, 0.5, 1.0), utility({}, 0.0, 0.0)
 (0.8, nan)
@@ -79,12 +85,16 @@ def _number(attributes: Mapping[str, Any], key: str) -> float:
 
 
 def utility(attributes: Mapping[str, Any], a: float, b: float) -> float:
-    """``value - a * violations - b * episode_cost`` of an agent's attributes; NaN without a value
-    (an agent that failed before its evaluation), a missing violations or episode cost counting 0."""
+    """``value - a * scaled_violations - b * scaled_episode_cost`` of an agent's attributes; NaN without
+    a value (an agent that failed before its evaluation), a missing violations or cost counting 0."""
     value = attributes.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float):
         return math.nan
-    return float(value) - a * _number(attributes, "violations") - b * _number(attributes, "episode_cost")
+    return (
+        float(value)
+        - a * _number(attributes, "scaled_violations")
+        - b * _number(attributes, "scaled_episode_cost")
+    )
 
 
 def penalty_weight(spec: AgentSpec, cfg: SimConfig) -> float:

@@ -8,20 +8,27 @@ driver computes it again whenever it writes the outputs: it is never checkpointe
 the lineage, and every runtime and every resume gives the same ``summary.json``.
 
 ``compare`` and a sweep's ``aggregate.csv`` report the lineage's *gain* over it: the root's credit
-under a rule minus the solo agent's value.
+under a rule minus the same rule's credit of the solo agent, a lineage of one
+(:func:`solo_credit`). For ``self``, ``discounted``, ``best-descendant`` and ``cmp`` that credit is
+the solo agent's value; a transform (``self:transform=lagrangian``) or ``ancestor-utility`` charges
+the solo agent as it charges the root, so the gain compares like with like. A rule that sums over a
+clade (``discounted``) grows with the lineage's size: its gain says how many solo agents' worth the
+lineage is, not how much better its best agent is.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
+from attribution.base import Rule, as_rule
 from lineage import LineageGraph
 from spawn.config import SimConfig
 from spawn.life.job import run_agent
 from spawn.life.spec import AgentRecord, root_spec
 
-__all__ = ["gain", "solo_attributes", "solo_config", "solo_record"]
+__all__ = ["gain", "solo_attributes", "solo_config", "solo_credit", "solo_record"]
 
 
 def solo_config(cfg: SimConfig) -> SimConfig:
@@ -44,8 +51,27 @@ def solo_attributes(cfg: SimConfig) -> dict[str, Any]:
     return dict(sorted(g.graph.nodes[rec.id].items()))
 
 
+def solo_credit(rule: str | Rule, solo: Mapping[str, Any]) -> float:
+    """The credit of the solo agent under ``rule``: the rule on the lineage of that one agent, whose
+    attributes are ``solo`` (``summary.json``'s ``"solo"``); NaN where the rule gives none.
+
+    Examples
+    --------
+    >>> solo = {"value": 0.6, "cost": 0.1, "scaled_violations": 0.2, "utility_violations": 0.5}
+    >>> solo_credit("discounted", solo), solo_credit("self:transform=lagrangian", solo)
+    (0.6, 0.5)
+    >>> round(solo_credit("ancestor-utility", solo), 6)  # 0.6 - 0.5 x 0.2
+    0.5
+    """
+    g = LineageGraph()
+    g.add_agent("0", **{k: v for k, v in solo.items() if k not in ("id", "parent")})
+    credit = float(as_rule(rule)(g).loc["0"])
+    return credit if math.isfinite(credit) else math.nan
+
+
 def gain(root_credit: float | None, solo_value: float | None) -> float:
-    """The lineage's gain over the solo agent: ``root_credit - solo_value`` (NaN when either is missing).
+    """The lineage's gain over the solo agent: ``root_credit - solo_value`` (NaN when either is missing);
+    ``solo_value`` is the rule's credit of the solo agent (:func:`solo_credit`).
 
     Examples
     --------

@@ -24,7 +24,7 @@ def drifting_lineages(draw: st.DrawFn) -> tuple[list[int], list[dict[str, Any]]]
     parents, attrs = draw(lineages(max_agents=8))
     for a in attrs:
         for key, strategy in (
-            ("episode_cost", st.floats(0.0, 3.0, allow_nan=False)),
+            ("scaled_episode_cost", st.floats(0.0, 3.0, allow_nan=False)),
             ("utility_violations", st.floats(0.0, 2.0, allow_nan=False)),
             ("utility_cost", st.floats(0.0, 2.0, allow_nan=False)),
         ):
@@ -63,10 +63,11 @@ def test_with_every_weight_zero_it_is_discounted(tree: Any, gamma: float) -> Non
 def test_an_ancestor_judges_a_drifted_child_with_its_own_utility() -> None:
     # The root penalises violations (weight 2); its child drifted to raw and violates a lot.
     g = LineageGraph()
-    g.add_agent("0", value=0.5, violations=0.0, episode_cost=0.0, utility_violations=2.0, utility_cost=2.0)
+    weights = {"utility_violations": 2.0, "utility_cost": 2.0}
+    g.add_agent("0", value=0.5, scaled_violations=0.0, scaled_episode_cost=0.0, **weights)
     drifted = {"utility_violations": 0.0, "utility_cost": 0.0}
-    g.add_agent("0.0", parent="0", value=0.9, violations=0.3, episode_cost=0.1, **drifted)
-    g.add_agent("0.0.0", parent="0.0", value=0.8, violations=0.2, episode_cost=0.0)
+    g.add_agent("0.0", parent="0", value=0.9, scaled_violations=0.3, scaled_episode_cost=0.1, **drifted)
+    g.add_agent("0.0.0", parent="0.0", value=0.8, scaled_violations=0.2, scaled_episode_cost=0.0)
     credit = AncestorUtility(gamma=0.5)(g)
     # root: 0.5 + 0.5 * (0.9 - 2 * 0.4) + 0.25 * (0.8 - 2 * 0.2) = 0.5 + 0.05 + 0.1
     assert credit["0"] == pytest.approx(0.65)

@@ -16,6 +16,7 @@ from spawn.errors import ConfigError
 from spawn.life.codec import decode_spec, encode_spec
 from spawn.life.job import Life, live, root_spec
 from spawn.life.operators import OPERATORS, Birth, draw_operator
+from spawn.life.suite import Suite
 from spawn.life.utility import root_utility, utility, utility_weights
 
 from ..helpers import HIRING, config
@@ -95,9 +96,13 @@ def test_change_objective_has_weight_0_by_default_so_old_draws_do_not_change() -
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.toml")))
 def test_example_configs_write_the_config_toml_they_wrote(name: str) -> None:
-    cfg = parse_config(tomllib.loads((EXAMPLES / name).read_text()))
-    text = config_to_toml(cfg)
-    assert "goal_drift" not in text and "change-objective" not in text and "default_weight" not in text
+    source = (EXAMPLES / name).read_text()
+    text = config_to_toml(parse_config(tomllib.loads(source)))
+    assert "default_weight" not in text
+    if "change-objective" not in source:  # an example without goal drift keeps the config.toml it wrote
+        assert "goal_drift" not in text and "change-objective" not in text
+    else:  # one with it writes what it asks for, and reads back the same
+        assert "change-objective = 1.0" in text
 
 
 def test_goal_drift_is_written_only_when_it_is_not_the_default() -> None:
@@ -139,19 +144,28 @@ def test_root_utility_is_the_roots_utility_of_the_measured_evaluation() -> None:
     _, result = live(root_spec(cfg), cfg)
     a = result.record.attributes
     assert a["violations"] + a["episode_cost"] > 0  # the hand formula is not trivially the value
-    assert a["root_utility"] == pytest.approx(a["value"] - 0.7 * a["violations"] - 0.7 * a["episode_cost"])
+    # the counts per episode in value's units: over the width of each return range, averaged over the suite
+    suite = Suite(cfg)
+    widths = {slug: suite.facts[slug].return_range[1] - suite.facts[slug].return_range[0] for slug in suite.slugs}
+    for key in ("violations", "episode_cost"):
+        by_hand = sum(a.get(f"{s}.{key}", 0.0) / w for s, w in widths.items()) / len(widths)
+        assert a[f"scaled_{key}"] == pytest.approx(by_hand)
+    assert a["scaled_episode_cost"] < a["episode_cost"]  # Hiring's range is 100 wide, not 1
+    assert a["root_utility"] == pytest.approx(
+        a["value"] - 0.7 * a["scaled_violations"] - 0.7 * a["scaled_episode_cost"]
+    )
     assert (a["penalty_weight"], a["utility_violations"], a["utility_cost"]) == (0.7, 0.7, 0.7)
     raw_child = replace(result.children[0], objective="raw", quota=0)  # one that drifted to raw
     grown = live(raw_child, cfg)[1].record.attributes
     # the child's own utility is raw, but root_utility still judges it as the (penalised) root would
     assert (grown["utility_violations"], grown["utility_cost"]) == (0.0, 0.0)
     assert grown["root_utility"] == pytest.approx(
-        grown["value"] - 0.7 * (grown["violations"] + grown["episode_cost"])
+        grown["value"] - 0.7 * (grown["scaled_violations"] + grown["scaled_episode_cost"])
     )
 
 
 def test_the_utility_of_each_objective() -> None:
-    m = {"value": 0.9, "violations": 0.5, "episode_cost": 0.25}
+    m = {"value": 0.9, "scaled_violations": 0.5, "scaled_episode_cost": 0.25, "violations": 9.0, "episode_cost": 9.0}
     expected = {"raw": 0.9, "shielded": 0.9 - 2 * 0.5, "penalised": 0.9 - 2 * 0.75, "lagrangian": 0.9 - 2 * 0.75}
     for objective, u in expected.items():
         assert utility(m, *utility_weights(objective, 2.0)) == pytest.approx(u)
