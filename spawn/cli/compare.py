@@ -141,10 +141,11 @@ def _finite(x: float) -> float | None:
 
 def _solo(run: str, comparison: Any) -> dict[str, Any] | None:
     """When ``run`` is a run directory whose ``summary.json`` has ``"solo"`` (``[baseline] solo``):
-    the solo agent's value and, per rule, the root's credit and the lineage's gain over the solo
-    agent (root credit - solo value); else ``None``. Missing numbers are ``None``."""
+    the solo agent's value and, per rule, the root's credit, the rule's credit of the solo agent (a
+    lineage of that one agent, :func:`spawn.run.baseline.solo_credit`) and the lineage's gain over it
+    (root credit - solo credit); else ``None``. Missing numbers are ``None``."""
     from lineage import LineageError, read_text
-    from spawn.run.baseline import gain
+    from spawn.run.baseline import gain, solo_credit
 
     path = Path(run) / "summary.json"
     if not Path(run).is_dir() or not path.is_file():
@@ -164,25 +165,30 @@ def _solo(run: str, comparison: Any) -> dict[str, Any] | None:
     rules: dict[str, dict[str, float | None]] = {}
     for rule in table.columns:
         credit = float(table.loc["0", rule]) if "0" in table.index else math.nan
+        mine = _finite(solo_credit(str(rule), solo))
         rules[str(rule)] = {
             "root_credit": _finite(credit),
-            "gain": _finite(gain(_finite(credit), value)),
+            "solo_credit": mine,
+            "gain": _finite(gain(_finite(credit), mine)),
         }
     return {"value": value, "rules": rules}
 
 
 def _solo_table(solo: dict[str, Any]) -> Any:
-    """The rich table of :func:`_solo`: per rule, the root's credit, the solo value and the gain."""
+    """The rich table of :func:`_solo`: per rule, the root's credit, the solo agent's and the gain."""
     from rich.table import Table
 
     def num(x: float | None) -> str:
         return "-" if x is None else f"{x:.6g}"
 
-    t = Table(title="gain over the root trained alone (root credit - solo value)", title_justify="left")
-    for name, just in (("rule", "left"), ("root credit", "right"), ("solo value", "right"), ("gain", "right")):
+    t = Table(
+        title="gain over the root trained alone (root credit - the rule's credit of the solo agent)",
+        title_justify="left",
+    )
+    for name, just in (("rule", "left"), ("root credit", "right"), ("solo credit", "right"), ("gain", "right")):
         t.add_column(name, justify=just, overflow="fold")  # type: ignore[arg-type]
     for rule, row in solo["rules"].items():
-        t.add_row(plain(rule), num(row["root_credit"]), num(solo["value"]), num(row["gain"]))
+        t.add_row(plain(rule), num(row["root_credit"]), num(row["solo_credit"]), num(row["gain"]))
     return t
 
 

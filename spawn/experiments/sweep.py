@@ -76,10 +76,13 @@ def _run_numbers(run: Path) -> dict[str, float]:
         for rule in credit.columns:
             nums[f"root_credit:{rule}"] = float(credit.loc["0", rule])
     if isinstance(summary.get("solo"), dict):  # [baseline] solo: the root alone, and the lineage's gain
+        from spawn.run.baseline import solo_credit
+
         solo = summary["solo"].get("value")
         nums["solo_value"] = float("nan") if solo is None else float(solo)
         for key in [k for k in nums if k.startswith("root_credit:")]:
-            nums["gain:" + key.removeprefix("root_credit:")] = nums[key] - nums["solo_value"]
+            rule = key.removeprefix("root_credit:")  # root credit minus the rule's credit of the solo agent
+            nums["gain:" + rule] = nums[key] - solo_credit(rule, summary["solo"])
     return nums
 
 

@@ -1,5 +1,6 @@
 """``[baseline] solo = true``: the root trained alone beside the lineage, in ``summary.json``, in
-``compare`` (the gain: root credit - solo value) and in a sweep's ``aggregate.csv`` (over seeds)."""
+``compare`` (the gain: root credit - the rule's credit of the solo agent) and in a sweep's
+``aggregate.csv`` (over seeds)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from spawn.experiments.sweep import run_sweep
 from spawn.life.job import live, root_spec
 from spawn.run.driver import resume, simulate
 
-from ..helpers import BASE, config, refused
+from ..helpers import BASE, HIRING, config, refused
 
 DETERMINISTIC = ("config.toml", "lineage.json", "phylogeny.csv", "agents.csv", "curves.csv", "summary.json")
 SMALL = {"budget": 1200, "spawn": {"round_steps": 100, "every": 2}}
@@ -90,7 +91,7 @@ def test_resume_gives_the_same_summary(tmp_path: Path) -> None:
 
 def _solo_row(out: str, rule: str) -> list[str]:
     """The cells of ``rule``'s row in compare's last table (the solo table)."""
-    table = out[out.rindex("solo value") :]
+    table = out[out.rindex("solo credit") :]
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip("│ ").split("│")]
         if cells and cells[0] == rule:
@@ -113,6 +114,7 @@ def test_compare_prints_the_gain(tmp_path: Path, capsys: pytest.CaptureFixture[s
     for rule in ("self", "clade-mean"):
         row = doc["solo"]["rules"][rule]
         assert row["root_credit"] == credits[rule]
+        assert row["solo_credit"] == value  # a lineage of one: these rules credit its value
         assert row["gain"] == pytest.approx(credits[rule] - value, abs=1e-12)
         cells = _solo_row(out, rule)
         assert cells == [rule, f"{credits[rule]:.6g}", f"{value:.6g}", f"{credits[rule] - value:.6g}"]
@@ -147,6 +149,35 @@ def test_a_sweep_gives_the_gain_an_interval(tmp_path: Path) -> None:
     values = [json.loads(p.read_text())["solo"]["value"] for p in runs]
     assert row["solo_value"] == pytest.approx(sum(values) / 3)
     assert not math.isnan(row["solo_value"])
+
+
+def test_the_gain_charges_the_solo_agent_as_the_rule_charges_the_root(tmp_path: Path) -> None:
+    # The gain once subtracted the solo agent's plain value from every rule's root credit, so a rule
+    # that charges cost or judges by a utility compared a charged root with an uncharged solo agent.
+    rules = ["self", "self:transform=lagrangian", "ancestor-utility"]
+    cfg = config(
+        envs=[HIRING],
+        agent={"objective": "penalised", "penalty_weight": 0.5},
+        baseline={"solo": True},
+        attribution={"rules": rules},
+        sweep={"seeds": [1, 2]},
+        **SMALL,
+    )
+    table = run_sweep(cfg, tmp_path / "sweep")
+    solos = [json.loads(p.read_text())["solo"] for p in sorted((tmp_path / "sweep").glob("*/seed-*/summary.json"))]
+    assert all(s["cost"] > 0 and s["scaled_episode_cost"] > 0 for s in solos)  # the charges are not 0
+    by_hand = {
+        "self": [s["value"] for s in solos],
+        "self:transform=lagrangian": [s["value"] - s["cost"] for s in solos],  # lambda = 1
+        "ancestor-utility": [
+            s["value"] - 0.5 * s["scaled_violations"] - 0.5 * s["scaled_episode_cost"] for s in solos
+        ],
+    }
+    row = table.iloc[0]
+    for rule, credits in by_hand.items():
+        assert row[f"gain:{rule}"] == pytest.approx(row[f"root_credit:{rule}"] - sum(credits) / 2, abs=1e-12)
+    lagrangian = row["root_credit:self:transform=lagrangian"] - row["solo_value"]
+    assert row["gain:self:transform=lagrangian"] != pytest.approx(lagrangian)  # not the plain value's gain
 
 
 @pytest.mark.parametrize(
