@@ -37,6 +37,7 @@ def test_every_example_is_covered() -> None:
         "broad_tools.toml",
         "selection.toml",
         "safety_gridworlds.toml",
+        "first_agent.toml",
     }
 
 
@@ -55,6 +56,13 @@ def test_example_runs_with_a_tiny_budget(name: str, tmp_path: Path) -> None:
             assert (tmp_path / "out" / "selector=hgm" / "seed-1" / "batches.csv").is_file()
         if name == "alignment_tax.toml":
             assert "root_credit:self:transform=lagrangian" in table and "agents_mean_cost" in table
+            # the paired arms: without constitutions nothing is measured against one
+            free = table[table["constitutions"].astype(str) == "False"]
+            assert len(free) == len(table) // 2 and (free["agents_mean_cost"] == 0).all()
+        if name == "first_agent.toml":
+            # the lineage's gain over the root trained alone, per rule
+            assert {"solo_value", "gain:self", "gain:best-descendant", "gain:ancestor-utility"} <= set(table)
+            assert table["solo_value"].between(0, 1).all()
         if name == "narrow_drift.toml":
             assert "recovery_time:DriftingBandit-v0" in table
         if name == "broad_tools.toml":

@@ -50,11 +50,20 @@ class Arm:
 
 
 def _set(data: dict[str, Any], key: str, value: Any) -> None:
+    if key.startswith("envs."):  # envs.<index>.kwargs.<name> (checked by the config)
+        _, index, _, name = key.split(".")
+        data["envs"][int(index)].setdefault("kwargs", {})[name] = value
+        return
     head, _, tail = key.partition(".")
     if tail:
         data.setdefault(head, {})[tail] = value
     else:
         data[head] = value
+
+
+def _text(v: Any) -> str:
+    """A setting as TOML writes it: ``true``, not Python's ``True``."""
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
 
 def arms(cfg: SimConfig, seed_override: int | None = None) -> list[Arm]:
@@ -69,7 +78,7 @@ def arms(cfg: SimConfig, seed_override: int | None = None) -> list[Arm]:
         settings = dict(zip(keys, combo, strict=True))
         for k, v in settings.items():
             _set(data, k, v)
-        name = ",".join(f"{k.split('.')[-1]}={arm_slug(str(v))}" for k, v in settings.items()) or "base"
+        name = ",".join(f"{k.split('.')[-1]}={arm_slug(_text(v))}" for k, v in settings.items()) or "base"
         try:
             arm_cfg = SimConfig.model_validate(data)
         except ValidationError as exc:

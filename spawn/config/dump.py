@@ -74,6 +74,8 @@ def config_to_toml(cfg: SimConfig) -> str:
     data = cfg.model_dump(by_alias=True, exclude_none=True)
     sweep = data.pop("sweep", {})
     lines = [f"{k} = {_toml_value(data[k])}" for k in ("seed", "budget", "regime", "selector")]
+    if not data.pop("constitutions", True):  # written only when false: other runs keep their config.toml
+        lines.append("constitutions = false")
     plugins = data.pop("plugins", ())
     if plugins:  # a run without plugins writes the config it always wrote
         lines.append(f"plugins = {_toml_value(list(plugins))}")

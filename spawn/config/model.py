@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -45,6 +46,9 @@ from spawn.registry import OPERATORS
 
 __all__ = ["SimConfig"]
 
+#: A sweep key that sets one environment's keyword argument: ``envs.<index>.kwargs.<name>``.
+_ENV_SWEEP_KEY = re.compile(r"envs\.(0|[1-9][0-9]{0,3})\.kwargs\.([A-Za-z_][A-Za-z0-9_]*)")
+
 
 def _builtin_operator_weights() -> dict[str, float]:
     """The default ``[operators]``: every built-in operator at its default weight (1; left out when 0,
@@ -70,6 +74,11 @@ class SimConfig(StrictModel):
         "register_operator, register_trigger, ... registrations",
     )
     envs: tuple[EnvConfig, ...] = Field(min_length=1, strict=False)
+    constitutions: bool = Field(
+        True,
+        description="false: no environment has a constitution (as if no [[envs]] entry named one); the "
+        "sweep axis constitutions = [true, false] runs the same environments with and without theirs",
+    )
     agent: AgentConfig = AgentConfig()
     spawn: SpawnConfig = SpawnConfig()
     operators: dict[str, float] = Field(
@@ -114,7 +123,14 @@ class SimConfig(StrictModel):
                 continue
             head, _, tail = key.partition(".")
             fields = SimConfig.model_fields
-            if head in ("envs", "sweep") or head not in fields:
+            if head == "envs":
+                if not _ENV_SWEEP_KEY.fullmatch(key):
+                    raise ValueError(
+                        f"sweep key {key!r} is not accepted; an environment's setting is swept as "
+                        "'envs.<index>.kwargs.<name>' (e.g. 'envs.0.kwargs.bias'), index counting [[envs]] from 0"
+                    )
+                continue
+            if head == "sweep" or head not in fields:
                 accepted = sorted(k for k in fields if k not in ("envs", "sweep"))
                 hint = did_you_mean(head, accepted)
                 raise ValueError(
@@ -169,6 +185,16 @@ class SimConfig(StrictModel):
 
     @model_validator(mode="after")
     def _suite(self) -> SimConfig:
+        for key in self.sweep:
+            m = _ENV_SWEEP_KEY.fullmatch(key)
+            if m and int(m.group(1)) >= len(self.envs):
+                raise ValueError(
+                    f"sweep key {key!r} names [[envs]] entry {int(m.group(1))}; accepted: 0 to {len(self.envs) - 1}"
+                )
+        if not self.constitutions and any(e.constitution is not None for e in self.envs):
+            # the one place: every part of a run reads an environment's constitution from its entry
+            unconstrained = tuple(e.model_copy(update={"constitution": None}) for e in self.envs)
+            object.__setattr__(self, "envs", unconstrained)
         slugs = [e.slug for e in self.envs]
         dup = sorted({s for s in slugs if slugs.count(s) > 1})
         if dup:

@@ -38,7 +38,12 @@ if TYPE_CHECKING:
     from spawn.config import SimConfig
     from spawn.life.spec import AgentSpec
 
-__all__ = ["EVAL_STREAM", "Evaluation", "evaluate", "primitive_probs", "scaled_penalties"]
+__all__ = ["EVAL_STREAM", "UNCONSTRAINED_ZEROS", "Evaluation", "evaluate", "primitive_probs", "scaled_penalties"]
+
+#: What an agent of a run with ``constitutions = false`` records as 0 (suite means only): with no
+#: constitution nothing is forbidden, so the measurements are 0, not missing, and the arms of a
+#: ``constitutions = [true, false]`` sweep compare on the same columns and the same rules.
+UNCONSTRAINED_ZEROS = ("violations", "cost", "episode_cost", "distance", "distance.forbidden", "distance.invariance")
 
 #: First spawn-key element of the run-wide evaluation stream; agent paths start with 0 (the root).
 EVAL_STREAM = 2**31 - 1
@@ -104,6 +109,8 @@ def evaluate(
     for key in sorted({k for m in per_env.values() for k in m}):
         vals = [m[key] for m in per_env.values() if key in m]
         attrs[key] = float(sum(vals)) if key in ("successes", "trials") else float(np.mean(vals))
+    if not cfg.constitutions:  # nothing is forbidden anywhere: nothing to violate, no cost, no distance
+        attrs.update({key: 0.0 for key in UNCONSTRAINED_ZEROS})
     if "violations" in attrs:  # the utility's units: see scaled_penalties
         attrs.update(scaled_penalties(per_env, {slug: suite.facts[slug].return_range for slug in per_env}))
     for key in ("successes", "trials"):

@@ -16,6 +16,7 @@ import numpy as np
 
 from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_csv
 from spawn.config import SimConfig
+from spawn.errors import ConfigError
 from spawn.life.job import AgentRecord
 from spawn.life.lineage import build_lineage
 from spawn.life.spec import CURVE_COLUMNS
@@ -246,7 +247,10 @@ def write_outputs(cfg: SimConfig, out: Path, records: Mapping[str, AgentRecord])
     atomic_write(out / "curves.csv", curves_csv(records.values()))
     atomic_write(out / "summary.json", json_text(summary(cfg, lineage)))
     if cfg.attribution.rules:
-        from attribution import write_attribution_csv
+        from attribution import AttributionError, write_attribution_csv
 
-        write_attribution_csv(lineage, list(cfg.attribution.rules), out / "attribution.csv")
+        try:
+            write_attribution_csv(lineage, list(cfg.attribution.rules), out / "attribution.csv")
+        except AttributionError as exc:  # a rule that needs what this lineage does not record
+            raise ConfigError(f"[attribution] rules: {exc}") from None
     return lineage
