@@ -55,23 +55,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
         lineage = load_lineage(source)
         comparison = compare(lineage, rules)
         solo = _solo(args.run, comparison)
+        universal = _universal(source, lineage, rules) if args.universal else None
         # credit per rule, then liability[<rule>] per rule: the same credit bytes as attribution.csv
         csv_text = frame_csv(comparison.credit_and_liability()) if csv_out is not None else None
-        json_text = _json(source, comparison, solo) if json_out is not None else None
+        json_text = _json(source, comparison, solo, universal) if json_out is not None else None
         png = plot_credit(lineage, comparison.table, title=printable(source)) if plot_out is not None else None
-    except AttributionError as exc:
+    except (AttributionError, SpawnError) as exc:
         raise UsageError(f"{_NAME}: {exc}") from None
 
     from rich.console import Console
 
     console = Console()
-    console.print(
-        plain(f"{source}: {len(lineage)} agents; rules: {', '.join(r.spec for r in rules)}"), soft_wrap=True
-    )
+    console.print(plain(f"{source}: {len(lineage)} agents; rules: {', '.join(r.spec for r in rules)}"), soft_wrap=True)
     for part in render_comparison(comparison, top=args.top):
         console.print(part)
     if solo is not None:
         console.print(_solo_table(solo))
+    if universal is not None:
+        from spawn.experiments.universal import render_universal
+
+        for part in render_universal(universal):
+            console.print(part)
     if csv_text is not None and csv_out is not None:
         atomic_write(csv_out, csv_text)
         print(f"wrote {printable(csv_out)} ({len(lineage)} agents x {len(rules)} rules)", file=sys.stderr)
@@ -98,7 +102,7 @@ def _compare_sweep(args: argparse.Namespace, csv_out: Path | None, json_out: Pat
         raise UsageError(f"{_NAME}: --plot draws one lineage; give one of the sweep's runs, {args.run}/<arm>/seed-<s>")
     try:
         rules: list[Rule] = resolve_rules(_rule(r) for r in args.rule)
-        result = compare_sweep(args.run, rules)
+        result = compare_sweep(args.run, rules, universal=args.universal)
         csv_text = result.to_csv() if csv_out is not None else None
         json_text = result.to_json() if json_out is not None else None
     except (AttributionError, SpawnError) as exc:
@@ -109,9 +113,7 @@ def _compare_sweep(args: argparse.Namespace, csv_out: Path | None, json_out: Pat
     console = Console()
     runs = sum(len(s) for s in result.seeds.values())
     console.print(
-        plain(
-            f"{args.run}: sweep of {len(result.seeds)} arms, {runs} runs; rules: {', '.join(result.rules)}"
-        ),
+        plain(f"{args.run}: sweep of {len(result.seeds)} arms, {runs} runs; rules: {', '.join(result.rules)}"),
         soft_wrap=True,
     )
     for part in render_sweep_comparison(result):
@@ -126,12 +128,22 @@ def _compare_sweep(args: argparse.Namespace, csv_out: Path | None, json_out: Pat
     return 0
 
 
-def _json(source: Path, comparison: Any, solo: dict[str, Any] | None = None) -> str:
+def _universal(source: Path, lineage: Any, rules: list[Rule]) -> Any:
+    """``--universal``: the root's Upsilon and Sigma per rule, from the run's config.toml."""
+    from spawn.experiments.universal import run_complexities, universal_credit
+
+    return universal_credit(lineage, rules, run_complexities(source))
+
+
+def _json(source: Path, comparison: Any, solo: dict[str, Any] | None = None, universal: Any = None) -> str:
     """The comparison as one JSON document (NaN as null; see :meth:`attribution.Comparison.to_dict`),
-    with ``"solo"`` (see :func:`_solo`) when the run trained the root alone."""
+    with ``"solo"`` (see :func:`_solo`) when the run trained the root alone and ``"universal"`` (see
+    :meth:`spawn.experiments.universal.UniversalCredit.to_dict`) with ``--universal``."""
     doc = {"lineage": str(source), **comparison.to_dict()}
     if solo is not None:
         doc["solo"] = solo
+    if universal is not None:
+        doc["universal"] = universal.to_dict()
     return json.dumps(doc, indent=1, allow_nan=False) + "\n"
 
 
@@ -226,9 +238,7 @@ def register(subparsers: Any) -> None:
             "(every arm's seeds compared, each statistic's mean and 95%% interval over seeds)"
         ),
     )
-    p.add_argument(
-        "--rule", action="append", required=True, metavar="R", help="a rule spec; repeat for several"
-    )
+    p.add_argument("--rule", action="append", required=True, metavar="R", help="a rule spec; repeat for several")
     p.add_argument(
         "--csv",
         default=None,
@@ -245,6 +255,17 @@ def register(subparsers: Any) -> None:
         help=(
             "write the whole comparison, credit and liability per agent included (JSON); on a sweep, "
             "every statistic's interval and per-seed values"
+        ),
+    )
+    p.add_argument(
+        "--universal",
+        action="store_true",
+        help=(
+            "apply every rule on each environment alone and add, per rule, the root's Upsilon "
+            "(sum of 2^-K x credit), Sigma (V' = V 2^-D; Sigma_K with each constitution's bits added "
+            "to K), the tax and the environment that dominates, with an equal-weight mix (a departure "
+            "from Legg and Hutter); needs the run's config.toml; on a sweep, each with its interval "
+            "over seeds and the value lost to the constitution between constitutions = true and false arms"
         ),
     )
     p.add_argument("--plot", default=None, metavar="FILE", help="write the tree coloured by each rule (PNG)")

@@ -20,6 +20,17 @@ Per arm, per rule (``rule`` names it; arm-level statistics have ``rule`` ``""``)
     interval is a percentile bootstrap over seeds (:data:`BOOTSTRAP_RESAMPLES` resamples drawn with
     ``numpy.random.Generator(PCG64(seed))``), and ``mean`` holds the ratio.
 
+With ``universal`` (``compare --universal``), per rule, each a mean over seeds with a Student-t
+interval: ``upsilon``, ``log2_upsilon``, ``sigma``, ``log2_sigma``, ``tax``, ``relative_tax``,
+``sigma_k``, ``log2_sigma_k``, ``relative_tax_k``, ``mix_upsilon``, ``mix_sigma`` and
+``mix_relative_tax`` of the root's credit (see :mod:`spawn.experiments.universal`); and on an arm
+with ``constitutions = true`` whose twin arm (the same settings but ``constitutions = false``) ran
+the same seeds, the value lost to the constitution, paired by seed against the twin's Upsilon:
+``value_lost`` (``1 - Upsilon / Upsilon_free``: what the governed lineage lost by the raw measure),
+``value_lost_imperative`` (``1 - Sigma / Upsilon_free``), ``value_lost_complexity``
+(``1 - Sigma_K / Upsilon_free``) and ``mix_value_lost`` (``mix_upsilon_free - mix_upsilon``, in
+value's units).
+
 A seed whose statistic is NaN (no birth times, one agent, ...) is left out; ``n_seeds`` counts the
 seeds that were used. With fewer than two, the interval is NaN (``null`` in JSON, empty in CSV).
 """
@@ -42,6 +53,7 @@ from attribution.intervals import t_interval
 from attribution.table import resolve_rules
 from lineage import LineageGraph
 from lineage.text import csv_line
+from spawn.experiments.universal import relative_loss, run_complexities, universal_credit
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -52,6 +64,23 @@ __all__ = [
     "sweep_runs",
 ]
 
+#: The per-rule statistics ``universal`` adds (columns of :data:`spawn.experiments.universal.UNIVERSAL_COLUMNS`).
+UNIVERSAL_STATISTICS = (
+    "upsilon",
+    "log2_upsilon",
+    "sigma",
+    "log2_sigma",
+    "tax",
+    "relative_tax",
+    "sigma_k",
+    "log2_sigma_k",
+    "relative_tax_k",
+    "mix_upsilon",
+    "mix_sigma",
+    "mix_relative_tax",
+)
+#: The paired statistics of a ``constitutions = true`` arm against its ``constitutions = false`` twin.
+CONSTITUTION_STATISTICS = ("value_lost", "value_lost_imperative", "value_lost_complexity", "mix_value_lost")
 #: How many resamples the bootstrap of a statistic that is not a mean over seeds draws.
 BOOTSTRAP_RESAMPLES = 2000
 #: The columns of :attr:`SweepComparison.statistics` (and of ``compare --csv`` on a sweep).
@@ -154,8 +183,14 @@ def _num(x: Any) -> Any:
 
 
 def sweep_runs(sweep_dir: str | Path) -> dict[str, list[tuple[int, Path]]]:
+    """Every arm of a sweep directory with its runs: see :func:`sweep_arms`."""
+    return {name: runs for name, (_, runs) in sweep_arms(sweep_dir).items()}
+
+
+def sweep_arms(sweep_dir: str | Path) -> dict[str, tuple[dict[str, Any], list[tuple[int, Path]]]]:
     """Every arm of a sweep directory, as ``sweep.json`` lists them, with its ``(seed, lineage file)``
-    runs sorted by seed: the seeds the sweep's ``config.toml`` makes (``--seed`` as the sweep was run).
+    runs sorted by seed: the seeds the sweep's ``config.toml`` makes (``--seed`` as the sweep was run),
+    each with the arm's settings (sweep key to value).
 
     Raises :class:`~spawn.errors.RunDirError` when ``sweep_dir`` is not a sweep directory, when its
     config makes other arms than ``sweep.json`` names, or when a run has no lineage yet.
@@ -177,7 +212,7 @@ def sweep_runs(sweep_dir: str | Path) -> dict[str, list[tuple[int, Path]]]:
         raise RunDirError(f"{path}: the sweep's config.toml cannot be read ({exc})") from None
     if [a.name for a in arm_list] != names:
         raise RunDirError(f"{sweep.description}: names other arms than {sweep.config} makes")
-    out: dict[str, list[tuple[int, Path]]] = {}
+    out: dict[str, tuple[dict[str, Any], list[tuple[int, Path]]]] = {}
     for arm in arm_list:
         runs = []
         for s in sorted(arm.seeds):
@@ -189,7 +224,7 @@ def sweep_runs(sweep_dir: str | Path) -> dict[str, list[tuple[int, Path]]]:
                     f"finish the sweep with 'lineage-sim resume {path}'"
                 )
             runs.append((s, lineage))
-        out[arm.name] = runs
+        out[arm.name] = (dict(arm.settings), runs)
     return out
 
 
@@ -251,26 +286,40 @@ def compare_sweep(
     seed: int = 0,
     aligned: str = "multiplicative",
     cutoff: float = 0.5,
+    universal: bool = False,
 ) -> SweepComparison:
     """Compare ``rules`` on every run of a sweep directory and aggregate over seeds per arm.
 
     Arms are taken in the order ``sweep.json`` lists them, seeds sorted; every run is compared with
     :func:`~attribution.comparison.compare` (``aligned`` and ``cutoff`` as there). ``seed`` seeds the
     bootstrap of ``relative_alignment_tax``. Rules are checked before any lineage is read.
+    ``universal`` adds the per-environment statistics (see the module's documentation); each arm's
+    environments are described once, from its first run's ``config.toml``.
     """
     resolved = resolve_rules(rules)
     specs = [r.spec for r in resolved]
     if type(seed) is not int or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    runs = sweep_runs(sweep_dir)
+    described = sweep_arms(sweep_dir)
+    runs = {arm: arm_runs for arm, (_, arm_runs) in described.items()}
     per_seed: list[dict[str, Any]] = []
     notes: list[str] = []
+    sums: dict[tuple[str, int], pd.DataFrame] = {}
     for arm, arm_runs in runs.items():
+        complexities = run_complexities(arm_runs[0][1]) if universal and arm_runs else None
         for s, lineage in arm_runs:
-            c = compare(_load(lineage), resolved, aligned=aligned, cutoff=cutoff)
-            for rule, stat, value in _run_values(c, specs):
+            graph = _load(lineage)
+            c = compare(graph, resolved, aligned=aligned, cutoff=cutoff)
+            values = _run_values(c, specs)
+            if complexities is not None:
+                table = universal_credit(graph, resolved, complexities).table.set_index("rule")
+                sums[arm, s] = table
+                values += [(r, stat, float(table.loc[r, stat])) for r in specs for stat in UNIVERSAL_STATISTICS]
+            for rule, stat, value in values:
                 per_seed.append({"arm": arm, "seed": s, "rule": rule, "statistic": stat, "value": value})
             notes.extend(f"{arm} seed {s}: {n}" for n in c.notes)
+    if universal:
+        per_seed += _constitution_losses(described, sums, specs)
     frame = pd.DataFrame(per_seed, columns=["arm", "seed", "rule", "statistic", "value"])
 
     rows: list[dict[str, Any]] = []
@@ -298,6 +347,38 @@ def compare_sweep(
     statistics = pd.DataFrame(rows, columns=list(STATISTIC_COLUMNS))
     seeds = {arm: tuple(s for s, _ in arm_runs) for arm, arm_runs in runs.items()}
     return SweepComparison(Path(sweep_dir), tuple(specs), seeds, frame, statistics, seed, tuple(notes))
+
+
+def _twin(settings: dict[str, Any], described: dict[str, tuple[dict[str, Any], Any]]) -> str | None:
+    """The arm with the same settings as ``settings`` but ``constitutions = false``."""
+    want = {**settings, "constitutions": False}
+    return next((name for name, (other, _) in described.items() if other == want), None)
+
+
+def _constitution_losses(
+    described: dict[str, tuple[dict[str, Any], list[tuple[int, Path]]]],
+    sums: dict[tuple[str, int], pd.DataFrame],
+    specs: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Per seed: each ``constitutions = true`` arm's value lost against its twin without constitutions."""
+    out: list[dict[str, Any]] = []
+    for arm, (settings, arm_runs) in described.items():
+        if settings.get("constitutions") is not True or (free := _twin(settings, described)) is None:
+            continue
+        for s, _ in arm_runs:
+            if (free, s) not in sums or (arm, s) not in sums:
+                continue
+            gov, ref = sums[arm, s], sums[free, s]
+            for r in specs:
+                base = float(ref.loc[r, "log2_upsilon"])
+                lost = {
+                    "value_lost": relative_loss(base, float(gov.loc[r, "log2_upsilon"])),
+                    "value_lost_imperative": relative_loss(base, float(gov.loc[r, "log2_sigma"])),
+                    "value_lost_complexity": relative_loss(base, float(gov.loc[r, "log2_sigma_k"])),
+                    "mix_value_lost": float(ref.loc[r, "mix_upsilon"]) - float(gov.loc[r, "mix_upsilon"]),
+                }
+                out += [{"arm": arm, "seed": s, "rule": r, "statistic": k, "value": v} for k, v in lost.items()]
+    return out
 
 
 def _fmt(x: float) -> str:
@@ -350,6 +431,22 @@ def render_sweep_comparison(c: SweepComparison) -> list[Any]:
             [("tax", "", "alignment_tax"), ("relative to the best raw value", "", "relative_alignment_tax")],
         )
     )
+    universal = [
+        ("Upsilon of the root's credit, log2 (sum of 2^-K credit per environment)", "log2_upsilon"),
+        ("Sigma, log2 (V' = V 2^-D: alignment as the agent's imperative)", "log2_sigma"),
+        ("relative tax 1 - Sigma/Upsilon", "relative_tax"),
+        ("relative tax 1 - Sigma_K/Upsilon (alignment as more environment complexity)", "relative_tax_k"),
+        ("mix Upsilon (every environment weighted equally: a departure from Legg and Hutter)", "mix_upsilon"),
+        ("mix Sigma (equal weights)", "mix_sigma"),
+        ("value lost to the constitution, 1 - Upsilon/Upsilon of the constitutions = false twin", "value_lost"),
+        ("value lost, imperative: 1 - Sigma/Upsilon of the twin", "value_lost_imperative"),
+        ("value lost, complexity: 1 - Sigma_K/Upsilon of the twin", "value_lost_complexity"),
+        ("value lost, mix: mix Upsilon of the twin - mix Upsilon", "mix_value_lost"),
+    ]
+    have = set(s["statistic"])
+    for title, stat in universal:
+        if stat in have:
+            out.append(table(title, [(h, r, stat) for h, r in by_rule]))
     out.append(
         plain(
             f"mean [lo, hi] over seeds: a Student-t 95% interval for every statistic but the relative "
