@@ -21,9 +21,8 @@ Per arm, per rule (``rule`` names it; arm-level statistics have ``rule`` ``""``)
     ``numpy.random.Generator(PCG64(seed))``), and ``mean`` holds the ratio.
 
 With ``universal`` (``compare --universal``), per rule, each a mean over seeds with a Student-t
-interval: ``upsilon``, ``log2_upsilon``, ``sigma``, ``log2_sigma``, ``tax``, ``relative_tax``,
-``sigma_k``, ``log2_sigma_k``, ``relative_tax_k``, ``mix_upsilon``, ``mix_sigma`` and
-``mix_relative_tax`` of the root's credit (see :mod:`spawn.experiments.universal`); and on an arm
+interval: every number of :data:`spawn.experiments.universal.UNIVERSAL_COLUMNS` (``log2_upsilon``,
+``relative_tax``, ``mix_upsilon``, ...) of the root's credit (see :mod:`spawn.experiments.universal`); and on an arm
 with ``constitutions = true`` whose twin arm (the same settings but ``constitutions = false``) ran
 the same seeds, the value lost to the constitution, paired by seed against the twin's Upsilon:
 ``value_lost`` (``1 - Upsilon / Upsilon_free``: what the governed lineage lost by the raw measure),
@@ -53,7 +52,7 @@ from attribution.intervals import t_interval
 from attribution.table import resolve_rules
 from lineage import LineageGraph
 from lineage.text import csv_line
-from spawn.experiments.universal import relative_loss, run_complexities, universal_credit
+from spawn.experiments.universal import UNIVERSAL_COLUMNS, relative_loss, run_complexities, universal_credit
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -64,21 +63,8 @@ __all__ = [
     "sweep_runs",
 ]
 
-#: The per-rule statistics ``universal`` adds (columns of :data:`spawn.experiments.universal.UNIVERSAL_COLUMNS`).
-UNIVERSAL_STATISTICS = (
-    "upsilon",
-    "log2_upsilon",
-    "sigma",
-    "log2_sigma",
-    "tax",
-    "relative_tax",
-    "sigma_k",
-    "log2_sigma_k",
-    "relative_tax_k",
-    "mix_upsilon",
-    "mix_sigma",
-    "mix_relative_tax",
-)
+#: The per-rule statistics ``universal`` adds: every number of :data:`spawn.experiments.universal.UNIVERSAL_COLUMNS`.
+UNIVERSAL_STATISTICS = tuple(c for c in UNIVERSAL_COLUMNS if c not in ("rule", "dominant"))
 #: The paired statistics of a ``constitutions = true`` arm against its ``constitutions = false`` twin.
 CONSTITUTION_STATISTICS = ("value_lost", "value_lost_imperative", "value_lost_complexity", "mix_value_lost")
 #: How many resamples the bootstrap of a statistic that is not a mean over seeds draws.
