@@ -64,7 +64,7 @@ def test_example_runs_with_a_tiny_budget(name: str, tmp_path: Path) -> None:
             assert {"solo_value", "gain:self", "gain:best-descendant", "gain:ancestor-utility"} <= set(table)
             assert table["solo_value"].between(0, 1).all()
         if name == "narrow_drift.toml":
-            assert "recovery_time:DriftingBandit-v0" in table
+            assert {"recovery_time:DriftingBandit-v0", "life_recovery_time:DriftingBandit-v0"} <= set(table)
         if name == "broad_tools.toml":
             assert "agents_mean_tools" in table
     else:

@@ -63,6 +63,9 @@ def _run_numbers(run: Path) -> dict[str, float]:
     nums["max_depth"] = float(summary["phylogeny"]["max_depth"])
     for slug, d in sorted(summary.get("drift", {}).items()):
         nums[f"recovery_time:{slug}"] = float("nan") if d["recovery_time"] is None else float(d["recovery_time"])
+        if "life_recovery_time" in d:  # on reward during the agents' lives (curves.csv)
+            life = d["life_recovery_time"]
+            nums[f"life_recovery_time:{slug}"] = float("nan") if life is None else float(life)
     for slug, d in sorted(summary.get("drift_alarms", {}).items()):
         for key in ("precision", "recall", "detection_delay"):
             nums[f"alarm_{key}:{slug}"] = float("nan") if d[key] is None else float(d[key])

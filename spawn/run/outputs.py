@@ -30,6 +30,7 @@ __all__ = [
     "drift_alarms",
     "drift_recovery",
     "json_text",
+    "life_recovery",
     "summary",
     "write_outputs",
 ]
@@ -84,9 +85,13 @@ def curves_csv(records: Iterable[AgentRecord]) -> str:
     return buf.getvalue()
 
 
-def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
+def summary(
+    cfg: SimConfig, lineage: LineageGraph, records: Iterable[AgentRecord] | None = None
+) -> dict[str, Any]:
     """What ``summary.json`` holds; with ``[baseline] solo = true`` also ``"solo"``, the attributes of
-    the root trained alone (:func:`spawn.run.baseline.solo_attributes`)."""
+    the root trained alone (:func:`spawn.run.baseline.solo_attributes`). With the agents' ``records``,
+    each drifting environment's entry of ``"drift"`` also has ``life_recovery_time`` and
+    ``life_best_after`` (:func:`life_recovery`: recovery on reward during the agents' lives)."""
     values = lineage.column("value")
     nodes = lineage.graph.nodes
     best = min(lineage, key=lambda a: (-nodes[a].get("value", float("-inf")), path_key(a)))
@@ -111,6 +116,9 @@ def summary(cfg: SimConfig, lineage: LineageGraph) -> dict[str, Any]:
         "drift": drift_recovery(cfg, lineage),
         "drift_alarms": drift_alarms(cfg, lineage),
     }
+    if records is not None:
+        for slug, life in life_recovery(cfg, lineage, records).items():
+            out["drift"][slug] |= {"life_best_after": life["best_after"], "life_recovery_time": life["recovery_time"]}
     if cfg.baseline.solo:  # the root trained alone, computed again at every write (spawn.run.baseline)
         from spawn.run.baseline import solo_attributes
 
@@ -160,6 +168,48 @@ def drift_recovery(cfg: SimConfig, lineage: LineageGraph, level: float = 0.9) ->
             "best_before": max(before) if before else None,
             "best_after": best_after,
             "agents_after": len(after),
+            "recovery_time": None if recovered is None else recovered - drift_step,
+        }
+    return out
+
+
+def life_recovery(
+    cfg: SimConfig, lineage: LineageGraph, records: Iterable[AgentRecord], level: float = 0.9
+) -> dict[str, dict[str, Any]]:
+    """Recovery from each drift measured on reward during the agents' lives (``curves.csv``).
+
+    A training round on a drifting environment began at world time ``birth_time + steps - (its own
+    steps)``; only rounds that began at or after the drift count, so that none mixes the old world's
+    reward with the new. Each round's mean training return is normalised by the environment's return
+    range, as ``value`` is. The recovery time is the end of the first such round (in world time) whose
+    return reached ``level`` of the best such round's, minus the drift step; ``None`` without a round
+    after the drift (or when the best is not above the bottom of the range).
+    """
+    from spawn.life.job import suite_for
+
+    suite = suite_for(cfg)
+    nodes = lineage.graph.nodes
+    records = list(records)
+    out: dict[str, dict[str, Any]] = {}
+    for slug, drift_step in _drift_steps(cfg).items():
+        lo, hi = suite.facts[slug].return_range
+        points: list[tuple[int, float]] = []
+        for rec in records:
+            born = int(nodes[rec.id]["birth_time"])
+            before = 0
+            for row in rec.curve:
+                start, before = born + before, row.steps
+                if row.task == slug and row.ret is not None and start >= drift_step:
+                    points.append((born + row.steps, (float(row.ret) - lo) / (hi - lo)))
+        points.sort()
+        best = max((v for _, v in points), default=None)
+        recovered = None
+        if best is not None and best > 0:
+            recovered = next(t for t, v in points if v >= level * best)
+        out[slug] = {
+            "drift_step": drift_step,
+            "best_after": best,
+            "rounds_after": len(points),
             "recovery_time": None if recovered is None else recovered - drift_step,
         }
     return out
@@ -245,7 +295,7 @@ def write_outputs(cfg: SimConfig, out: Path, records: Mapping[str, AgentRecord])
     atomic_write(out / "phylogeny.csv", to_alife_csv(lineage))
     atomic_write(out / "agents.csv", agents_csv(lineage))
     atomic_write(out / "curves.csv", curves_csv(records.values()))
-    atomic_write(out / "summary.json", json_text(summary(cfg, lineage)))
+    atomic_write(out / "summary.json", json_text(summary(cfg, lineage, records.values())))
     if cfg.attribution.rules:
         from attribution import AttributionError, write_attribution_csv
 

@@ -10,8 +10,10 @@ import pytest
 
 from lineage import LineageGraph
 from spawn.config import parse_config
+from spawn.life.spec import AgentRecord, CurveRow
+from spawn.life.suite import Suite
 from spawn.run.driver import simulate
-from spawn.run.outputs import alarm_scores, drift_alarms, drift_recovery
+from spawn.run.outputs import alarm_scores, drift_alarms, drift_recovery, life_recovery, summary
 
 DRIFT = 1000
 SLUG = "DriftingBandit-v0"
@@ -63,6 +65,45 @@ def test_no_agent_after_the_drift_has_no_recovery() -> None:
     out = drift_recovery(_cfg(), g)[SLUG]
     assert out["best_after"] is None and out["recovery_time"] is None and out["agents_after"] == 0
     assert out["best_before"] == pytest.approx(0.9)
+
+
+def _records(curves: dict[str, list[tuple[str, int, float | None]]]) -> list[AgentRecord]:
+    """Records with learning curves: per agent, rounds of (task, cumulative steps, mean return)."""
+    return [
+        AgentRecord(agent, None, None, {}, 0, 0, tuple(CurveRow(i + 1, t, n, r, 0.0, 0.0, 0.0, 0.1)
+                                                          for i, (t, n, r) in enumerate(rows)))
+        for agent, rows in curves.items()
+    ]
+
+
+def test_life_recovery_reads_reward_during_lives() -> None:
+    # Issue 16: recovery on the end-of-life evaluations could not tell narrow_drift's arms apart;
+    # the rounds of a life after the drift can. Agent 0 (born at 0) trains in rounds of 400 steps,
+    # 0.0 (born at 900) in rounds of 200; only rounds that began at or after 1000 count.
+    cfg = _cfg()
+    lo, hi = Suite(cfg).facts[SLUG].return_range
+    ret = lambda v: lo + v * (hi - lo)  # noqa: E731  # a return whose normalised value is v
+    g = _lineage([(0, 1600, 0.5), (900, 600, 0.5)])
+    for agent in g:
+        g.update(agent, value=0.5, eval_steps=0)  # what summary() reads besides the drift
+    records = _records({
+        "0": [(SLUG, 400, ret(0.9)), (SLUG, 800, ret(0.9)), (SLUG, 1200, ret(0.95)),  # 800-1200 straddles
+              (SLUG, 1600, ret(0.4))],  # began at 1200: counts, ends at 1600
+        "0.0": [(SLUG, 200, ret(0.99)),  # 900-1100 straddles the drift: left out
+                (SLUG, 400, ret(0.5)), ("FrozenLake-v1", 600, 0.99)],  # began 1100, ends 1300; FrozenLake no
+    })
+    out = life_recovery(cfg, g, records)[SLUG]
+    assert out["best_after"] == pytest.approx(0.5) and out["rounds_after"] == 2
+    assert out["recovery_time"] == 300  # 0.5 >= 0.9 x 0.5 first at world time 1300
+    assert life_recovery(cfg, g, records, level=1.0)[SLUG]["recovery_time"] == 300
+    records[1] = _records({"0.0": [(SLUG, 200, ret(0.99)), (SLUG, 400, None)]})[0]  # no episode ended
+    out = life_recovery(cfg, g, records)[SLUG]
+    assert out["best_after"] == pytest.approx(0.4) and out["recovery_time"] == 600
+    # in summary.json beside the evaluation-based recovery
+    drift = summary(cfg, g, records)["drift"][SLUG]
+    assert drift["life_recovery_time"] == 600
+    assert drift["recovery_time"] == drift_recovery(cfg, g)[SLUG]["recovery_time"]
+    assert "life_recovery_time" not in summary(cfg, g)["drift"][SLUG]
 
 
 # ---------------------------------------------------------------------- drift alarms (issue 15)
