@@ -293,7 +293,7 @@ def universal_credit(
     log2_w = -k - _log2_sum(-k, np.ones(len(k)))[0] if len(k) else k
     rows, per_env = [], []
     for rule in rules:
-        raw_rule = dataclasses.replace(rule, transform="raw") if rule.transform != "raw" else rule
+        raw_rule = dataclasses.replace(rule, transform="raw")
         raw = np.array([float(raw_rule.net_credit(v)[row]) for v in views])
         aligned = np.array([float(_aligned(rule).net_credit(v)[row]) for v in views])
         lu, su = _log2_sum(-k, raw)
@@ -321,7 +321,7 @@ def universal_credit(
             float(shares[dominant]) if dominant >= 0 else math.nan,
             mix_u,
             mix_s,
-            1.0 - mix_s / mix_u if mix_u not in (0.0,) and math.isfinite(mix_u) else math.nan,
+            1.0 - mix_s / mix_u if mix_u != 0 and math.isfinite(mix_u) else math.nan,
         )
         rows.append(dict(zip(UNIVERSAL_COLUMNS, values, strict=True)))
         for i, e in enumerate(complexities):
