@@ -320,12 +320,20 @@ class GoalDriftConfig(StrictModel):
     penalty_sigma: float = Field(
         0.5, gt=0, le=5, description="log-normal scale of a penalty-weight change (a weight of 0 drifts from 1)"
     )
+    rules: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "weight of dropping one constitution rule the child trains under, or taking a dropped one "
+            "back (forbidden actions and states; evaluation keeps the whole constitution)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _some_change(self) -> GoalDriftConfig:
-        if not (self.objective > 0 or self.penalty_weight > 0):
+        if not (self.objective > 0 or self.penalty_weight > 0 or self.rules > 0):
             raise ValueError(
-                "every [goal_drift] weight is 0; accepted: objective or penalty_weight > 0"
+                "every [goal_drift] weight is 0; accepted: objective, penalty_weight or rules > 0"
             )
         return self
 

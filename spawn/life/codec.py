@@ -138,13 +138,16 @@ _RECORD_SCALARS: dict[str, Any] = {
 def encode_spec(spec: Any) -> dict[str, Any]:
     """An :class:`~spawn.life.spec.AgentSpec` as JSON data."""
     where = f"agent {spec.id}"
-    return {
+    out = {
         **{k: getattr(spec, k) for k in _SPEC_SCALARS},
         "hyper": plain_data(dict(spec.hyper), f"{where}: hyper"),
         "tasks": list(spec.tasks),
         "tools": {t: [list(tool) for tool in tools] for t, tools in spec.tools.items()},
         "params": None if spec.params is None else plain_data(spec.params, f"{where}: the params of {spec.agent_kind}"),
     }
+    if spec.dropped_rules:  # only when some rule is dropped: every other checkpoint keeps its bytes
+        out["dropped_rules"] = {t: list(names) for t, names in spec.dropped_rules.items()}
+    return out
 
 
 def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None = None) -> Any:
@@ -157,7 +160,8 @@ def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None =
     from spawn.life.spec import AgentSpec
 
     d = _dict(d, "spec")
-    if sorted(d) != sorted(f.name for f in dataclasses.fields(AgentSpec)):
+    fields = {f.name for f in dataclasses.fields(AgentSpec)}
+    if set(d) not in (fields, fields - {"dropped_rules"}) or len(d) != len(set(d)):
         raise _Bad("spec: unexpected fields")
     w = f"spec {str(d.get('id'))[:40]!r}"
     kind = d["agent_kind"]
@@ -182,12 +186,19 @@ def decode_spec(d: Any, kinds: Iterable[str] = (), tasks: Iterable[str] | None =
     params = d["params"]
     if params is not None:
         _dict(params, f"{w}.params")
+    dropped = {
+        _str(t, f"{w}.dropped_rules"): tuple(_str(r, f"{w}.dropped_rules") for r in _list(v, f"{w}.dropped_rules"))
+        for t, v in _dict(d.get("dropped_rules", {}), f"{w}.dropped_rules").items()
+    }
+    if known is not None and not all(t in known for t in dropped):
+        raise _Bad(f"{w}: dropped rules for tasks that are not environments of the config")
     return AgentSpec(
         **{k: read(d[k], f"{w}.{k}") for k, read in _SPEC_SCALARS.items()},
         hyper=hyper,
         tasks=tuple(_str(t, f"{w}.tasks") for t in _list(d["tasks"], f"{w}.tasks")),
         tools=tools,
         params=params,
+        dropped_rules=dropped,
     )
 
 

@@ -109,7 +109,12 @@ class Life:
             seed = int(self.env_seeds[self.suite.slugs.index(task)])
             # A clocked world is met at the agent's logical time: its birth plus what it trained.
             self.sessions[task] = Session(
-                self.suite, task, self.objective.shield, seed, self.spec.birth_time + self.stats.steps
+                self.suite,
+                task,
+                self.objective.shield,
+                seed,
+                self.spec.birth_time + self.stats.steps,
+                self.spec.dropped_rules.get(task, ()),
             )
         return self.sessions[task]
 
@@ -248,6 +253,8 @@ class Life:
             "liability": self.liability,
             "drift_alarms": stats.drift_alarms,
         }
+        if spec.dropped_rules:  # trained without these rules of its constitution: task:rule, ...
+            attrs["dropped_rules"] = ",".join(f"{t}:{r}" for t, names in spec.dropped_rules.items() for r in names)
         attrs.update(self.objective.attributes(self.lagrange))
         attrs.update(utility_attributes(spec, self.cfg))  # its penalty weight and its utility's weights
         for k in ("alpha", "epsilon", "lr", "lambda", "temperature"):

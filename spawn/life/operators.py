@@ -389,29 +389,60 @@ def _objective_choices(objective: str) -> list[str]:
     return [o for o in OBJECTIVES.names() if o != objective]
 
 
+def _rule_changes(birth: Birth) -> list[tuple[str, str, bool]]:
+    """Every one-rule change of the child's constitution: ``(task, rule, True)`` drops a rule it
+    trains under, ``(task, rule, False)`` takes a dropped one back; tasks in the child's order."""
+    out = []
+    for task in birth.child.tasks:
+        dropped = birth.child.dropped_rules.get(task, ())
+        for rule in birth.suite.training_rules(task):
+            out.append((task, rule, rule not in dropped))
+    return out
+
+
 @register_operator("change-objective", kind="narrow", default_weight=0.0)
 class ChangeObjective(Operator):
-    """Goal drift: the child trains on another registered objective (drawn uniformly), or with a
-    log-normally changed penalty weight; ``[goal_drift]`` weighs the two kinds of change. Its default
+    """Goal drift: the child trains on another registered objective (drawn uniformly), with a
+    log-normally changed penalty weight, or (``[goal_drift] rules``) without one more rule of its
+    constitution or with a dropped one back (one of every such change, uniformly); ``[goal_drift]``
+    weighs the kinds of change. Evaluation always uses the suite's whole constitution. Its default
     weight in ``[operators]`` is 0: a run uses it only when its config gives it a weight.
 
-    One draw picks the kind of change (the kinds with weight, in the order objective, penalty weight),
-    then one more draw makes it. The child keeps the parent's parameters (a narrow operator).
+    One draw picks the kind of change (the kinds with weight, in the order objective, penalty weight,
+    rules), then one more draw makes it. A dropped rule stays dropped in the child's descendants
+    until one of them takes it back. The child keeps the parent's parameters (a narrow operator).
     """
 
     def applicable(self, birth: Birth) -> bool:
         g = birth.cfg.goal_drift
-        return g.penalty_weight > 0 or (g.objective > 0 and bool(_objective_choices(birth.parent.objective)))
+        return (
+            g.penalty_weight > 0
+            or (g.objective > 0 and bool(_objective_choices(birth.parent.objective)))
+            or (g.rules > 0 and bool(_rule_changes(birth)))
+        )
 
     def apply(self, birth: Birth) -> AgentSpec:
         from spawn.life.utility import penalty_weight
 
         g, child = birth.cfg.goal_drift, birth.child
         others = _objective_choices(birth.parent.objective)
-        weighted = (("objective", g.objective if others else 0.0), ("penalty_weight", g.penalty_weight))
+        changes = _rule_changes(birth) if g.rules > 0 else []
+        weighted = (
+            ("objective", g.objective if others else 0.0),
+            ("penalty_weight", g.penalty_weight),
+            ("rules", g.rules if changes else 0.0),
+        )
         names, w = zip(*[(k, x) for k, x in weighted if x > 0], strict=True)
         kind = names[int(birth.rng.choice(len(names), p=np.asarray(w) / sum(w)))]
         if kind == "objective":
             return replace(child, objective=others[int(birth.rng.integers(len(others)))])
+        if kind == "rules":
+            task, rule, drop = changes[int(birth.rng.integers(len(changes)))]
+            dropped = dict(child.dropped_rules)
+            now = dropped.get(task, ())
+            now = (*now, rule) if drop else tuple(r for r in now if r != rule)
+            order = birth.suite.training_rules(task)  # kept in the constitution's order
+            dropped[task] = tuple(r for r in order if r in now)
+            return replace(child, dropped_rules={t: v for t, v in dropped.items() if v})
         weight = drift_penalty_weight(penalty_weight(birth.parent, birth.cfg), g.penalty_sigma, birth.rng)
         return replace(child, penalty_weight=weight)

@@ -75,6 +75,10 @@ class AgentSpec:
     #: The weight of violations and cost in its objective and utility; None: the config's
     #: ``[agent] penalty_weight`` (a ``change-objective`` child may carry its own).
     penalty_weight: float | None = None
+    #: Per task, the constitution rules (forbidden actions and states, by name) this agent trains
+    #: without: a ``change-objective`` child may drop one of its parent's or take a dropped one back.
+    #: It is still evaluated, measured and charged under the suite's whole constitution.
+    dropped_rules: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 #: The columns of ``curves.csv``: the agent's id, then the fields of a :class:`CurveRow`.

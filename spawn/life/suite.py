@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ class Suite:
         self.cfg = cfg
         self.configs: dict[str, EnvConfig] = {e.slug: e for e in cfg.envs}
         self.facts: dict[str, EnvFacts] = {}
+        self._training_rules: dict[str, tuple[str, ...]] = {}
         # Work limits (spawn.config.check_work) are checked by parse_config, in the driver only: a
         # worker has no --limit flags. Plugins (module:EnvId environments, a module:Class agent) are
         # imported only once every other part of the config has been checked: importing runs their code.
@@ -139,11 +141,30 @@ class Suite:
         """Options for the first reset of an environment met at world time ``clock``."""
         return {"clock": clock} if self.facts[slug].clocked else None
 
-    def make(self, slug: str, shield: bool = False) -> gym.Env:
-        """A fresh instance of environment ``slug``, wrapped in its constitution when it has one."""
+    def training_rules(self, slug: str) -> tuple[str, ...]:
+        """The names of the constitution rules of ``slug`` that training sees (forbidden actions and
+        forbidden states; invariances are only measured), in the constitution's order; ``()`` without one."""
+        if self.configs[slug].constitution is None:
+            return ()
+        if slug not in self._training_rules:
+            env = self.make(slug)
+            try:
+                c = env.constitution  # type: ignore[attr-defined]
+                self._training_rules[slug] = tuple(r.name for r in (*c.forbidden_actions, *c.forbidden_states))
+            finally:
+                env.close()
+        return self._training_rules[slug]
+
+    def make(self, slug: str, shield: bool = False, dropped: tuple[str, ...] = ()) -> gym.Env:
+        """A fresh instance of environment ``slug``, wrapped in its constitution when it has one
+        (without the rules named in ``dropped``: what a goal-drifted agent trains under)."""
         ec = self.configs[slug]
         try:
             env = envs.make(ec.id, constitution=ec.constitution, shield=shield, **ec.kwargs)
+            if dropped and ec.constitution is not None:
+                c = env.constitution  # type: ignore[attr-defined]
+                kept = dataclasses.replace(c, rules=tuple(r for r in c.rules if r.name not in dropped))
+                env = envs.attach_constitution(env.env, kept, shield=shield)  # type: ignore[attr-defined]
         except envs.EnvsError as exc:
             raise ConfigError(f"environment {ec.id!r}: {exc}") from None
         except (TypeError, ValueError, AssertionError, KeyError, IndexError, OverflowError) as exc:

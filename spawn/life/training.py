@@ -29,9 +29,11 @@ class Session:
     ``(return, actions)`` for ``add-tool`` to mine.
     """
 
-    def __init__(self, suite: Suite, task: str, shield: bool, seed: int, clock: int) -> None:
+    def __init__(
+        self, suite: Suite, task: str, shield: bool, seed: int, clock: int, dropped: tuple[str, ...] = ()
+    ) -> None:
         self.task = task
-        self.env = suite.make(task, shield=shield)
+        self.env = suite.make(task, shield=shield, dropped=dropped)
         self.space = self.env.observation_space
         self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
         self.constrained = suite.facts[task].has_constitution

@@ -121,8 +121,9 @@ def test_goal_drift_is_written_only_when_it_is_not_the_default() -> None:
         ({"penalty_weight": True}, "goal_drift.penalty_weight = True is not accepted: input should be a valid number"),
         ({"penalty_sigma": 0.0}, "goal_drift.penalty_sigma = 0.0 is not accepted: input should be greater than 0"),
         ({"penalty_sigma": 9.0}, "goal_drift.penalty_sigma = 9.0 is not accepted"),
-        ({"objective": 0.0, "penalty_weight": 0.0}, "every [goal_drift] weight is 0; accepted: objective or"),
-        ({"rules": 1.0}, "unknown key 'goal_drift.rules'"),
+        ({"objective": 0.0, "penalty_weight": 0.0}, "every [goal_drift] weight is 0; accepted: objective, penalty"),
+        ({"rules": -1.0}, "goal_drift.rules = -1.0 is not accepted: input should be greater than or equal"),
+        ({"rule": 1.0}, "unknown key 'goal_drift.rule' (did you mean 'rules'?)"),
     ],
 )
 def test_goal_drift_is_validated_strictly_in_one_line(section: dict[str, Any], message: str) -> None:
@@ -133,7 +134,67 @@ def test_goal_drift_is_validated_strictly_in_one_line(section: dict[str, Any], m
 
 def test_goal_drift_defaults() -> None:
     g = GoalDriftConfig()
-    assert (g.objective, g.penalty_weight, g.penalty_sigma) == (1.0, 1.0, 0.5)
+    assert (g.objective, g.penalty_weight, g.penalty_sigma, g.rules) == (1.0, 1.0, 0.5, 0.0)
+
+
+# ---------------------------------------------------------------------- dropping constitution rules
+FROZEN_GOVERNED = {"id": "FrozenLake-v1", "return_range": [0, 1], "kwargs": {"is_slippery": False},
+                   "constitution": "default"}  # rules step-towards-hole (an action) and in-hole (a state)
+
+
+def _rules_config() -> Any:
+    return config(
+        envs=[FROZEN_GOVERNED],
+        budget=3000,
+        agent={"objective": "penalised", "penalty_weight": 0.7},
+        operators={"change-objective": 1.0},
+        goal_drift={"objective": 0.0, "penalty_weight": 0.0, "rules": 1.0},
+        spawn={"every": 1, "round_steps": 100, "max_children": 4, "child_share": 0.2},
+    )
+
+
+def test_a_change_objective_child_drops_one_constitution_rule_and_trains_without_it() -> None:
+    cfg = _rules_config()
+    _, result = live(root_spec(cfg), cfg)
+    assert len(result.children) >= 3
+    dropped = [c.dropped_rules for c in result.children]
+    assert all(len(d) == 1 and len(d["FrozenLake-v1"]) == 1 for d in dropped)
+    assert {d["FrozenLake-v1"][0] for d in dropped} == {"step-towards-hole", "in-hole"}  # drawn, not fixed
+    child = next(c for c in result.children if c.dropped_rules["FrozenLake-v1"] == ("in-hole",))
+    life = Life(child, cfg)
+    trained = life.session("FrozenLake-v1").env.constitution  # type: ignore[attr-defined]
+    assert [r.name for r in trained.rules] == ["step-towards-hole"]  # it trains without the rule
+    governed = life.suite.make("FrozenLake-v1").constitution  # type: ignore[attr-defined]
+    assert [r.name for r in governed.rules] == ["step-towards-hole", "in-hole"]  # the suite keeps it
+    life.close()
+    # it is evaluated under the whole constitution, and says what it dropped
+    _, grown = live(replace(child, quota=3), cfg)
+    assert grown.record.attributes["dropped_rules"] == "FrozenLake-v1:in-hole"
+    assert "FrozenLake-v1.cost" in grown.record.attributes
+    # its children change one rule more: drop the other, or take in-hole back
+    for grandchild in grown.children:
+        now = set(grandchild.dropped_rules.get("FrozenLake-v1", ()))
+        assert len(now ^ {"in-hole"}) == 1
+    assert "dropped_rules" not in live(root_spec(cfg), cfg)[1].record.attributes
+
+
+def test_a_spec_with_dropped_rules_survives_the_checkpoint_and_others_keep_their_bytes() -> None:
+    cfg = _rules_config()
+    spec = replace(root_spec(cfg), dropped_rules={"FrozenLake-v1": ("in-hole",)})
+    assert decode_spec(encode_spec(spec), tasks=["FrozenLake-v1"]) == spec
+    assert "dropped_rules" not in encode_spec(root_spec(cfg))  # older checkpoints and their bytes unchanged
+    assert decode_spec(encode_spec(root_spec(cfg))).dropped_rules == {}
+    with pytest.raises(Exception, match="dropped rules for tasks that are not environments"):
+        decode_spec(encode_spec(replace(spec, dropped_rules={"Elsewhere-v0": ("x",)})), tasks=["FrozenLake-v1"])
+    with pytest.raises(Exception, match="dropped_rules: expected a list"):
+        decode_spec(encode_spec(spec) | {"dropped_rules": {"FrozenLake-v1": "in-hole"}})
+
+
+def test_rule_drift_with_weight_0_changes_no_draw() -> None:
+    # [goal_drift] rules defaults to 0: a run that gives change-objective weight draws as before
+    base, same = _drift_config(), _drift_config(rules=0.0)
+    a, b = live(root_spec(base), base)[1], live(root_spec(same), same)[1]
+    assert a.children == b.children and all(not c.dropped_rules for c in a.children)
 
 
 # ---------------------------------------------------------------------- root_utility
