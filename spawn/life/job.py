@@ -301,6 +301,20 @@ def live(spec: AgentSpec, cfg: SimConfig) -> tuple[Agent, JobResult]:
     return life.agent, life.finish()
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is a KeyboardInterrupt that a library wrapped: in its cause or context chain,
+    or named in the message of one that keeps no chain (pydantic's serializer reports
+    ``Error calling function ...: KeyboardInterrupt``)."""
+    seen: BaseException | None = exc
+    for _ in range(16):
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt) or "KeyboardInterrupt" in str(seen).split("\n")[0]:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
     """Run one agent's life, a pure function of ``spec`` and ``cfg``.
 
@@ -319,6 +333,8 @@ def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
     except SpawnError:
         raise
     except Exception as exc:
+        if _interrupted(exc):  # Ctrl-C inside a library that wrapped it: an interruption, not a failure
+            raise KeyboardInterrupt from exc
         if cfg.faults.on_error == "fail" or life is None:
             raise AgentFailedError(f"agent {spec.id} failed: {type(exc).__name__}: {exc}") from exc
         return life.failed(exc)
