@@ -357,13 +357,17 @@ def _constitution_losses(
             gov, ref = sums[arm, s], sums[free, s]
             for r in specs:
                 base = float(ref.loc[r, "log2_upsilon"])
-                lost = {
-                    "value_lost": relative_loss(base, float(gov.loc[r, "log2_upsilon"])),
-                    "value_lost_imperative": relative_loss(base, float(gov.loc[r, "log2_sigma"])),
-                    "value_lost_complexity": relative_loss(base, float(gov.loc[r, "log2_sigma_k"])),
-                    "mix_value_lost": float(ref.loc[r, "mix_upsilon"]) - float(gov.loc[r, "mix_upsilon"]),
-                }
-                out += [{"arm": arm, "seed": s, "rule": r, "statistic": k, "value": v} for k, v in lost.items()]
+                lost = (
+                    *(
+                        relative_loss(base, float(gov.loc[r, c]))
+                        for c in ("log2_upsilon", "log2_sigma", "log2_sigma_k")
+                    ),
+                    float(ref.loc[r, "mix_upsilon"]) - float(gov.loc[r, "mix_upsilon"]),
+                )
+                out += [
+                    {"arm": arm, "seed": s, "rule": r, "statistic": k, "value": v}
+                    for k, v in zip(CONSTITUTION_STATISTICS, lost, strict=True)
+                ]
     return out
 
 

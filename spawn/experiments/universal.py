@@ -293,9 +293,9 @@ def universal_credit(
     log2_w = -k - _log2_sum(-k, np.ones(len(k)))[0] if len(k) else k
     rows, per_env = [], []
     for rule in rules:
-        raw_rule = dataclasses.replace(rule, transform="raw")
+        raw_rule, aligned_rule = dataclasses.replace(rule, transform="raw"), _aligned(rule)
         raw = np.array([float(raw_rule.net_credit(v)[row]) for v in views])
-        aligned = np.array([float(_aligned(rule).net_credit(v)[row]) for v in views])
+        aligned = np.array([float(aligned_rule.net_credit(v)[row]) for v in views])
         lu, su = _log2_sum(-k, raw)
         ls, ss = _log2_sum(-k, aligned)
         lk, sk = _log2_sum(-kc, raw)

@@ -437,12 +437,9 @@ class ChangeObjective(Operator):
         if kind == "objective":
             return replace(child, objective=others[int(birth.rng.integers(len(others)))])
         if kind == "rules":
-            task, rule, drop = changes[int(birth.rng.integers(len(changes)))]
-            dropped = dict(child.dropped_rules)
-            now = dropped.get(task, ())
-            now = (*now, rule) if drop else tuple(r for r in now if r != rule)
-            order = birth.suite.training_rules(task)  # kept in the constitution's order
-            dropped[task] = tuple(r for r in order if r in now)
+            task, rule, _ = changes[int(birth.rng.integers(len(changes)))]
+            now = set(child.dropped_rules.get(task, ())) ^ {rule}  # dropped, or taken back
+            dropped = {**child.dropped_rules, task: tuple(r for r in birth.suite.training_rules(task) if r in now)}
             return replace(child, dropped_rules={t: v for t, v in dropped.items() if v})
         weight = drift_penalty_weight(penalty_weight(birth.parent, birth.cfg), g.penalty_sigma, birth.rng)
         return replace(child, penalty_weight=weight)
