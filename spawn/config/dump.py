@@ -3,8 +3,9 @@
 The text is written as a run's ``config.toml`` and a resumed run compares its digest, so it is
 deterministic: the top-level keys first, then every ``[[envs]]`` table, then every section in the
 order :class:`~spawn.config.model.SimConfig` declares them, ``[sweep]`` last. ``[limits]``,
-``[goal_drift]`` and ``[baseline]`` are written only when they differ from the default, so that a
-config that does not use them writes the text it wrote before they existed.
+``[goal_drift]`` and ``[baseline]`` are written only when they differ from the default, and the
+``[archive]`` keys of HGM's loop only with ``expand = "ucb-air"``, so that a config that does not
+use them writes the text it wrote before they existed.
 
 Examples
 --------
@@ -88,6 +89,9 @@ def config_to_toml(cfg: SimConfig) -> str:
         data.pop("goal_drift", None)  # likewise a run whose [goal_drift] is the default
     if not cfg.baseline.solo:
         data.pop("baseline", None)  # and a run that asks for no counterfactual
+    if cfg.archive.expand == "batch":  # and an archive run without HGM's loop (its keys then do nothing)
+        for key in ("expand", "alpha", "hgm_cooldown", "final_trials"):
+            data["archive"].pop(key, None)
     for section in [k for k in data if isinstance(data[k], dict)]:
         lines += [
             "",

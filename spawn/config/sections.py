@@ -394,6 +394,44 @@ class ArchiveConfig(StrictModel):
     dgm_lambda: float = Field(10.0, gt=0, description="dgm: sigmoid steepness")
     hgm_tau: float = Field(1.0, gt=0, description="hgm: Thompson-sampling temperature tau")
     temperature: float = Field(0.1, gt=0, description="rule:<spec> selectors: softmax temperature over credit")
+    expand: Literal["batch", "ucb-air"] = Field(
+        "batch",
+        description=(
+            "batch: every child gets its fixed evaluation and the budget counts training steps; ucb-air: "
+            "HGM's loop, expand when N^alpha >= |archive| (N evaluation episodes so far), else one more "
+            "evaluation episode of an agent drawn by Thompson sampling on its own counts; the budget "
+            "counts training and evaluation steps"
+        ),
+    )
+    alpha: float = Field(0.6, gt=0, le=1, description="ucb-air: expand when N^alpha >= |archive|")
+    hgm_cooldown: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description=(
+            "ucb-air: HGM's cool-down exponent beta, the Thompson draws' tau times "
+            "(budget / (budget - spent))^beta (0: off)"
+        ),
+    )
+    final_trials: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "ucb-air: evaluation episodes an agent needs to be the archive's best (HGM's final agent: the "
+            "highest posterior mean); default: a whole first evaluation, [eval] episodes x environments"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _loop_keys(self) -> ArchiveConfig:
+        if self.expand == "batch":
+            for key, default in (("alpha", 0.6), ("hgm_cooldown", 0.0), ("final_trials", None)):
+                if getattr(self, key) != default:
+                    raise ValueError(
+                        f"archive.{key} = {getattr(self, key)} applies only to HGM's loop; "
+                        'accepted: set expand = "ucb-air" too, or leave it out'
+                    )
+        return self
 
 
 class AttributionConfig(StrictModel):

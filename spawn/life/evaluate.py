@@ -38,7 +38,16 @@ if TYPE_CHECKING:
     from spawn.config import SimConfig
     from spawn.life.spec import AgentSpec
 
-__all__ = ["EVAL_STREAM", "UNCONSTRAINED_ZEROS", "Evaluation", "evaluate", "primitive_probs", "scaled_penalties"]
+__all__ = [
+    "EVAL_STREAM",
+    "UNCONSTRAINED_ZEROS",
+    "Episode",
+    "Evaluation",
+    "evaluate",
+    "evaluate_episode",
+    "primitive_probs",
+    "scaled_penalties",
+]
 
 #: What an agent of a run with ``constitutions = false`` records as 0 (suite means only): with no
 #: constitution nothing is forbidden, so the measurements are 0, not missing, and the arms of a
@@ -120,6 +129,45 @@ def evaluate(
                 if f"{slug}.{key}" in attrs:
                     attrs[f"{slug}.{key}"] = int(attrs[f"{slug}.{key}"])
     return Evaluation(attrs, total_steps)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One evaluation episode: its return, whether it succeeded, and the steps it took."""
+
+    ret: float
+    success: bool
+    steps: int
+
+
+def evaluate_episode(
+    agent: Agent,
+    spec: AgentSpec,
+    suite: Suite,
+    cfg: SimConfig,
+    slug: str,
+    seed: int,
+    rng: np.random.Generator,
+    clock: int = 0,
+    env: Any = None,
+) -> Episode:
+    """One more evaluation episode of ``agent`` on environment ``slug`` from ``seed``, as
+    :func:`evaluate` runs each of its episodes (the evaluation policy, behind the shield if the agent
+    trained behind one, at world time ``clock``); ``env`` may be one made by ``suite.make`` for it."""
+    facts = suite.facts[slug]
+    if slug not in agent.shapes:
+        agent.add_task(slug, facts.shape)
+    shield = bool(objective_class(spec.objective).shield)
+    made = env is None
+    env = suite.make(slug, shield=shield) if made else env
+    try:
+        policy = _Policy(agent, env, slug, shield, rng)
+        tally = _Tally(success_threshold=facts.success_threshold)
+        _episode(policy, tally, env, seed, cfg.eval.max_steps, suite.reset_options(slug, clock))
+    finally:
+        if made:
+            env.close()
+    return Episode(tally.returns[0], bool(tally.successes), tally.steps)
 
 
 def scaled_penalties(

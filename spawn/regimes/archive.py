@@ -36,10 +36,14 @@ from spawn.life.codec import (
 from spawn.life.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
 from spawn.life.lineage import build_lineage
 from spawn.life.operators import Birth, apply_operator, draw_operator, lineage_fields
+from spawn.life.utility import root_utility
 from spawn.regimes.base import Saver
 from spawn.regimes.selectors import select
 
-__all__ = ["SELECTOR_STREAM", "ArchiveState", "batches_csv", "run_archive"]
+__all__ = [
+    "SELECTOR_STREAM",
+    "STEP_COLUMNS",
+    "ArchiveState", "batches_csv", "extended_record", "run_archive", "step_row", "steps_csv"]
 
 #: First spawn-key element of the selector's stream: agents' paths start with 0, evaluation uses
 #: 2**31 - 1 and fault injection 2**31 - 2.
@@ -63,6 +67,13 @@ class ArchiveState:
     spent: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)  # checkpoint entries not yet saved
+    eval_spent: int = 0  # evaluation steps of every agent (first evaluations and HGM's loop)
+    episodes: int = 0  # evaluation episodes so far, first evaluations included (HGM's N)
+    # HGM's loop (expand = "ucb-air", spawn.regimes.ucbair): each agent's first-evaluation record, its
+    # loop episodes per environment ([episodes, successes, return sum, steps]), and steps.csv's rows
+    first: dict[str, AgentRecord] = field(default_factory=dict)
+    extra: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
@@ -110,21 +121,83 @@ class ArchiveState:
                 elif kind == "batch" and sorted(e) == ["k", "row"] and type(e["row"]) is dict:
                     state.log.append(e["row"])
                     state.batch += 1
+                elif kind == "eval" and sorted(e) == ["agent", "env", "k", "return", "steps", "success"]:
+                    if e["agent"] not in state.first or e["env"] not in slugs:
+                        raise ValueError(f"an evaluation of an unknown agent or environment: {e['agent']!r}")
+                    if type(e["success"]) is not bool or type(e["steps"]) is not int or e["steps"] < 1:
+                        raise ValueError("an evaluation's success or steps are not valid")
+                    state.add_episode(cfg, e["agent"], e["env"], float(e["return"]), e["success"], e["steps"])
+                elif kind == "step" and sorted(e) == ["k", "row"] and type(e["row"]) is dict:
+                    state.steps.append(e["row"])
                 else:
                     raise ValueError("not an entry of the archive regime")
         except Exception as exc:
             raise bad_entry(out, exc) from None
         return state
 
+    def log_step(self, row: dict[str, Any]) -> None:
+        """A row of HGM's loop's ``steps.csv``."""
+        self.pending.append(encode(lambda: {"k": "step", "row": plain_data(row, "a loop step")}, "a loop step"))
+        self.steps.append(row)
+
+    def episode(self, cfg: SimConfig, agent: str, env: str, ret: float, success: bool, steps: int) -> None:
+        """One more evaluation episode of ``agent`` on ``env`` (HGM's loop), recorded and applied."""
+        entry = {"k": "eval", "agent": agent, "env": env, "return": ret, "success": success, "steps": steps}
+        self.pending.append(encode(lambda: entry, f"an evaluation of agent {agent}"))
+        self.add_episode(cfg, agent, env, ret, success, steps)
+
+    def add_episode(self, cfg: SimConfig, agent: str, env: str, ret: float, success: bool, steps: int) -> None:
+        """Apply a loop episode: the agent's counts, returns, values and evaluation steps now count it."""
+        tally = self.extra.setdefault(agent, {}).setdefault(env, [0, 0, 0.0, 0])
+        tally[0] += 1
+        tally[1] += int(success)
+        tally[2] += ret
+        tally[3] += steps
+        self.records[agent] = extended_record(cfg, self.first[agent], self.extra[agent])
+        self.eval_spent += steps
+        self.episodes += 1
+
     def _apply(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
         self.records[rec.id] = rec
+        self.first[rec.id] = rec
         self.spent += rec.train_steps
+        self.eval_spent += rec.eval_steps
+        self.episodes += int(rec.attributes.get("trials", 0) or 0)
         if eligible and result.final is not None and "error" not in rec.attributes:
             self.finals[rec.id] = result.final
             self.best[rec.id] = dict(result.best or {})
             self.archive.append(rec.id)
             self.archive.sort(key=path_key)
+
+
+def extended_record(cfg: SimConfig, first: AgentRecord, extra: dict[str, list[float]]) -> AgentRecord:
+    """An agent's record with HGM's loop's episodes counted: per environment its return (the mean over
+    every episode), value, successes and trials, their suite means and sums, and its evaluation
+    steps, and the root's utility of it. The alignment measurements stay its first evaluation's."""
+    attrs = dict(first.attributes)
+    suite = suite_for(cfg)
+    for slug, (n, succ, total, _) in extra.items():
+        n0 = int(attrs.get(f"{slug}.trials", 0) or 0)
+        ret = (float(attrs[f"{slug}.return"]) * n0 + total) / (n0 + n)
+        lo, hi = suite.facts[slug].return_range
+        attrs[f"{slug}.return"] = ret
+        attrs[f"{slug}.value"] = float(np.clip((ret - lo) / (hi - lo), 0.0, 1.0))
+        attrs[f"{slug}.successes"] = int(attrs.get(f"{slug}.successes", 0)) + int(succ)
+        attrs[f"{slug}.trials"] = n0 + int(n)
+    for key in ("return", "value"):
+        vals = [float(attrs[f"{s}.{key}"]) for s in suite.slugs if f"{s}.{key}" in attrs]
+        if vals:
+            attrs[key] = float(np.mean(vals))
+    for key in ("successes", "trials"):
+        parts = [int(attrs[f"{s}.{key}"]) for s in suite.slugs if f"{s}.{key}" in attrs]
+        if parts:
+            attrs[key] = sum(parts)
+    steps = first.eval_steps + sum(int(t[3]) for t in extra.values())
+    attrs["eval_steps"] = steps
+    if "root_utility" in attrs:
+        attrs["root_utility"] = root_utility(cfg, attrs)
+    return replace(first, attributes=attrs, eval_steps=steps)
 
 
 def _eligible(cfg: SimConfig, state: ArchiveState, result: JobResult) -> bool:
@@ -191,6 +264,78 @@ def batches_csv(log: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+#: The columns of ``steps.csv``: one row per step of the archive's growth, the root first. A step is
+#: a batch (``expand``: its parents and children), or under HGM's loop one decision (``expand``: a
+#: parent and its child; ``evaluate``: one more episode of ``agent`` on ``env``, and ``success``).
+#: The counters after it: archive size, evaluation episodes, training, evaluation and total steps,
+#: and the archive's best agent and its value.
+STEP_COLUMNS = (
+    "step",
+    "action",
+    "parent",
+    "agent",
+    "env",
+    "success",
+    "archive_size",
+    "episodes",
+    "train_steps",
+    "eval_steps",
+    "total_steps",
+    "best_agent",
+    "best_value",
+)
+
+
+def step_row(state: ArchiveState, archive_size: int, best: tuple[str, float], **what: Any) -> dict[str, Any]:
+    """A row of ``steps.csv``: ``what`` the step did, and the archive's counters after it."""
+    row = {"parent": "", "agent": "", "env": "", "success": ""} | what
+    return row | {
+        "archive_size": archive_size,
+        "episodes": state.episodes,
+        "train_steps": state.spent,
+        "eval_steps": state.eval_spent,
+        "total_steps": state.spent + state.eval_spent,
+        "best_agent": best[0],
+        "best_value": best[1],
+    }
+
+
+def _batch_steps(state: ArchiveState) -> list[dict[str, Any]]:
+    """``steps.csv`` of an expand-only run, from its agents and ``batches.csv``'s rows."""
+    if "0" not in state.records:
+        return []
+    shown = ArchiveState()
+
+    def join(agent: str) -> None:
+        rec = state.records[agent]
+        shown.spent += rec.train_steps
+        shown.eval_spent += rec.eval_steps
+        shown.episodes += int(rec.attributes.get("trials", 0) or 0)
+
+    join("0")
+    root_value = state.records["0"].attributes.get("value")
+    root_best = ("0", float(root_value) if root_value is not None else float("-inf"))
+    rows = [step_row(shown, int("0" in state.archive), root_best, step=0, action="root", agent="0")]
+    for row in state.log:
+        for child in str(row["children"]).split():
+            join(child)
+        best = (str(row["best_agent"]), float(row["best_value"]))
+        what = {"step": int(row["batch"]) + 1, "action": "expand", "parent": row["parents"], "agent": row["children"]}
+        rows.append(step_row(shown, int(row["archive_size"]), best, **what))
+    return rows
+
+
+def steps_csv(state: ArchiveState) -> str:
+    """``steps.csv`` (see :data:`STEP_COLUMNS`): HGM's loop's decisions, or an expand-only run's batches."""
+    rows = state.steps or _batch_steps(state)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(STEP_COLUMNS)
+    for row in rows:
+        w.writerow([f"{row[c]:.12g}" if isinstance(row[c], float) else row[c] for c in STEP_COLUMNS])
+    return buf.getvalue()
+
+
 def _best(state: ArchiveState) -> tuple[str, float]:
     def v(a: str) -> float:
         x = state.records[a].attributes.get("value")
@@ -201,10 +346,15 @@ def _best(state: ArchiveState) -> tuple[str, float]:
 
 
 def _batch_row(
-    state: ArchiveState, picks: tuple[str, ...], scores: dict[str, float], specs: list[AgentSpec]
+    state: ArchiveState,
+    picks: tuple[str, ...],
+    scores: dict[str, float],
+    specs: list[AgentSpec],
+    best: tuple[str, float] | None = None,
 ) -> dict[str, Any]:
-    """A row of ``batches.csv``: the archive after the batch, its best agent, parents and children."""
-    best_agent, best_value = _best(state)
+    """A row of ``batches.csv``: the archive after the batch, its best agent (``best``, or the highest
+    value), parents and children."""
+    best_agent, best_value = best or _best(state)
     return {
         "batch": state.batch,
         "archive_size": len(state.archive),

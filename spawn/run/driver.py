@@ -23,8 +23,9 @@ from lineage import LineageGraph, atomic_write, remove_stray_temporaries
 from spawn.config import SimConfig, config_to_toml
 from spawn.errors import CheckpointError, RunDirError
 from spawn.life.job import AgentRecord, JobResult
-from spawn.regimes.archive import ArchiveState, batches_csv, run_archive
+from spawn.regimes.archive import ArchiveState, batches_csv, run_archive, steps_csv
 from spawn.regimes.recursive import RecursiveState, run_recursive
+from spawn.regimes.ucbair import run_ucb_air
 from spawn.run.checkpoint import CheckpointWriter, has_checkpoint, read_checkpoint
 from spawn.run.outputs import json_text, write_outputs
 from spawn.run.progress import RunProgress
@@ -96,16 +97,20 @@ def _recursive_body(
 def _archive_body(
     cfg: SimConfig, writer: CheckpointWriter, executor: Executor, state: ArchiveState, stop_after: int | None
 ) -> Body:
+    loop = cfg.archive.expand == "ucb-air"  # the budget counts evaluation steps too
+
     def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
         before = len(state.records)
-        bar.advance(before, state.spent)
+        bar.advance(before, state.spent + state.eval_spent * loop)
 
-        def on_batch(results: list[JobResult]) -> None:
-            bar.advance(len(results), sum(r.record.train_steps for r in results))
+        def on_batch(results: list[JobResult], steps: int | None = None) -> None:
+            bar.advance(len(results), sum(r.record.train_steps for r in results) if steps is None else steps)
 
-        complete = run_archive(cfg, writer, executor, state, on_batch, stop_after)
+        run = run_ucb_air if loop else run_archive
+        complete = run(cfg, writer, executor, state, on_batch, stop_after)
         if complete:
             atomic_write(writer.out / "batches.csv", batches_csv(state.log))
+            atomic_write(writer.out / "steps.csv", steps_csv(state))
         return complete, state.records, len(state.records) - before
 
     return body

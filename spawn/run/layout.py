@@ -7,7 +7,7 @@ version, without a marker, is recognised by its files.
 
 ``DIR/`` of a run
     ``config.toml``, ``lineage.json``, ``phylogeny.csv``, ``agents.csv``, ``summary.json``,
-    ``timing.json``, ``checkpoint/``; ``batches.csv`` (archive regime), ``attribution.csv``.
+    ``timing.json``, ``checkpoint/``; ``batches.csv`` and ``steps.csv`` (archive regime), ``attribution.csv``.
 ``DIR/`` of a sweep
     ``config.toml``, ``sweep.json`` (the arms and the seed override), ``aggregate.csv``, and a run
     directory per arm and seed: ``DIR/<arm>/seed-<s>/``.
@@ -59,6 +59,10 @@ class RunDir:
     @property
     def batches(self) -> Path:
         return self.path / "batches.csv"
+
+    @property
+    def steps(self) -> Path:
+        return self.path / "steps.csv"
 
     @property
     def finished(self) -> bool:

@@ -58,6 +58,7 @@ RUN_FILES = (
     "timing.json",
     "attribution.csv",
     "batches.csv",
+    "steps.csv",
     "checkpoint.pkl",  # the pickle checkpoint of older versions (never read)
 )
 SWEEP_FILES = ("sweep.json", "aggregate.csv")

@@ -1,0 +1,231 @@
+"""HGM's loop (``[archive] expand = "ucb-air"``): expand or evaluate, the budget counting both.
+
+At each decision, with N the evaluation episodes so far (every first evaluation included, the
+root's too) and |archive| the agents kept so far plus the children being made:
+
+- **expand** when N^alpha >= |archive|: the selector picks a parent among the archived agents below
+  ``max_depth`` (``hgm``: Thompson sampling on the clade's pooled counts, Beta(tau (1 + S_C),
+  tau (1 + F_C))); the child trains on ``child_budget`` and is evaluated on ``[eval] episodes`` per
+  environment, as every archive child is;
+- **evaluate** otherwise: one Thompson draw per archived agent from Beta(tau (1 + s), tau (1 + f)) on
+  its *own* counts; the highest draw runs one more evaluation episode, on the suite's environments
+  in turn (each agent its own position); its counts, value, clade CMP and the archive's best update
+  (:func:`spawn.regimes.archive.extended_record`).
+
+Decisions are made one at a time. An evaluation episode runs at once, in the driver (it is short);
+expansions wait until ``batch_size`` of them are pending (HGM's workers), then run together on the
+runtime and join in id order: a *round* (a row of ``batches.csv``; every decision is a row of
+``steps.csv``). Pending children count in |archive|, as HGM's ``n_pending_expands`` do. The loop stops
+once training and evaluation steps together reach the budget (children being made may take it
+past, as HGM's work in flight does).
+
+With ``hgm_cooldown = beta > 0`` every draw's tau is multiplied by (budget / (budget - spent))^beta,
+10,000 once the budget is spent: HGM's ``cool_down``, sharper draws as the budget runs out.
+
+Randomness: decision ``d`` draws its expansion's parent from ``SeedSequence(seed,
+spawn_key=(SELECTOR_STREAM, d))``, the operator from ``(..., d, 1)``, the evaluation draw from
+``(..., d, 2)``; an agent's ``k``-th loop episode has its environment seed from ``(LOOP_EVAL_STREAM,
+k)`` and its action draws from ``(LOOP_EVAL_STREAM, k, 1)``, common to every agent as the first
+evaluation's seeds are. The loop is the same on every runtime and resumes at round boundaries.
+
+Departures from HGM's code (``metauto-ai/HGM``, ``hgm.py``): children have their first evaluation
+(HGM's start with none); and when expanding, every archived agent may be picked, where HGM's code
+skips agents without a success yet, so that a lineage whose root never succeeds still grows.
+
+The archive's best agent is HGM's final agent: the highest posterior mean (1 + s) / (2 + n) of its
+own success rate (uniform prior), among agents with at least ``final_trials`` evaluation episodes
+(default: a whole first evaluation), ties to the earliest id (:func:`final_agent`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from lineage import path_key
+from spawn.config import SimConfig
+from spawn.life.evaluate import evaluate_episode
+from spawn.life.job import AgentSpec, JobResult, build_agent, root_spec, suite_for
+from spawn.life.lineage import build_lineage
+from spawn.regimes.archive import (
+    SELECTOR_STREAM,
+    ArchiveState,
+    _batch_row,
+    _child,
+    _eligible,
+    _run_job,
+    step_row,
+)
+from spawn.regimes.base import Saver
+from spawn.regimes.selectors import select
+
+__all__ = ["LOOP_EVAL_STREAM", "final_agent", "loop_tau", "own_counts", "run_ucb_air"]
+
+#: First spawn-key element of the loop's evaluation episodes (the run-wide first evaluations use
+#: 2**31 - 1, faults 2**31 - 2, the selector 2**31 - 3).
+LOOP_EVAL_STREAM = 2**31 - 4
+
+#: Evaluation episodes at most in one round without an expansion (a checkpoint after each round).
+ROUND_EVALUATIONS = 256
+
+
+def loop_tau(cfg: SimConfig, spent: int) -> float:
+    """The Thompson draws' tau after ``spent`` steps (``hgm_tau``, cooled down with ``hgm_cooldown``).
+
+    >>> from spawn.config import parse_config
+    >>> cfg = parse_config({"seed": 1, "budget": 100, "regime": "archive", "envs": [{"id": "FrozenLake-v1"}],
+    ...                     "archive": {"expand": "ucb-air", "hgm_cooldown": 1.0}})
+    >>> loop_tau(cfg, 0), loop_tau(cfg, 50), loop_tau(cfg, 100)
+    (1.0, 2.0, 10000.0)
+    """
+    a = cfg.archive
+    if a.hgm_cooldown == 0:
+        return a.hgm_tau
+    if spent >= cfg.budget:
+        return a.hgm_tau * 10_000
+    return float(a.hgm_tau * (cfg.budget / (cfg.budget - spent)) ** a.hgm_cooldown)
+
+
+def own_counts(state: ArchiveState, agent: str) -> tuple[int, int]:
+    """An agent's own successes and failures over every evaluation episode it had."""
+    attrs = state.records[agent].attributes
+    s, n = int(attrs.get("successes", 0) or 0), int(attrs.get("trials", 0) or 0)
+    return s, n - s
+
+
+def final_agent(cfg: SimConfig, state: ArchiveState) -> tuple[str, float]:
+    """HGM's final agent and its value: the highest posterior mean (1 + s) / (2 + n) of its own success
+    rate among agents with at least ``final_trials`` episodes (all evaluated agents when none has
+    that many), ties to the earliest id; the root with ``-inf`` when no agent was evaluated."""
+    need = cfg.archive.final_trials or cfg.eval.episodes * len(cfg.envs)
+    counted = {a: own_counts(state, a) for a, r in state.records.items() if r.attributes.get("trials")}
+    pool = [a for a, (s, f) in counted.items() if s + f >= need] or list(counted)
+    if not pool:
+        return "0", float("-inf")
+    best = min(pool, key=lambda a: (-(1 + counted[a][0]) / (2 + sum(counted[a])), path_key(a)))
+    value = state.records[best].attributes.get("value")
+    return best, float(value) if value is not None else float("-inf")
+
+
+def _rng(cfg: SimConfig, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=key))
+
+
+class _Evaluator:
+    """The loop's evaluation episodes: each archived agent built once (with every task of the suite,
+    in suite order, so that it is the same agent after a resume), each episode in a fresh environment."""
+
+    def __init__(self, cfg: SimConfig, state: ArchiveState) -> None:
+        self.cfg, self.state, self.suite = cfg, state, suite_for(cfg)
+        self.agents: dict[str, Any] = {}
+
+    def position(self, agent: str) -> int:
+        return sum(int(t[0]) for t in self.state.extra.get(agent, {}).values())
+
+    def run(self, agent: str) -> tuple[str, Any]:
+        cfg, suite = self.cfg, self.suite
+        k = self.position(agent)
+        slug = suite.slugs[k % len(suite.slugs)]
+        spec = self.state.finals[agent]
+        built = self.agents.get(agent)
+        if built is None:
+            built = self.agents[agent] = build_agent(spec, suite, np.random.default_rng(0))
+            for s in suite.slugs:
+                if s not in built.shapes:
+                    built.add_task(s, suite.facts[s].shape)
+        seed = int(np.random.SeedSequence(cfg.seed, spawn_key=(LOOP_EVAL_STREAM, k)).generate_state(1)[0])
+        clock = spec.birth_time + self.state.first[agent].train_steps  # where its first evaluation was
+        return slug, evaluate_episode(built, spec, suite, cfg, slug, seed, _rng(cfg, LOOP_EVAL_STREAM, k, 1), clock)
+
+
+def _evaluation_pick(cfg: SimConfig, state: ArchiveState, d: int, tau: float) -> str:
+    """The agent Thompson sampling on its own counts picks for one more episode (decision ``d``)."""
+    counts = [own_counts(state, x) for x in state.archive]
+    alpha = np.array([tau * (1 + s) for s, _ in counts])
+    beta = np.array([tau * (1 + f) for _, f in counts])
+    return state.archive[int(np.argmax(_rng(cfg, SELECTOR_STREAM, d, 2).beta(alpha, beta)))]
+
+
+def run_ucb_air(
+    cfg: SimConfig,
+    writer: Saver,
+    executor: Any,
+    state: ArchiveState,
+    on_batch: Any,
+    stop_after: int | None,
+) -> bool:
+    """Run (or continue) HGM's loop; returns whether it finished. ``state`` is updated in place.
+
+    ``on_batch(results, steps)`` is told of every round: the agents made and the steps spent."""
+    a = cfg.archive
+    new = 0
+    if not state.records:
+        root = replace(
+            root_spec(cfg), budget=min(cfg.budget, a.root_budget or a.child_budget), quota=0, keep_final=True
+        )
+        (result,) = executor.map(_run_job, [(root, cfg)])
+        state.add(result, True)
+        state.log_step(step_row(state, len(state.archive), final_agent(cfg, state), step=0, action="root", agent="0"))
+        new += 1
+        on_batch([result], result.record.train_steps + result.record.eval_steps)
+        state.save(writer)
+    evaluator = _Evaluator(cfg, state)
+    while state.archive and state.spent + state.eval_spent < cfg.budget:
+        before = state.spent + state.eval_spent
+        specs: list[tuple[int, str, AgentSpec]] = []
+        scores: dict[str, float] = {}
+        evaluations = 0
+        while len(specs) < a.batch_size and evaluations < ROUND_EVALUATIONS:
+            committed = sum(spec.budget for _, _, spec in specs)
+            spent = state.spent + state.eval_spent
+            if spent + committed >= cfg.budget:
+                break
+            d = len(state.steps) + len(specs)  # the decision's number (the root's row is step 0)
+            tau = loop_tau(cfg, spent)
+            parents = [x for x in state.archive if state.finals[x].depth < cfg.caps.max_depth]
+            room = len(state.records) + len(specs) < cfg.caps.max_agents
+            if parents and room and state.episodes**a.alpha >= len(state.archive) + len(specs):
+                sel = select(
+                    cfg.selector,
+                    parents,
+                    build_lineage(cfg, state.records.values()),
+                    1,
+                    _rng(cfg, SELECTOR_STREAM, d),
+                    dgm_lambda=a.dgm_lambda,
+                    hgm_tau=tau,
+                    temperature=a.temperature,
+                    eval_trials=cfg.eval.episodes * len(cfg.envs),
+                )
+                (parent,) = sel.picks
+                scores |= sel.scores
+                budget = min(a.child_budget, cfg.budget - spent - committed)
+                child = _child(cfg, state, parent, state.spent, budget, _rng(cfg, SELECTOR_STREAM, d, 1))
+                specs.append((d, parent, child))
+                continue
+            agent = _evaluation_pick(cfg, state, d, tau)
+            slug, ep = evaluator.run(agent)
+            state.episode(cfg, agent, slug, ep.ret, ep.success, ep.steps)
+            best = final_agent(cfg, state)
+            what = {"step": d, "action": "evaluate", "agent": agent, "env": slug, "success": int(ep.success)}
+            state.log_step(step_row(state, len(state.archive), best, **what))
+            evaluations += 1
+        results: list[JobResult] = []
+        if specs:
+            results = list(executor.map(_run_job, [(spec, cfg) for _, _, spec in specs]))
+            for r in sorted(results, key=lambda r: path_key(r.record.id)):
+                state.add(r, _eligible(cfg, state, r))
+            best = final_agent(cfg, state)
+            for d, parent, spec in specs:
+                what = {"step": d, "action": "expand", "parent": parent, "agent": spec.id}
+                state.log_step(step_row(state, len(state.archive), best, **what))
+        picks = tuple(parent for _, parent, _ in specs)
+        row = _batch_row(state, picks, scores, [spec for _, _, spec in specs], final_agent(cfg, state))
+        state.log_batch(row | {"spent": state.spent + state.eval_spent})
+        new += len(results)
+        on_batch(results, state.spent + state.eval_spent - before)
+        state.save(writer)
+        if stop_after is not None and new >= stop_after:
+            return False
+    return True
