@@ -7,6 +7,7 @@ once the root has trained, then after each batch the best value so far, kept as 
 An arm's seeds are aligned on the union of their budget points, each seed's curve carried forward
 to the points it does not have (its best so far still holds there), so the mean at a budget is
 always over every seed that has reached it, never over whichever seeds happen to stop exactly there.
+:func:`steps_curve` is the same against total steps, training and evaluation (a run's ``steps.csv``).
 
 Examples
 --------
@@ -31,7 +32,7 @@ import pandas as pd
 
 from attribution.intervals import t_interval
 
-__all__ = ["CURVE_COLUMNS", "best_against_budget", "run_curve"]
+__all__ = ["CURVE_COLUMNS", "best_against_budget", "run_curve", "steps_curve"]
 
 #: The columns of :func:`best_against_budget` (and of a study's ``study.csv``).
 CURVE_COLUMNS = ("selector", "spent", "mean", "lo", "hi", "n")
@@ -48,6 +49,22 @@ def run_curve(root_spent: int, root_value: float, batches: pd.DataFrame) -> pd.S
     for spent, best in zip(batches["spent"], batches["best_value"], strict=True):
         points[int(spent)] = float(best)
     return pd.Series(points, dtype=float).sort_index().cummax()
+
+
+def steps_curve(steps: pd.DataFrame) -> pd.Series:
+    """The archive's best value against total steps (training and evaluation) in one archive run,
+    from its ``steps.csv`` (``total_steps`` and ``best_value``; the root's row first): the equal-cost
+    curve, on which an expand-only selector and HGM's loop are compared. A point given twice keeps
+    its last value. Not a running maximum: under HGM's loop the best agent is the one with the
+    highest posterior mean, and its value may fall as it is evaluated again.
+
+    >>> steps_curve(pd.DataFrame({"total_steps": [110, 150, 150, 170], "best_value": [0.2, 0.5, 0.6, 0.4]})).tolist()
+    [0.2, 0.6, 0.4]
+    """
+    points: dict[int, float] = {}
+    for total, best in zip(steps["total_steps"], steps["best_value"], strict=True):
+        points[int(total)] = float(best)
+    return pd.Series(points, dtype=float).sort_index()
 
 
 def best_against_budget(arms: Mapping[str, Sequence[pd.Series]]) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,26 +22,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attribution.intervals import t_interval
 from lineage import LineageGraph, atomic_write
 from spawn.config import SimConfig, check_rule, parse_config
 from spawn.config.arms import Arm, arm_slug
 from spawn.errors import ConfigError
-from spawn.experiments.curves import best_against_budget, run_curve
+from spawn.experiments.curves import best_against_budget, run_curve, steps_curve
 from spawn.experiments.sweep import run_arms
 from spawn.run.driver import prepare_run_dir
 
 __all__ = [
     "DEFAULT_RULES",
+    "PREDICTIVENESS_COLUMNS",
     "StudyResult",
+    "arm_predictiveness",
     "arm_slug",
     "pooled_predictiveness",
     "predictiveness",
     "selector_study",
     "study_tables",
+    "sweep_predictiveness",
     "weighted_correlation",
 ]
 
 DEFAULT_RULES = ("self", "discounted", "clade-mean", "cmp", "best-descendant")
+
+#: The columns of a study's ``predictiveness.csv`` (:func:`arm_predictiveness`).
+PREDICTIVENESS_COLUMNS = ("selector", "rule", "correlation", "mean", "lo", "hi", "seeds", "pairs")
 
 
 def weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
@@ -60,12 +68,40 @@ def weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
 
 def _members_by_batch(run: Path) -> list[list[str]]:
     """Agents present after each batch (batch -1: the root alone)."""
-    members = ["0"]
-    out = [list(members)]
+    return [members for members, _ in _states(run)]
+
+
+def _states(run: Path) -> list[tuple[list[str], dict[str, dict[str, float]]]]:
+    """The archive after each batch (batch -1: the root alone): who was in it, and, under HGM's loop,
+    what each agent measured then (``value``, ``successes``, ``trials`` from ``steps.csv``: its last
+    row up to the batch's end), since the loop's evaluations change them; ``{}`` for an expand-only
+    run, whose agents measure what they measured when they joined."""
     with (run / "batches.csv").open() as fh:
-        for row in csv.DictReader(fh):
-            members += row["children"].split()
-            out.append(list(members))
+        batches = list(csv.DictReader(fh))
+    steps: list[dict[str, str]] = []
+    if (run / "steps.csv").is_file():
+        with (run / "steps.csv").open() as fh:
+            steps = list(csv.DictReader(fh))
+    loop = any(r["action"] == "evaluate" for r in steps)
+    members = ["0"]
+    seen: dict[str, dict[str, float]] = {}
+    rows = iter(steps)
+    pending = next(rows, None)
+
+    def measured(until: float) -> dict[str, dict[str, float]]:
+        nonlocal pending
+        while loop and pending is not None and int(pending["total_steps"]) <= until:
+            figures = {k: pending[k].split() for k in ("value", "successes", "trials")}
+            for j, agent in enumerate(pending["agent"].split()):
+                seen[agent] = {k: float(v[j]) for k, v in figures.items() if j < len(v)}
+            pending = next(rows, None)
+        return {a: dict(f) for a, f in seen.items()}
+
+    root_end = int(steps[0]["total_steps"]) if steps else 0
+    out = [(list(members), measured(root_end))]
+    for row in batches:
+        members += row["children"].split()
+        out.append((list(members), measured(int(row["spent"]))))
     return out
 
 
@@ -73,7 +109,8 @@ def predictiveness(run: Path, rules: Sequence[str]) -> dict[str, tuple[np.ndarra
     """Per rule: credit at each batch, the clade's final best value, and the weights (one run).
 
     Every state of the archive but the last (the root alone, then after each batch) is credited as
-    it was then; each agent present gives a pair (its credit then, the best value of its clade in
+    it was then (under HGM's loop with each agent's value and counts as they were then, see
+    :func:`_states`); each agent present gives a pair (its credit then, the best value of its clade in
     the finished run), weighing ``1 / agents present`` so that every state weighs the same. Pairs
     without a finite credit or clade value are left out.
     """
@@ -82,13 +119,14 @@ def predictiveness(run: Path, rules: Sequence[str]) -> dict[str, tuple[np.ndarra
     full = LineageGraph.load(run / "lineage.json")
     final_best = full.clade_max("value")
     out: dict[str, tuple[list[float], list[float], list[float]]] = {r: ([], [], []) for r in rules}
-    for members in _members_by_batch(run)[:-1]:  # the last state has no future to predict
+    for members, then in _states(run)[:-1]:  # the last state has no future to predict
         keep = set(members)
         g = LineageGraph()
         for a in full:
             if a in keep:
                 p = full.parent(a)
-                g.add_agent(a, parent=p, operator=full.operator(a) if p else None, **full.attributes(a))
+                attrs = full.attributes(a) | then.get(a, {})
+                g.add_agent(a, parent=p, operator=full.operator(a) if p else None, **attrs)
         for spec in rules:
             credit = parse_rule(spec)(g)
             xs, ys, ws = out[spec]
@@ -101,6 +139,12 @@ def predictiveness(run: Path, rules: Sequence[str]) -> dict[str, tuple[np.ndarra
     return {r: (np.array(x), np.array(y), np.array(w)) for r, (x, y, w) in out.items()}
 
 
+def _correlation(triples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[float, int]:
+    """The weighted correlation of pooled pairs (NaN with fewer than two) and how many pairs."""
+    x, y, w = (np.concatenate([t[i] for t in triples]) if triples else np.array([]) for i in range(3))
+    return (weighted_correlation(x, y, w) if len(x) > 1 else float("nan")), len(x)
+
+
 def pooled_predictiveness(runs: Sequence[Path], rules: Sequence[str]) -> pd.DataFrame:
     """Per rule (``rule, correlation, pairs``): the weighted correlation of every run's pairs from
     :func:`predictiveness` pooled (NaN with fewer than two pairs), and how many pairs there are."""
@@ -110,17 +154,16 @@ def pooled_predictiveness(runs: Sequence[Path], rules: Sequence[str]) -> pd.Data
             pooled[rule].append(triple)
     rows = []
     for rule, triples in pooled.items():
-        x, y, w = (np.concatenate([t[i] for t in triples]) if triples else np.array([]) for i in range(3))
-        corr = weighted_correlation(x, y, w) if len(x) > 1 else float("nan")
-        rows.append({"rule": rule, "correlation": corr, "pairs": len(x)})
+        corr, n = _correlation(triples)
+        rows.append({"rule": rule, "correlation": corr, "pairs": n})
     return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
 class StudyResult:
     curves: pd.DataFrame  # selector, spent, mean, lo, hi, n
-    predictiveness: pd.DataFrame  # rule, correlation, pairs
-    final: pd.DataFrame  # selector, seed, best_value, best_agent, agents
+    predictiveness: pd.DataFrame  # PREDICTIVENESS_COLUMNS: per selector and rule, and pooled ("all")
+    final: pd.DataFrame  # selector, seed, best_value, best_agent, agents, spent (the curve's last point)
 
 
 def selector_study(
@@ -213,7 +256,11 @@ def study_tables(runs: Mapping[str, Mapping[int, Path]], rules: Sequence[str]) -
             batches = pd.read_csv(run / "batches.csv", dtype={"best_agent": str})  # "0.10" stays an id
             root = lineage.attributes("0")
             root_value = float(root.get("value", np.nan))
-            curves.setdefault(selector, []).append(run_curve(int(root.get("train_steps", 0)), root_value, batches))
+            if (run / "steps.csv").is_file():
+                curve = steps_curve(pd.read_csv(run / "steps.csv", usecols=["total_steps", "best_value"]))
+            else:  # a run of an older version: against training steps
+                curve = run_curve(int(root.get("train_steps", 0)), root_value, batches)
+            curves.setdefault(selector, []).append(curve)
             last = batches.iloc[-1] if len(batches) else None
             finals.append(
                 {
@@ -222,7 +269,40 @@ def study_tables(runs: Mapping[str, Mapping[int, Path]], rules: Sequence[str]) -
                     "best_value": float(last["best_value"]) if last is not None else root_value,
                     "best_agent": str(last["best_agent"]) if last is not None else "0",
                     "agents": len(lineage),
+                    "spent": int(curve.index[-1]),
                 }
             )
-    every = [run for by_seed in runs.values() for run in by_seed.values()]
-    return StudyResult(best_against_budget(curves), pooled_predictiveness(every, rules), pd.DataFrame(finals))
+    predictive = arm_predictiveness(runs, rules)
+    return StudyResult(best_against_budget(curves), predictive, pd.DataFrame(finals))
+
+
+def arm_predictiveness(runs: Mapping[str, Mapping[int, Path]], rules: Sequence[str]) -> pd.DataFrame:
+    """How well each rule's credit predicts the clade's final best value, per arm (HGM's check of a
+    selector's estimate, on the archives that selector grew): ``selector, rule, correlation`` (the
+    arm's seeds' pairs pooled, :func:`pooled_predictiveness`), ``mean, lo, hi`` (each seed's own
+    correlation, mean and 95% t-interval over the seeds where it is defined), ``seeds``, ``pairs``;
+    then the same pooled over every arm, as selector ``all``."""
+    pairs = {sel: [predictiveness(run, rules) for run in by_seed.values()] for sel, by_seed in runs.items()}
+    pairs["all"] = [t for sel in runs for t in pairs[sel]]
+    rows: list[dict[str, Any]] = []
+    for selector, triples in pairs.items():
+        for rule in rules:
+            corr, n = _correlation([t[rule] for t in triples])
+            each = np.array([_correlation([t[rule]])[0] for t in triples]) if selector != "all" else np.array([])
+            each = each[np.isfinite(each)]
+            mean, lo, hi = t_interval(each) if len(each) else (math.nan, math.nan, math.nan)
+            rows.append(
+                {"selector": selector, "rule": rule, "correlation": corr}
+                | {"mean": mean, "lo": lo, "hi": hi, "seeds": len(each), "pairs": n}
+            )
+    return pd.DataFrame(rows, columns=list(PREDICTIVENESS_COLUMNS))
+
+
+def sweep_predictiveness(sweep_dir: str | Path, rules: Sequence[str] = DEFAULT_RULES) -> pd.DataFrame:
+    """:func:`arm_predictiveness` of a finished sweep of archive runs (``lineage-sim run`` of a config
+    with ``[sweep]``, such as ``examples/selection.toml``), one arm per sweep arm."""
+    from spawn.experiments.compare_sweep import sweep_runs
+
+    for rule in rules:
+        check_rule(rule)
+    return arm_predictiveness({arm: dict(seeds) for arm, seeds in sweep_runs(sweep_dir).items()}, rules)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spawn.errors import PlotError
-from spawn.experiments.curves import best_against_budget, run_curve
+from spawn.experiments.curves import best_against_budget, run_curve, steps_curve
 from spawn.plots.common import PlotSource, finish, load_lineage, load_source, new_figure, read_csv, tex
 
 if TYPE_CHECKING:
@@ -32,8 +32,11 @@ __all__ = ["plot_selection", "selection_curves"]
 _STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
 
 
-def _run_curve(run: Path) -> pd.Series:
-    """Best value so far against budget spent in one archive run (the root first)."""
+def _run_curve(run: Path, total: bool) -> pd.Series:
+    """Best value so far against total steps (``total``: from ``steps.csv``) or training steps (from
+    ``batches.csv``, a run of an older version) in one archive run (the root first)."""
+    if total:
+        return steps_curve(read_csv(run / "steps.csv", "an archive run's steps.csv"))
     batches = read_csv(run / "batches.csv", "an archive run's batches.csv")
     g = load_lineage(run / "lineage.json")
     root = g.attributes(g.roots()[0])
@@ -45,10 +48,14 @@ def _arm_label(arm: str) -> str:
 
 
 def selection_curves(source: PlotSource | str | Path) -> pd.DataFrame:
-    """Best value against budget spent per selector: ``selector, spent, mean, lo, hi, n``.
+    """Best value against steps spent per selector: ``selector, spent, mean, lo, hi, n``.
 
-    A study directory's ``study.csv`` is read as it is; for a sweep directory (one curve per arm)
-    or a single archive run each run's ``batches.csv`` gives a step curve, and runs of an arm are
+    ``spent`` counts training and evaluation steps together (each run's ``steps.csv``), so that
+    expand-only selectors and HGM's loop (whose budget counts both) compare at equal cost; runs of an
+    older version, without ``steps.csv``, are drawn against training steps (``batches.csv``), and
+    the frame's ``attrs["cost"]`` says which (``"total"`` or ``"training"``). A study directory's
+    ``study.csv`` is read as it is; for a sweep directory (one curve per arm) or a single archive
+    run each run's file gives a step curve, and runs of an arm are
     averaged on the union of their budget points with a 95% t-interval over seeds (see
     :func:`spawn.experiments.curves.best_against_budget`).
 
@@ -66,15 +73,19 @@ def selection_curves(source: PlotSource | str | Path) -> pd.DataFrame:
             "give the archive run directory or a sweep of selectors"
         )
     curves: dict[str, list[pd.Series]] = {}
-    for arm, runs in src.arms.items():
+    for runs in src.arms.values():
         missing = [r for r in runs if not (r / "batches.csv").is_file()]
         if missing:
             raise PlotError(
                 f'selection needs archive runs (regime = "archive", which write batches.csv); '
                 f"{str(missing[0])!r} is a recursive run"
             )
-        curves[_arm_label(arm)] = [_run_curve(r) for r in runs]
-    return best_against_budget(curves)
+    total = all((r / "steps.csv").is_file() for runs in src.arms.values() for r in runs)
+    for arm, runs in src.arms.items():
+        curves[_arm_label(arm)] = [_run_curve(r, total) for r in runs]
+    frame = best_against_budget(curves)
+    frame.attrs["cost"] = "total" if total else "training"
+    return frame
 
 
 def plot_selection(
@@ -114,7 +125,8 @@ def plot_selection(
             ax.step(c["spent"], c["hi"], where="post", color=colour, lw=0.6, alpha=0.6)
         label = f"{selector} ({n} seed{'s' * (n != 1)})"
         handles.append(Line2D([], [], color=colour, ls=style[0], marker=style[1], lw=2.0, label=tex(label)))
-    ax.set_xlabel("budget spent (training steps)")
+    cost = curves.attrs.get("cost", "total")
+    ax.set_xlabel("steps spent (training + evaluation)" if cost == "total" else "budget spent (training steps)")
     ax.set_ylabel("best value so far")
     ax.grid(alpha=0.3)
     band = "band: 95% t-interval over seeds" if max(seeds, default=0) > 1 else "one seed: no band"

@@ -43,7 +43,13 @@ from spawn.regimes.selectors import select
 __all__ = [
     "SELECTOR_STREAM",
     "STEP_COLUMNS",
-    "ArchiveState", "batches_csv", "extended_record", "run_archive", "step_row", "steps_csv"]
+    "ArchiveState",
+    "batches_csv",
+    "extended_record",
+    "run_archive",
+    "step_row",
+    "steps_csv",
+]
 
 #: First spawn-key element of the selector's stream: agents' paths start with 0, evaluation uses
 #: 2**31 - 1 and fault injection 2**31 - 2.
@@ -267,8 +273,9 @@ def batches_csv(log: list[dict[str, Any]]) -> str:
 #: The columns of ``steps.csv``: one row per step of the archive's growth, the root first. A step is
 #: a batch (``expand``: its parents and children), or under HGM's loop one decision (``expand``: a
 #: parent and its child; ``evaluate``: one more episode of ``agent`` on ``env``, and ``success``).
-#: The counters after it: archive size, evaluation episodes, training, evaluation and total steps,
-#: and the archive's best agent and its value.
+#: What ``agent`` (each of them, space-separated) measures after the step: its value, successes and
+#: trials over every evaluation episode it has had. The counters after it: archive size, evaluation
+#: episodes, training, evaluation and total steps, and the archive's best agent and its value.
 STEP_COLUMNS = (
     "step",
     "action",
@@ -276,6 +283,9 @@ STEP_COLUMNS = (
     "agent",
     "env",
     "success",
+    "value",
+    "successes",
+    "trials",
     "archive_size",
     "episodes",
     "train_steps",
@@ -286,9 +296,26 @@ STEP_COLUMNS = (
 )
 
 
-def step_row(state: ArchiveState, archive_size: int, best: tuple[str, float], **what: Any) -> dict[str, Any]:
-    """A row of ``steps.csv``: ``what`` the step did, and the archive's counters after it."""
+def _figure(records: dict[str, AgentRecord], agents: str, key: str) -> str:
+    def one(agent: str) -> str:
+        x = records[agent].attributes.get(key)
+        return "" if x is None else f"{x:.12g}" if isinstance(x, float) else str(x)
+
+    return " ".join(one(a) for a in agents.split())
+
+
+def step_row(
+    state: ArchiveState,
+    archive_size: int,
+    best: tuple[str, float],
+    records: dict[str, AgentRecord] | None = None,
+    **what: Any,
+) -> dict[str, Any]:
+    """A row of ``steps.csv``: ``what`` the step did, what its agents measure now (in ``records``,
+    default ``state.records``), and the archive's counters after it."""
     row = {"parent": "", "agent": "", "env": "", "success": ""} | what
+    records = state.records if records is None else records
+    row |= {key: _figure(records, str(row["agent"]), key) for key in ("value", "successes", "trials")}
     return row | {
         "archive_size": archive_size,
         "episodes": state.episodes,
@@ -315,13 +342,13 @@ def _batch_steps(state: ArchiveState) -> list[dict[str, Any]]:
     join("0")
     root_value = state.records["0"].attributes.get("value")
     root_best = ("0", float(root_value) if root_value is not None else float("-inf"))
-    rows = [step_row(shown, int("0" in state.archive), root_best, step=0, action="root", agent="0")]
+    rows = [step_row(shown, int("0" in state.archive), root_best, state.records, step=0, action="root", agent="0")]
     for row in state.log:
         for child in str(row["children"]).split():
             join(child)
         best = (str(row["best_agent"]), float(row["best_value"]))
         what = {"step": int(row["batch"]) + 1, "action": "expand", "parent": row["parents"], "agent": row["children"]}
-        rows.append(step_row(shown, int(row["archive_size"]), best, **what))
+        rows.append(step_row(shown, int(row["archive_size"]), best, state.records, **what))
     return rows
 
 

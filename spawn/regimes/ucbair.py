@@ -209,7 +209,7 @@ def run_ucb_air(
             state.episode(cfg, agent, slug, ep.ret, ep.success, ep.steps)
             best = final_agent(cfg, state)
             what = {"step": d, "action": "evaluate", "agent": agent, "env": slug, "success": int(ep.success)}
-            state.log_step(step_row(state, len(state.archive), best, **what))
+            state.log_step(step_row(state, len(state.archive), best, None, **what))
             evaluations += 1
         results: list[JobResult] = []
         if specs:
@@ -219,7 +219,7 @@ def run_ucb_air(
             best = final_agent(cfg, state)
             for d, parent, spec in specs:
                 what = {"step": d, "action": "expand", "parent": parent, "agent": spec.id}
-                state.log_step(step_row(state, len(state.archive), best, **what))
+                state.log_step(step_row(state, len(state.archive), best, None, **what))
         picks = tuple(parent for _, parent, _ in specs)
         row = _batch_row(state, picks, scores, [spec for _, _, spec in specs], final_agent(cfg, state))
         state.log_batch(row | {"spent": state.spent + state.eval_spent})

@@ -83,13 +83,21 @@ def test_study_tables_by_hand(tmp_path: Path) -> None:
     assert hgm[["spent", "mean", "lo", "hi", "n"]].values.tolist() == [[100, 0.4, 0.4, 0.4, 1]]
     # The best agent's id is read as text: 0.10 (the root's eleventh child) is not the number 0.1.
     assert result.final.to_dict("records") == [
-        {"selector": "greedy", "seed": 1, "best_value": 0.8, "best_agent": "0.0.0", "agents": 4},
-        {"selector": "greedy", "seed": 2, "best_value": 0.9, "best_agent": "0.10", "agents": 2},
-        {"selector": "hgm", "seed": 3, "best_value": 0.4, "best_agent": "0", "agents": 1},  # no batch: the root
+        {"selector": "greedy", "seed": 1, "best_value": 0.8, "best_agent": "0.0.0", "agents": 4, "spent": 400},
+        {"selector": "greedy", "seed": 2, "best_value": 0.9, "best_agent": "0.10", "agents": 2, "spent": 200},
+        {"selector": "hgm", "seed": 3, "best_value": 0.4, "best_agent": "0", "agents": 1, "spent": 100},  # the root
     ]
-    assert result.predictiveness.to_dict("records") == [
-        {"rule": "self", "correlation": pytest.approx(16 / math.sqrt(791), abs=1e-12), "pairs": 5}
-    ]
+    # Per selector: greedy pools runs A and B (16 / sqrt(791), as above); its seeds' own correlations
+    # are run A's sqrt(27/155) and none for run B (one pair), so one seed counts. hgm's run C has no
+    # state with a future: no pair. "all" pools every run.
+    table = result.predictiveness
+    assert list(table.columns) == ["selector", "rule", "correlation", "mean", "lo", "hi", "seeds", "pairs"]
+    greedy, hgm, pooled = (table[table.selector == s].iloc[0] for s in ("greedy", "hgm", "all"))
+    assert greedy.correlation == pytest.approx(16 / math.sqrt(791), abs=1e-12) and greedy.pairs == 5
+    assert (greedy["mean"], greedy.lo, greedy.hi) == pytest.approx((math.sqrt(27 / 155),) * 3, abs=1e-12)
+    assert greedy.seeds == 1
+    assert math.isnan(hgm.correlation) and hgm.pairs == 0 and hgm.seeds == 0
+    assert pooled.correlation == pytest.approx(16 / math.sqrt(791), abs=1e-12) and pooled.pairs == 5
 
 
 def _reference(x: list[float], y: list[float], w: list[float]) -> float:

@@ -25,10 +25,16 @@ def test_selector_study_on_a_small_budget(tmp_path: Path) -> None:
         for seed in (1, 2):
             assert (tmp_path / "s" / sel / f"seed-{seed}" / "lineage.json").is_file()
         curve = result.curves[result.curves.selector == sel]
-        assert list(curve.spent) == [600, 1200, 1800] and (curve.n == 2).all()
+        # against total steps, training and evaluation, read from each run's steps.csv
+        steps = [pd.read_csv(tmp_path / "s" / sel / f"seed-{seed}" / "steps.csv") for seed in (1, 2)]
+        totals = sorted({int(t) for frame in steps for t in frame.total_steps})
+        assert list(curve.spent) == totals and (curve.n == 2).all()
+        # each point is the training budget (600, 1200, 1800) plus the evaluations so far
+        assert len(totals) == 3 and all(t > b for t, b in zip(totals, [600, 1200, 1800], strict=True))
         assert (np.diff(curve["mean"]) >= 0).all()  # best so far never falls
         assert (curve.lo <= curve["mean"]).all() and (curve["mean"] <= curve.hi).all()
     assert set(result.predictiveness.rule) == {"self", "discounted", "clade-mean"}
+    assert set(result.predictiveness.selector) == {"greedy", "hgm", "all"}
     assert (result.predictiveness.pairs > 0).all()
     on_disk = pd.read_csv(tmp_path / "s" / "study.csv")
     assert len(on_disk) == len(result.curves)

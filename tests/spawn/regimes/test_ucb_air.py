@@ -84,6 +84,7 @@ def test_each_evaluation_is_the_thompson_draw_on_own_counts_round_robin(loop_run
         d = int(row["step"])
         if row["action"] == "expand":
             archive.append(row["agent"])
+            assert [int(row["successes"]), int(row["trials"])] == counts[row["agent"]]  # its first evaluation
             continue
         ids = sorted(archive, key=lambda a: [int(x) for x in a.split(".")])
         rng = np.random.default_rng(np.random.SeedSequence(3, spawn_key=(SELECTOR_STREAM, d, 2)))
@@ -93,6 +94,7 @@ def test_each_evaluation_is_the_thompson_draw_on_own_counts_round_robin(loop_run
         assert row["agent"] == ids[int(np.argmax(draws))], d
         counts[row["agent"]][0] += int(row["success"])
         counts[row["agent"]][1] += 1
+        assert [int(row["successes"]), int(row["trials"])] == counts[row["agent"]]  # the counts after the step
         evaluations += 1
     assert evaluations >= 5
     for a in g:  # and the counts the loop reached are the lineage's
@@ -220,3 +222,26 @@ def test_expand_only_runs_keep_their_config_and_write_steps(tmp_path: Path) -> N
 def test_bad_loop_settings_are_refused(archive: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         config(regime="archive", archive=archive)
+
+
+def test_predictiveness_credits_each_state_with_the_counts_it_had(loop_run: Path) -> None:
+    """Under the loop an agent's counts grow after it joins: each archive state of the predictiveness
+    check sees the counts of its time (steps.csv), not the run's final ones."""
+    from spawn.experiments.study import _states, arm_predictiveness
+
+    g = LineageGraph.load(loop_run / "lineage.json")
+    states = _states(loop_run)
+    batches = _rows(loop_run, "batches.csv")
+    assert len(states) == 1 + len(batches)
+    for (members, then), row in zip(states[1:], batches, strict=True):
+        assert set(then) == set(members)
+        for a in members:  # the counts after the round: first evaluation + the loop's episodes so far
+            steps = _rows(loop_run, "steps.csv")
+            rows = [r for r in steps if r["agent"] == a and int(r["total_steps"]) <= int(row["spent"])]
+            assert then[a]["trials"] == int(rows[-1]["trials"])
+    final = states[-1][1]
+    assert all(final[a]["trials"] == g.attributes(a)["trials"] for a in g)  # the last state is the lineage's
+    earlier = [a for _, then in states[:-1] for a in then if then[a]["trials"] < g.attributes(a)["trials"]]
+    assert earlier  # and some agent was credited, earlier, with fewer trials than it ended with
+    table = arm_predictiveness({"hgm": {3: loop_run}}, ["self", "cmp"])
+    assert set(table.selector) == {"hgm", "all"} and (table.pairs > 0).all()

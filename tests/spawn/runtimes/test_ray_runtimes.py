@@ -205,17 +205,20 @@ def test_bad_options_are_one_line_errors() -> None:
 
 
 @pytest.mark.ray
-def test_archive_regime_same_bytes_on_ray(ray_session: None, tmp_path: Path) -> None:
-    """The driver creates each batch's agents on the runtime; the lineage is the inline one."""
+@pytest.mark.parametrize("expand", ["batch", "ucb-air"])
+def test_archive_regime_same_bytes_on_ray(ray_session: None, tmp_path: Path, expand: str) -> None:
+    """The driver creates each batch's agents on the runtime; the lineage is the inline one (and
+    HGM's loop, whose evaluation episodes run in the driver, decides the same on every runtime)."""
     cfg = config(
         regime="archive",
         selector="hgm",
-        budget=1400,
-        archive={"batch_size": 2, "child_budget": 300, "root_budget": 500},
+        budget=1400 if expand == "batch" else 1800,
+        archive={"batch_size": 2, "child_budget": 300, "root_budget": 500, "expand": expand},
         eval={"episodes": 2, "max_steps": 40},
     )
-    files = ("lineage.json", "agents.csv", "summary.json", "batches.csv")
+    files = ("lineage.json", "agents.csv", "summary.json", "batches.csv", "steps.csv")
     simulate(cfg, tmp_path / "inline")
+    assert (",evaluate," in (tmp_path / "inline" / "steps.csv").read_text()) == (expand == "ucb-air")
     for name, executor in (("actors", make_ray_actors()), ("shards", make_ray_shards(shards=2))):
         simulate(cfg, tmp_path / name, executor)
         for f in files:
