@@ -92,6 +92,8 @@ def config_to_toml(cfg: SimConfig) -> str:
     if cfg.archive.expand == "batch":  # and an archive run without HGM's loop (its keys then do nothing)
         for key in ("expand", "alpha", "hgm_cooldown", "final_trials"):
             data["archive"].pop(key, None)
+    if not cfg.archive.test_episodes:
+        data["archive"].pop("test_episodes", None)
     for section in [k for k in data if isinstance(data[k], dict)]:
         lines += [
             "",

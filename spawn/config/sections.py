@@ -421,6 +421,15 @@ class ArchiveConfig(StrictModel):
             "highest posterior mean); default: a whole first evaluation, [eval] episodes x environments"
         ),
     )
+    test_episodes: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description=(
+            "after the run, evaluate the archive's best agent on this many held-out episodes per "
+            "environment (seeds of their own, outside the budget): summary.json 'archive_best' (0: none)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _loop_keys(self) -> ArchiveConfig:

@@ -53,6 +53,7 @@ from spawn.regimes.archive import (
     SELECTOR_STREAM,
     ArchiveState,
     _batch_row,
+    _best,
     _child,
     _eligible,
     _run_job,
@@ -61,11 +62,23 @@ from spawn.regimes.archive import (
 from spawn.regimes.base import Saver
 from spawn.regimes.selectors import select
 
-__all__ = ["LOOP_EVAL_STREAM", "final_agent", "loop_tau", "own_counts", "run_ucb_air"]
+__all__ = [
+    "LOOP_EVAL_STREAM",
+    "TEST_STREAM",
+    "archive_best",
+    "final_agent",
+    "loop_tau",
+    "own_counts",
+    "run_ucb_air",
+    "test_best",
+]
 
 #: First spawn-key element of the loop's evaluation episodes (the run-wide first evaluations use
 #: 2**31 - 1, faults 2**31 - 2, the selector 2**31 - 3).
 LOOP_EVAL_STREAM = 2**31 - 4
+
+#: First spawn-key element of the held-out test of the archive's best agent (``test_episodes``).
+TEST_STREAM = 2**31 - 5
 
 #: Evaluation episodes at most in one round without an expansion (a checkpoint after each round).
 ROUND_EVALUATIONS = 256
@@ -107,6 +120,46 @@ def final_agent(cfg: SimConfig, state: ArchiveState) -> tuple[str, float]:
     best = min(pool, key=lambda a: (-(1 + counted[a][0]) / (2 + sum(counted[a])), path_key(a)))
     value = state.records[best].attributes.get("value")
     return best, float(value) if value is not None else float("-inf")
+
+
+def archive_best(cfg: SimConfig, state: ArchiveState) -> tuple[str, float]:
+    """The archive's best agent and its value: HGM's final agent under the loop, otherwise the
+    highest value (ties to the earliest id)."""
+    return final_agent(cfg, state) if cfg.archive.expand == "ucb-air" else _best(state)
+
+
+def test_best(cfg: SimConfig, state: ArchiveState) -> dict[str, Any]:
+    """The archive's best agent measured on ``test_episodes`` held-out episodes per environment:
+    seeds from ``SeedSequence(seed, spawn_key=(TEST_STREAM,))`` (one child per environment; the same
+    for every arm of a seed), action draws from ``(TEST_STREAM, 1)``, outside the budget. Its
+    ``value`` was chosen on the evaluations it was picked by, and so is biased upwards (most for the
+    highest of many noisy values); ``test_value`` is not."""
+    agent, value = archive_best(cfg, state)
+    n = cfg.archive.test_episodes
+    out: dict[str, Any] = {"agent": agent, "rule": "posterior mean" if cfg.archive.expand == "ucb-air" else "value"}
+    out |= {"value": value, "trials": int(state.records[agent].attributes.get("trials", 0) or 0), "test_episodes": n}
+    if agent not in state.finals:  # its life failed: nothing to test
+        return out | {"test_value": None}
+    suite = suite_for(cfg)
+    spec = state.finals[agent]
+    built = build_agent(spec, suite, np.random.default_rng(0))
+    rng = _rng(cfg, TEST_STREAM, 1)
+    clock = spec.birth_time + state.first[agent].train_steps
+    seeds = np.random.SeedSequence(cfg.seed, spawn_key=(TEST_STREAM,)).spawn(len(suite.slugs))
+    values, successes, steps = {}, 0, 0
+    for slug, ss in zip(suite.slugs, seeds, strict=True):
+        eps = [evaluate_episode(built, spec, suite, cfg, slug, int(x), rng, clock) for x in ss.generate_state(n)]
+        lo, hi = suite.facts[slug].return_range
+        values[slug] = float(np.clip((np.mean([e.ret for e in eps]) - lo) / (hi - lo), 0.0, 1.0))
+        successes += sum(e.success for e in eps)
+        steps += sum(e.steps for e in eps)
+    return out | {
+        "test_value": float(np.mean(list(values.values()))),
+        "test_values": values,
+        "test_successes": successes,
+        "test_trials": n * len(suite.slugs),
+        "test_steps": steps,
+    }
 
 
 def _rng(cfg: SimConfig, *key: int) -> np.random.Generator:

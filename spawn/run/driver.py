@@ -25,7 +25,7 @@ from spawn.errors import CheckpointError, RunDirError
 from spawn.life.job import AgentRecord, JobResult
 from spawn.regimes.archive import ArchiveState, batches_csv, run_archive, steps_csv
 from spawn.regimes.recursive import RecursiveState, run_recursive
-from spawn.regimes.ucbair import run_ucb_air
+from spawn.regimes.ucbair import run_ucb_air, test_best
 from spawn.run.checkpoint import CheckpointWriter, has_checkpoint, read_checkpoint
 from spawn.run.outputs import json_text, write_outputs
 from spawn.run.progress import RunProgress
@@ -65,7 +65,8 @@ class RunOutcome:
     where: dict[str, Any]
 
 
-Body = Callable[["RunProgress"], tuple[bool, dict[str, AgentRecord], int]]
+#: A regime's run: whether it finished, its agents, how many are new, and what ``summary.json`` adds.
+Body = Callable[["RunProgress"], tuple[bool, dict[str, AgentRecord], int, dict[str, Any]]]
 
 
 def _recursive_body(
@@ -77,7 +78,7 @@ def _recursive_body(
     checkpoint_every: float,
     checkpoint_agents: int,
 ) -> Body:
-    def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
+    def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int, dict[str, Any]]:
         bar.advance(len(state.records), sum(r.train_steps for r in state.records.values()))
         complete, new = run_recursive(
             cfg,
@@ -89,7 +90,7 @@ def _recursive_body(
             checkpoint_every=checkpoint_every,
             checkpoint_agents=checkpoint_agents,
         )
-        return complete, state.records, new
+        return complete, state.records, new, {}
 
     return body
 
@@ -99,7 +100,7 @@ def _archive_body(
 ) -> Body:
     loop = cfg.archive.expand == "ucb-air"  # the budget counts evaluation steps too
 
-    def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int]:
+    def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int, dict[str, Any]]:
         before = len(state.records)
         bar.advance(before, state.spent + state.eval_spent * loop)
 
@@ -108,10 +109,13 @@ def _archive_body(
 
         run = run_ucb_air if loop else run_archive
         complete = run(cfg, writer, executor, state, on_batch, stop_after)
+        extra = {}
         if complete:
             atomic_write(writer.out / "batches.csv", batches_csv(state.log))
             atomic_write(writer.out / "steps.csv", steps_csv(state))
-        return complete, state.records, len(state.records) - before
+            if cfg.archive.test_episodes:
+                extra["archive_best"] = test_best(cfg, state)
+        return complete, state.records, len(state.records) - before, extra
 
     return body
 
@@ -164,13 +168,13 @@ def _run(cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Bo
     bar = RunProgress(cfg.budget, enabled=progress)
     try:
         with bar:
-            complete, records, new = body(bar)
+            complete, records, new, extra = body(bar)
     finally:
         where = executor.where()
         executor.close()
         _rearm_sigterm()
     wall = time.perf_counter() - start
-    lineage = write_outputs(cfg, out, records) if complete else None
+    lineage = write_outputs(cfg, out, records, extra) if complete else None
     steps = sum(r.train_steps for r in records.values())
     evals = sum(r.eval_steps for r in records.values())
     timing = {

@@ -288,14 +288,17 @@ def json_text(data: Any) -> str:
     return json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
 
 
-def write_outputs(cfg: SimConfig, out: Path, records: Mapping[str, AgentRecord]) -> LineageGraph:
-    """Write every deterministic output of a finished run (atomically, one file at a time)."""
+def write_outputs(
+    cfg: SimConfig, out: Path, records: Mapping[str, AgentRecord], extra: Mapping[str, Any] | None = None
+) -> LineageGraph:
+    """Write every deterministic output of a finished run (atomically, one file at a time);
+    ``extra`` adds to ``summary.json`` (the archive's held-out test of its best agent)."""
     lineage = build_lineage(cfg, records.values())
     lineage.save(out / "lineage.json")
     atomic_write(out / "phylogeny.csv", to_alife_csv(lineage))
     atomic_write(out / "agents.csv", agents_csv(lineage))
     atomic_write(out / "curves.csv", curves_csv(records.values()))
-    atomic_write(out / "summary.json", json_text(summary(cfg, lineage, records.values())))
+    atomic_write(out / "summary.json", json_text(summary(cfg, lineage, records.values()) | dict(extra or {})))
     if cfg.attribution.rules:
         from attribution import AttributionError, write_attribution_csv
 

@@ -197,7 +197,7 @@ def test_expand_only_runs_keep_their_config_and_write_steps(tmp_path: Path) -> N
     text = config_to_toml(cfg)
     archive = text.split("[archive]\n")[1].split("\n\n")[0]
     keys = {line.split(" = ")[0] for line in archive.splitlines()}
-    assert "batch_size" in keys and not {"expand", "alpha", "hgm_cooldown", "final_trials"} & keys
+    assert "batch_size" in keys and not {"expand", "alpha", "hgm_cooldown", "final_trials", "test_episodes"} & keys
     assert 'expand = "ucb-air"' in config_to_toml(_loop_cfg())
     simulate(cfg, tmp_path / "a")
     g = LineageGraph.load(tmp_path / "a" / "lineage.json")
@@ -207,6 +207,7 @@ def test_expand_only_runs_keep_their_config_and_write_steps(tmp_path: Path) -> N
     assert [int(r["train_steps"]) for r in rows[1:]] == [int(b["spent"]) for b in batches]
     assert int(rows[-1]["eval_steps"]) == int(g.column("eval_steps").sum())
     assert int(rows[-1]["train_steps"]) == 1400  # the budget counts training alone
+    assert "archive_best" not in (tmp_path / "a" / "summary.json").read_text()  # no test asked for
     assert [r["best_value"] for r in rows[1:]] == [f"{float(b['best_value']):.12g}" for b in batches]
 
 
@@ -245,3 +246,49 @@ def test_predictiveness_credits_each_state_with_the_counts_it_had(loop_run: Path
     assert earlier  # and some agent was credited, earlier, with fewer trials than it ended with
     table = arm_predictiveness({"hgm": {3: loop_run}}, ["self", "cmp"])
     assert set(table.selector) == {"hgm", "all"} and (table.pairs > 0).all()
+
+
+class _NoSave:
+    def save(self, entries: list[dict[str, Any]]) -> None:
+        pass
+
+
+@pytest.mark.parametrize("expand", ["batch", "ucb-air"])
+def test_the_best_agent_is_tested_on_held_out_episodes(expand: str, tmp_path: Path) -> None:
+    """test_best runs the best agent on seeds of its own, as evaluate runs its episodes: the
+    reference is evaluate's own per-environment loop on those seeds with the same action stream."""
+    from spawn.life.evaluate import _evaluate_env
+    from spawn.life.job import build_agent, suite_for
+    from spawn.regimes.archive import ArchiveState, run_archive
+    from spawn.regimes.ucbair import TEST_STREAM, archive_best, run_ucb_air, test_best
+    from spawn.runtimes.inline import InlineExecutor
+
+    archive = {"expand": expand, "test_episodes": 6} | ({} if expand == "ucb-air" else {"batch_size": 2})
+    cfg = _loop_cfg(**archive)
+    state = ArchiveState()
+    run = run_ucb_air if expand == "ucb-air" else run_archive
+    assert run(cfg, _NoSave(), InlineExecutor(), state, lambda *a: None, None)
+    got = test_best(cfg, state)
+    agent, value = archive_best(cfg, state)
+    assert (got["agent"], got["value"], got["test_trials"]) == (agent, value, 12)
+    suite = suite_for(cfg)
+    spec = state.finals[agent]
+    built = build_agent(spec, suite, np.random.default_rng(0))
+    rng = np.random.default_rng(np.random.SeedSequence(3, spawn_key=(TEST_STREAM, 1)))
+    seeds = np.random.SeedSequence(3, spawn_key=(TEST_STREAM,)).spawn(2)
+    values = []
+    for slug, ss in zip(suite.slugs, seeds, strict=True):
+        if slug not in built.shapes:
+            built.add_task(slug, suite.facts[slug].shape)
+        env = suite.make(slug, shield=False)
+        m, _ = _evaluate_env(built, env, slug, [int(x) for x in ss.generate_state(6)], 30, False, rng, None, None)
+        values.append(m["return"])
+        assert got["test_values"][slug] == pytest.approx(m["return"])
+    assert got["test_value"] == pytest.approx(np.mean(values))
+    # and a run writes it to summary.json, the same every time
+    simulate(cfg, tmp_path / "a")
+    import json
+
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["archive_best"] == json.loads(json.dumps(got))
+    assert "test_episodes = 6" in (tmp_path / "a" / "config.toml").read_text()
