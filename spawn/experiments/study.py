@@ -34,6 +34,7 @@ from spawn.run.driver import prepare_run_dir
 __all__ = [
     "DEFAULT_RULES",
     "PREDICTIVENESS_COLUMNS",
+    "TARGETS",
     "StudyResult",
     "arm_predictiveness",
     "arm_slug",
@@ -105,8 +106,27 @@ def _states(run: Path) -> list[tuple[list[str], dict[str, dict[str, float]]]]:
     return out
 
 
-def predictiveness(run: Path, rules: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per rule: credit at each batch, the clade's final best value, and the weights (one run).
+#: What a credit predicts (``target``): ``clade``, the best final value in the agent's clade, itself
+#: included; ``descendants``, HGM's empirical CMP, the best final value among its descendants only
+#: (a leaf has none and gives no pair).
+TARGETS = ("clade", "descendants")
+
+
+def _targets(g: LineageGraph, target: str) -> dict[str, float]:
+    if target not in TARGETS:
+        raise ValueError(f"predictiveness target {target!r} is not one of {', '.join(TARGETS)}")
+    best = g.clade_max("value")
+    if target == "clade":
+        return best
+    kids = {a: [best[c] for c in g.children(a) if not math.isnan(best[c])] for a in g}
+    return {a: max(v, default=float("nan")) for a, v in kids.items()}
+
+
+def predictiveness(
+    run: Path, rules: Sequence[str], target: str = "clade"
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per rule: credit at each batch, the clade's final best value (``target``: see :data:`TARGETS`),
+    and the weights (one run).
 
     Every state of the archive but the last (the root alone, then after each batch) is credited as
     it was then (under HGM's loop with each agent's value and counts as they were then, see
@@ -117,7 +137,7 @@ def predictiveness(run: Path, rules: Sequence[str]) -> dict[str, tuple[np.ndarra
     from attribution import parse_rule
 
     full = LineageGraph.load(run / "lineage.json")
-    final_best = full.clade_max("value")
+    final_best = _targets(full, target)
     out: dict[str, tuple[list[float], list[float], list[float]]] = {r: ([], [], []) for r in rules}
     for members, then in _states(run)[:-1]:  # the last state has no future to predict
         keep = set(members)
@@ -145,12 +165,12 @@ def _correlation(triples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -
     return (weighted_correlation(x, y, w) if len(x) > 1 else float("nan")), len(x)
 
 
-def pooled_predictiveness(runs: Sequence[Path], rules: Sequence[str]) -> pd.DataFrame:
+def pooled_predictiveness(runs: Sequence[Path], rules: Sequence[str], target: str = "clade") -> pd.DataFrame:
     """Per rule (``rule, correlation, pairs``): the weighted correlation of every run's pairs from
     :func:`predictiveness` pooled (NaN with fewer than two pairs), and how many pairs there are."""
     pooled: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {r: [] for r in rules}
     for run in runs:
-        for rule, triple in predictiveness(run, rules).items():
+        for rule, triple in predictiveness(run, rules, target).items():
             pooled[rule].append(triple)
     rows = []
     for rule, triples in pooled.items():
@@ -163,7 +183,7 @@ def pooled_predictiveness(runs: Sequence[Path], rules: Sequence[str]) -> pd.Data
 class StudyResult:
     curves: pd.DataFrame  # selector, spent, mean, lo, hi, n
     predictiveness: pd.DataFrame  # PREDICTIVENESS_COLUMNS: per selector and rule, and pooled ("all")
-    final: pd.DataFrame  # selector, seed, best_value, best_agent, agents, spent (the curve's last point)
+    final: pd.DataFrame  # selector, seed, best_value, best_agent, agents, spent (the curve's end), test_value
 
 
 def selector_study(
@@ -270,19 +290,32 @@ def study_tables(runs: Mapping[str, Mapping[int, Path]], rules: Sequence[str]) -
                     "best_agent": str(last["best_agent"]) if last is not None else "0",
                     "agents": len(lineage),
                     "spent": int(curve.index[-1]),
+                    "test_value": _test_value(run),
                 }
             )
     predictive = arm_predictiveness(runs, rules)
     return StudyResult(best_against_budget(curves), predictive, pd.DataFrame(finals))
 
 
-def arm_predictiveness(runs: Mapping[str, Mapping[int, Path]], rules: Sequence[str]) -> pd.DataFrame:
+def _test_value(run: Path) -> float:
+    """The best agent's value on held-out episodes (``[archive] test_episodes``), NaN without one."""
+    import json
+
+    if not (run / "summary.json").is_file():
+        return float("nan")
+    test = json.loads((run / "summary.json").read_text()).get("archive_best", {}).get("test_value")
+    return float("nan") if test is None else float(test)
+
+
+def arm_predictiveness(
+    runs: Mapping[str, Mapping[int, Path]], rules: Sequence[str], target: str = "clade"
+) -> pd.DataFrame:
     """How well each rule's credit predicts the clade's final best value, per arm (HGM's check of a
     selector's estimate, on the archives that selector grew): ``selector, rule, correlation`` (the
     arm's seeds' pairs pooled, :func:`pooled_predictiveness`), ``mean, lo, hi`` (each seed's own
     correlation, mean and 95% t-interval over the seeds where it is defined), ``seeds``, ``pairs``;
-    then the same pooled over every arm, as selector ``all``."""
-    pairs = {sel: [predictiveness(run, rules) for run in by_seed.values()] for sel, by_seed in runs.items()}
+    then the same pooled over every arm, as selector ``all``. ``target``: see :data:`TARGETS`."""
+    pairs = {sel: [predictiveness(run, rules, target) for run in by_seed.values()] for sel, by_seed in runs.items()}
     pairs["all"] = [t for sel in runs for t in pairs[sel]]
     rows: list[dict[str, Any]] = []
     for selector, triples in pairs.items():
@@ -298,11 +331,14 @@ def arm_predictiveness(runs: Mapping[str, Mapping[int, Path]], rules: Sequence[s
     return pd.DataFrame(rows, columns=list(PREDICTIVENESS_COLUMNS))
 
 
-def sweep_predictiveness(sweep_dir: str | Path, rules: Sequence[str] = DEFAULT_RULES) -> pd.DataFrame:
+def sweep_predictiveness(
+    sweep_dir: str | Path, rules: Sequence[str] = DEFAULT_RULES, target: str = "clade"
+) -> pd.DataFrame:
     """:func:`arm_predictiveness` of a finished sweep of archive runs (``lineage-sim run`` of a config
     with ``[sweep]``, such as ``examples/selection.toml``), one arm per sweep arm."""
     from spawn.experiments.compare_sweep import sweep_runs
 
     for rule in rules:
         check_rule(rule)
-    return arm_predictiveness({arm: dict(seeds) for arm, seeds in sweep_runs(sweep_dir).items()}, rules)
+    runs = {arm: {seed: lineage.parent for seed, lineage in seeds} for arm, seeds in sweep_runs(sweep_dir).items()}
+    return arm_predictiveness(runs, rules, target)

@@ -78,6 +78,13 @@ def _run_numbers(run: Path) -> dict[str, float]:
         credit = pd.read_csv(run / "attribution.csv", dtype={"agent": str}).set_index("agent")
         for rule in credit.columns:
             nums[f"root_credit:{rule}"] = float(credit.loc["0", rule])
+    if (run / "steps.csv").is_file():  # an archive run: its best agent, the steps it cost, its test
+        last = pd.read_csv(run / "steps.csv", usecols=["total_steps", "best_value"]).iloc[-1]
+        nums["archive_best_value"] = float(last["best_value"])
+        nums["archive_total_steps"] = float(last["total_steps"])
+        test = summary.get("archive_best", {}).get("test_value")
+        if "archive_best" in summary:
+            nums["archive_test_value"] = float("nan") if test is None else float(test)
     if isinstance(summary.get("solo"), dict):  # [baseline] solo: the root alone, and the lineage's gain
         from spawn.run.baseline import solo_credit
 

@@ -125,7 +125,7 @@ def _selection(src: PlotSource, o: _Options) -> Figure:
     curves = selection_curves(src)
     if curves.empty:
         raise PlotError(f"{str(o.path)!r}: no selection curves to draw")
-    return plot_selection(curves, title=f"{src.path.name}: best value against budget per selector", output=o.output)
+    return plot_selection(curves, title=f"{src.path.name}: best value against steps spent per arm", output=o.output)
 
 
 def _curves(src: PlotSource, o: _Options) -> Figure:

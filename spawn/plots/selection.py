@@ -44,7 +44,11 @@ def _run_curve(run: Path, total: bool) -> pd.Series:
 
 
 def _arm_label(arm: str) -> str:
-    return arm.removeprefix("selector=") if arm.count("=") == 1 else arm
+    """An arm's name as a legend shows it: its settings' values (``selector=hgm,expand=ucb-air`` ->
+    ``hgm · ucb-air``)."""
+    if "=" not in arm:
+        return arm
+    return " · ".join(part.partition("=")[2] for part in arm.split(","))
 
 
 def selection_curves(source: PlotSource | str | Path) -> pd.DataFrame:
@@ -94,7 +98,7 @@ def plot_selection(
     title: str | None = None,
     output: str | Path | None = None,
 ) -> Figure:
-    """Best value found against budget spent, one step line per selector with its band over seeds.
+    """Best value found against steps spent, one step line per arm with its band over seeds.
 
     Parameters
     ----------
@@ -110,19 +114,29 @@ def plot_selection(
     ax = fig.subplots()
     seeds = set()
     handles: list[Any] = []
-    for j, (selector, c) in enumerate(curves.groupby("selector", sort=False)):
+    groups = list(curves.groupby("selector", sort=False))
+    # An arm of several settings ("hgm · ucb-air") has its colour from the first and its line style
+    # from the rest; an arm of one setting varies both, so that arms with equal curves stay apart.
+    firsts = list(dict.fromkeys(str(label).split(" · ")[0] for label, _ in groups))
+    rests = list(dict.fromkeys(str(label).partition(" · ")[2] for label, _ in groups))
+    crowded = len(groups) > 4
+    for j, (selector, c) in enumerate(groups):
         c = c.sort_values("spent")
-        colour = f"C{j % 10}"
+        head, _, rest = str(selector).partition(" · ")
+        k = firsts.index(head) if len(rests) > 1 else j
+        colour = f"C{k % 10}"
+        style = _STYLES[(rests.index(rest) if len(rests) > 1 else j) % len(_STYLES)]
         n = int(c["n"].max()) if len(c) else 0
         seeds.add(n)
-        # Line style and marker vary with colour so that selectors with equal curves stay distinguishable.
-        style = _STYLES[j % len(_STYLES)]
+        every = max(1, len(c) // 12)  # a marker at most every twelfth of the curve
         ax.step(c["spent"], c["mean"], where="post", color=colour, lw=2.0, ls=style[0], zorder=3)
-        ax.plot(c["spent"], c["mean"], style[0], marker=style[1], color=colour, lw=0, ms=6, zorder=3)
+        ax.plot(c["spent"], c["mean"], style[0], marker=style[1], color=colour, lw=0, ms=6, zorder=3, markevery=every)
         if n > 1:
-            ax.fill_between(c["spent"], c["lo"], c["hi"], step="post", color=colour, alpha=0.12, lw=0)
-            ax.step(c["spent"], c["lo"], where="post", color=colour, lw=0.6, alpha=0.6)
-            ax.step(c["spent"], c["hi"], where="post", color=colour, lw=0.6, alpha=0.6)
+            alpha = 0.05 if crowded else 0.12
+            ax.fill_between(c["spent"], c["lo"], c["hi"], step="post", color=colour, alpha=alpha, lw=0)
+            if not crowded:
+                ax.step(c["spent"], c["lo"], where="post", color=colour, lw=0.6, alpha=0.6)
+                ax.step(c["spent"], c["hi"], where="post", color=colour, lw=0.6, alpha=0.6)
         label = f"{selector} ({n} seed{'s' * (n != 1)})"
         handles.append(Line2D([], [], color=colour, ls=style[0], marker=style[1], lw=2.0, label=tex(label)))
     cost = curves.attrs.get("cost", "total")
@@ -130,6 +144,6 @@ def plot_selection(
     ax.set_ylabel("best value so far")
     ax.grid(alpha=0.3)
     band = "band: 95% t-interval over seeds" if max(seeds, default=0) > 1 else "one seed: no band"
-    ax.legend(handles=handles, title=f"selector ({band})", fontsize=10, title_fontsize=10, loc="best")
-    fig.suptitle(tex(title or "Best value found against budget"), fontsize=14)
+    ax.legend(handles=handles, title=f"arm ({band})", fontsize=10, title_fontsize=10, loc="best")
+    fig.suptitle(tex(title or "Best value found against steps spent"), fontsize=14)
     return finish(fig, output)

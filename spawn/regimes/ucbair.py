@@ -67,10 +67,10 @@ __all__ = [
     "TEST_STREAM",
     "archive_best",
     "final_agent",
+    "held_out_test",
     "loop_tau",
     "own_counts",
     "run_ucb_air",
-    "test_best",
 ]
 
 #: First spawn-key element of the loop's evaluation episodes (the run-wide first evaluations use
@@ -128,7 +128,7 @@ def archive_best(cfg: SimConfig, state: ArchiveState) -> tuple[str, float]:
     return final_agent(cfg, state) if cfg.archive.expand == "ucb-air" else _best(state)
 
 
-def test_best(cfg: SimConfig, state: ArchiveState) -> dict[str, Any]:
+def held_out_test(cfg: SimConfig, state: ArchiveState) -> dict[str, Any]:
     """The archive's best agent measured on ``test_episodes`` held-out episodes per environment:
     seeds from ``SeedSequence(seed, spawn_key=(TEST_STREAM,))`` (one child per environment; the same
     for every arm of a seed), action draws from ``(TEST_STREAM, 1)``, outside the budget. Its

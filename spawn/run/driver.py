@@ -25,7 +25,7 @@ from spawn.errors import CheckpointError, RunDirError
 from spawn.life.job import AgentRecord, JobResult
 from spawn.regimes.archive import ArchiveState, batches_csv, run_archive, steps_csv
 from spawn.regimes.recursive import RecursiveState, run_recursive
-from spawn.regimes.ucbair import run_ucb_air, test_best
+from spawn.regimes.ucbair import held_out_test, run_ucb_air
 from spawn.run.checkpoint import CheckpointWriter, has_checkpoint, read_checkpoint
 from spawn.run.outputs import json_text, write_outputs
 from spawn.run.progress import RunProgress
@@ -114,7 +114,7 @@ def _archive_body(
             atomic_write(writer.out / "batches.csv", batches_csv(state.log))
             atomic_write(writer.out / "steps.csv", steps_csv(state))
             if cfg.archive.test_episodes:
-                extra["archive_best"] = test_best(cfg, state)
+                extra["archive_best"] = held_out_test(cfg, state)
         return complete, state.records, len(state.records) - before, extra
 
     return body

@@ -40,6 +40,14 @@ def test_predictiveness_pairs_of_one_run(tmp_path: Path) -> None:
     assert (x.tolist(), y.tolist(), w.tolist()) == ([0.6], [0.8], [THIRD])
 
 
+def test_predictiveness_against_descendants_only_hgms_empirical_cmp(tmp_path: Path) -> None:
+    # Descendants' best final values: 0 -> 0.8 (0.0.0, through 0.0), 0.0 -> 0.8, 0.1 none (a leaf).
+    x, y, w = predictiveness(run_a(tmp_path / "a"), ["self"], target="descendants")["self"]
+    assert (x.tolist(), y.tolist(), w.tolist()) == ([0.2, 0.2, 0.6], [0.8, 0.8, 0.8], [1.0, THIRD, THIRD])
+    with pytest.raises(ValueError, match="'kids' is not one of clade, descendants"):
+        predictiveness(tmp_path / "a", ["self"], target="kids")
+
+
 def test_predictiveness_of_a_run_by_hand(tmp_path: Path) -> None:
     # self, in tenths: x = 2, 2, 6, 1; y = 8, 8, 8, 1; weights 1/2, 1/6, 1/6, 1/6 (normalised).
     # Means 5/2 and 41/6; covariance 7/4; variances 31/12 and 245/36: r = 7/4 / sqrt(31/12 * 245/36)
@@ -82,7 +90,8 @@ def test_study_tables_by_hand(tmp_path: Path) -> None:
     hgm = curves[curves.selector == "hgm"]
     assert hgm[["spent", "mean", "lo", "hi", "n"]].values.tolist() == [[100, 0.4, 0.4, 0.4, 1]]
     # The best agent's id is read as text: 0.10 (the root's eleventh child) is not the number 0.1.
-    assert result.final.to_dict("records") == [
+    assert result.final.test_value.isna().all()  # no held-out test in these runs
+    assert result.final.drop(columns="test_value").to_dict("records") == [
         {"selector": "greedy", "seed": 1, "best_value": 0.8, "best_agent": "0.0.0", "agents": 4, "spent": 400},
         {"selector": "greedy", "seed": 2, "best_value": 0.9, "best_agent": "0.10", "agents": 2, "spent": 200},
         {"selector": "hgm", "seed": 3, "best_value": 0.4, "best_agent": "0", "agents": 1, "spent": 100},  # the root

@@ -255,12 +255,12 @@ class _NoSave:
 
 @pytest.mark.parametrize("expand", ["batch", "ucb-air"])
 def test_the_best_agent_is_tested_on_held_out_episodes(expand: str, tmp_path: Path) -> None:
-    """test_best runs the best agent on seeds of its own, as evaluate runs its episodes: the
+    """held_out_test runs the best agent on seeds of its own, as evaluate runs its episodes: the
     reference is evaluate's own per-environment loop on those seeds with the same action stream."""
     from spawn.life.evaluate import _evaluate_env
     from spawn.life.job import build_agent, suite_for
     from spawn.regimes.archive import ArchiveState, run_archive
-    from spawn.regimes.ucbair import TEST_STREAM, archive_best, run_ucb_air, test_best
+    from spawn.regimes.ucbair import TEST_STREAM, archive_best, held_out_test, run_ucb_air
     from spawn.runtimes.inline import InlineExecutor
 
     archive = {"expand": expand, "test_episodes": 6} | ({} if expand == "ucb-air" else {"batch_size": 2})
@@ -268,7 +268,7 @@ def test_the_best_agent_is_tested_on_held_out_episodes(expand: str, tmp_path: Pa
     state = ArchiveState()
     run = run_ucb_air if expand == "ucb-air" else run_archive
     assert run(cfg, _NoSave(), InlineExecutor(), state, lambda *a: None, None)
-    got = test_best(cfg, state)
+    got = held_out_test(cfg, state)
     agent, value = archive_best(cfg, state)
     assert (got["agent"], got["value"], got["test_trials"]) == (agent, value, 12)
     suite = suite_for(cfg)
