@@ -53,7 +53,12 @@ def test_example_runs_with_a_tiny_budget(name: str, tmp_path: Path) -> None:
         assert len(table) == expected and (tmp_path / "out" / "aggregate.csv").is_file()
         assert table["best_value"].notna().all()
         if name == "selection.toml":
-            assert (tmp_path / "out" / "selector=hgm" / "seed-1" / "batches.csv").is_file()
+            for expand in ("batch", "ucb-air"):
+                run = tmp_path / "out" / f"selector=hgm,expand={expand}" / "seed-1"
+                assert (run / "batches.csv").is_file() and (run / "steps.csv").is_file()
+            # HGM's loop evaluates again and its budget counts evaluation steps; the best agent is tested
+            loop = table[table["archive.expand"] == "ucb-air"]
+            assert (loop["archive_total_steps"] >= cfg.budget).all() and table["archive_test_value"].notna().all()
         if name == "alignment_tax.toml":
             assert "root_credit:self:transform=lagrangian" in table and "agents_mean_cost" in table
             # the paired arms: without constitutions nothing is measured against one
