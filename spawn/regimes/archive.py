@@ -47,6 +47,7 @@ __all__ = [
     "batches_csv",
     "extended_record",
     "run_archive",
+    "start_root",
     "step_row",
     "steps_csv",
 ]
@@ -394,6 +395,15 @@ def _batch_row(
     }
 
 
+def start_root(cfg: SimConfig, executor: Any, state: ArchiveState) -> JobResult:
+    """Train and evaluate the root (on ``root_budget``) and put it in the archive."""
+    budget = min(cfg.budget, cfg.archive.root_budget or cfg.archive.child_budget)
+    root = replace(root_spec(cfg), budget=budget, quota=0, keep_final=True)
+    (result,) = executor.map(_run_job, [(root, cfg)])
+    state.add(result, True)
+    return result
+
+
 def run_archive(
     cfg: SimConfig,
     writer: Saver,
@@ -406,11 +416,7 @@ def run_archive(
     a = cfg.archive
     new = 0
     if not state.records:
-        root = replace(
-            root_spec(cfg), budget=min(cfg.budget, a.root_budget or a.child_budget), quota=0, keep_final=True
-        )
-        (result,) = executor.map(_run_job, [(root, cfg)])
-        state.add(result, True)
+        result = start_root(cfg, executor, state)
         new += 1
         on_batch([result])
         state.save(writer)

@@ -39,7 +39,6 @@ own success rate (uniform prior), among agents with at least ``final_trials`` ev
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -47,7 +46,7 @@ import numpy as np
 from lineage import path_key
 from spawn.config import SimConfig
 from spawn.life.evaluate import evaluate_episode
-from spawn.life.job import AgentSpec, JobResult, build_agent, root_spec, suite_for
+from spawn.life.job import AgentSpec, JobResult, build_agent, suite_for
 from spawn.life.lineage import build_lineage
 from spawn.regimes.archive import (
     SELECTOR_STREAM,
@@ -57,6 +56,7 @@ from spawn.regimes.archive import (
     _child,
     _eligible,
     _run_job,
+    start_root,
     step_row,
 )
 from spawn.regimes.base import Saver
@@ -215,11 +215,7 @@ def run_ucb_air(
     a = cfg.archive
     new = 0
     if not state.records:
-        root = replace(
-            root_spec(cfg), budget=min(cfg.budget, a.root_budget or a.child_budget), quota=0, keep_final=True
-        )
-        (result,) = executor.map(_run_job, [(root, cfg)])
-        state.add(result, True)
+        result = start_root(cfg, executor, state)
         state.log_step(step_row(state, len(state.archive), final_agent(cfg, state), step=0, action="root", agent="0"))
         new += 1
         on_batch([result], result.record.train_steps + result.record.eval_steps)
