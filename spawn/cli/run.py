@@ -106,6 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from spawn.config import load_config
 
         cfg = load_config(args.config, seed=args.seed)
+        if args.engine is not None:
+            cfg = cfg.model_copy(update={"engine": args.engine})
         result = run_output(
             cfg,
             out,
@@ -190,6 +192,12 @@ def register(sub: Any) -> None:
         help="run directory to write: a new path, an empty directory, or one lineage-sim made (with --force)",
     )
     p.add_argument("--seed", type=whole_number(0), default=None, help="override the config's seed")
+    p.add_argument(
+        "--engine",
+        choices=["per-agent", "cohort"],
+        default=None,
+        help="override the config's engine: cohort steps a batch's lives together (the same bytes)",
+    )
     p.add_argument(
         "--runtime", choices=list(RUNTIMES.names()), default="inline", help="where agents run (default: inline)"
     )

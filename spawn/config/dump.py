@@ -77,6 +77,8 @@ def config_to_toml(cfg: SimConfig) -> str:
     lines = [f"{k} = {_toml_value(data[k])}" for k in ("seed", "budget", "regime", "selector")]
     if not data.pop("constitutions", True):  # written only when false: other runs keep their config.toml
         lines.append("constitutions = false")
+    if data.pop("engine", "per-agent") != "per-agent":  # likewise: the engine changes no other output
+        lines.append(f"engine = {_toml_value(cfg.engine)}")
     plugins = data.pop("plugins", ())
     if plugins:  # a run without plugins writes the config it always wrote
         lines.append(f"plugins = {_toml_value(list(plugins))}")

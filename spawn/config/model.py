@@ -66,6 +66,11 @@ class SimConfig(StrictModel):
     seed: int = Field(ge=0, lt=2**63)
     budget: int = Field(ge=1, le=10**12, description="training environment steps for the whole lineage")
     regime: Literal["recursive", "archive"] = "recursive"
+    engine: Literal["per-agent", "cohort"] = Field(
+        "per-agent",
+        description="per-agent: each life alone; cohort: the lives of a batch stepped together where a kernel "
+        "can (the same bytes; see spawn.life.cohort)",
+    )
     selector: str = Field("dgm", description="archive regime: uniform | greedy | dgm | hgm | rule:<rule spec>")
     plugins: tuple[SStr, ...] = Field(
         (),

@@ -102,12 +102,14 @@ def evaluate(
         facts = suite.facts[slug]
         if slug not in agent.shapes:
             agent.add_task(slug, facts.shape)  # never trained on it: its initial estimates
-        env = suite.make(slug, shield=shield)
+        env = suite.acquire(slug, shield=shield)
         options = suite.reset_options(slug, clock)
-        m, steps = _evaluate_env(
-            agent, env, slug, seeds, cfg.eval.max_steps, shield, rng, options, facts.success_threshold
-        )
-        env.close()
+        try:
+            m, steps = _evaluate_env(
+                agent, env, slug, seeds, cfg.eval.max_steps, shield, rng, options, facts.success_threshold
+            )
+        finally:
+            suite.release(env, slug, shield)
         total_steps += steps
         lo, hi = facts.return_range
         m["value"] = float(np.clip((m["return"] - lo) / (hi - lo), 0.0, 1.0))
@@ -153,20 +155,20 @@ def evaluate_episode(
 ) -> Episode:
     """One more evaluation episode of ``agent`` on environment ``slug`` from ``seed``, as
     :func:`evaluate` runs each of its episodes (the evaluation policy, behind the shield if the agent
-    trained behind one, at world time ``clock``); ``env`` may be one made by ``suite.make`` for it."""
+    trained behind one, at world time ``clock``); ``env`` may be one from ``suite.acquire`` for it."""
     facts = suite.facts[slug]
     if slug not in agent.shapes:
         agent.add_task(slug, facts.shape)
     shield = bool(objective_class(spec.objective).shield)
     made = env is None
-    env = suite.make(slug, shield=shield) if made else env
+    env = suite.acquire(slug, shield=shield) if made else env
     try:
         policy = _Policy(agent, env, slug, shield, rng)
         tally = _Tally(success_threshold=facts.success_threshold)
         _episode(policy, tally, env, seed, cfg.eval.max_steps, suite.reset_options(slug, clock))
     finally:
         if made:
-            env.close()
+            suite.release(env, slug, shield)
     return Episode(tally.returns[0], bool(tally.successes), tally.steps)
 
 

@@ -15,11 +15,12 @@ import copy
 import functools
 import math
 from collections import deque
-from dataclasses import replace
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from lineage.paths import child_id
 from spawn.agents import Agent, agent_class
@@ -39,7 +40,9 @@ __all__ = [
     "AgentSpec",
     "JobResult",
     "Life",
+    "RoundRequest",
     "build_agent",
+    "failed_result",
     "live",
     "path_ints",
     "root_spec",
@@ -47,6 +50,13 @@ __all__ = [
     "seed_sequence",
     "suite_for",
 ]
+
+
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """The process's BLAS and OpenMP thread pools, found once (finding them reads /proc/self/maps:
+    done per agent it took a seventh of a many-agent run)."""
+    return ThreadpoolController()
 
 
 @functools.lru_cache(maxsize=4)
@@ -65,6 +75,17 @@ def build_agent(spec: AgentSpec, suite: Suite, rng: np.random.Generator) -> Agen
     cls = agent_class(spec.agent_kind)
     agent: Agent = cls(shapes, spec.hyper, rng, copy.deepcopy(spec.params))
     return agent
+
+
+@dataclass(frozen=True)
+class RoundRequest:
+    """A round of training an agent's life asks for: ``steps`` on ``task``, every reward shown to
+    ``watch`` (or ``None``), SMDP steps discounted by ``gamma``."""
+
+    task: str
+    steps: int
+    watch: Any
+    gamma: float
 
 
 def _watcher(triggers: list[tuple[str, Any]], task: str) -> Any:
@@ -124,9 +145,28 @@ class Life:
         return self.spec.liability + self.stats.violations + self.stats.cost
 
     def train(self) -> None:
-        """Train the whole budget in rounds, the tasks in turn from :func:`first_task`; after each round
-        the triggers are asked, in registration order, and the first that fires may make a child
-        (:meth:`_spawn`)."""
+        """Train the whole budget in rounds (:meth:`rounds`), each on the per-agent path."""
+        for request in self.rounds():
+            self.train_round(request)
+
+    def train_round(self, request: RoundRequest) -> None:
+        """Train one round's steps on its task, this agent alone (the per-agent path)."""
+        self.lagrange = train_session(
+            self.agent,
+            self.session(request.task),
+            request.steps,
+            self.objective,
+            self.lagrange,
+            self.stats,
+            request.watch,
+            request.gamma,
+        )
+
+    def rounds(self) -> Iterator[RoundRequest]:
+        """The life in rounds: yields each round's training to be done (a :class:`RoundRequest`; the
+        caller trains it, alone or in a cohort, before asking for the next), the tasks in turn from
+        :func:`first_task`; after each round the triggers are asked, in registration order, and the
+        first that fires may make a child (:meth:`_spawn`)."""
         spec, cfg, sp = self.spec, self.cfg, self.cfg.spawn
         triggers = [(n, TRIGGERS.get(n)(spec, cfg)) for n in TRIGGERS.names() if n in sp.triggers]
         watchers = {t: _watcher(triggers, t) for t in spec.tasks}
@@ -137,7 +177,7 @@ class Life:
             n = min(sp.round_steps, remaining)
             task = spec.tasks[(first + rounds) % len(spec.tasks)]
             rounds += 1
-            moment = self._round(rounds, task, n, watchers[task], gamma)
+            moment = yield from self._round(rounds, task, n, watchers[task], gamma)
             remaining -= n
             fired = next((name for name, t in triggers if t.fires(moment)), None)
             if fired is None:
@@ -151,13 +191,14 @@ class Life:
                 quota -= 1 + child_quota
         self.close()
 
-    def _round(self, number: int, task: str, steps: int, watch: Any, gamma: float) -> Round:
-        """Train one round of ``steps`` on ``task``; returns the moment the triggers are asked about."""
+    def _round(
+        self, number: int, task: str, steps: int, watch: Any, gamma: float
+    ) -> Generator[RoundRequest, None, Round]:
+        """One round of ``steps`` on ``task`` (trained by whoever drives :meth:`rounds`); returns the
+        moment the triggers are asked about."""
         stats = self.stats
         episodes_before, cost_before, violations_before = stats.episodes, stats.cost, stats.violations
-        self.lagrange = train_session(
-            self.agent, self.session(task), steps, self.objective, self.lagrange, stats, watch, gamma
-        )
+        yield RoundRequest(task, steps, watch, gamma)
         # The round's episode returns (the last one's, when no episode ended this round).
         ended = stats.returns[episodes_before:] or stats.returns[-1:]
         self._record_round(number, task, ended, stats.cost - cost_before, stats.violations - violations_before)
@@ -229,7 +270,7 @@ class Life:
 
     def close(self) -> None:
         for s in self.sessions.values():
-            s.env.close()
+            s.close()
         self._best = {t: s.best for t, s in self.sessions.items()}
         self.sessions.clear()
 
@@ -326,15 +367,21 @@ def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
     life: Life | None = None
     try:
         # One BLAS thread: results must not depend on the machine's thread count.
-        with threadpool_limits(limits=1):
+        with _threadpools().limit(limits=1):
             life = Life(spec, cfg)
             life.train()
             return life.finish()
-    except SpawnError:
-        raise
     except Exception as exc:
-        if _interrupted(exc):  # Ctrl-C inside a library that wrapped it: an interruption, not a failure
-            raise KeyboardInterrupt from exc
-        if cfg.faults.on_error == "fail" or life is None:
-            raise AgentFailedError(f"agent {spec.id} failed: {type(exc).__name__}: {exc}") from exc
-        return life.failed(exc)
+        return failed_result(spec, cfg, life, exc)
+
+
+def failed_result(spec: AgentSpec, cfg: SimConfig, life: Life | None, exc: Exception) -> JobResult:
+    """What an exception in an agent's life comes to (see :func:`run_agent`): the config's errors
+    and interruptions raised again, a failure recorded on the agent or raised by ``on_error``."""
+    if isinstance(exc, SpawnError):
+        raise exc
+    if _interrupted(exc):  # Ctrl-C inside a library that wrapped it: an interruption, not a failure
+        raise KeyboardInterrupt from exc
+    if cfg.faults.on_error == "fail" or life is None:
+        raise AgentFailedError(f"agent {spec.id} failed: {type(exc).__name__}: {exc}") from exc
+    return life.failed(exc)

@@ -79,6 +79,7 @@ class Suite:
         self.configs: dict[str, EnvConfig] = {e.slug: e for e in cfg.envs}
         self.facts: dict[str, EnvFacts] = {}
         self._training_rules: dict[str, tuple[str, ...]] = {}
+        self._idle: dict[tuple[str, bool, tuple[str, ...]], list[gym.Env]] = {}  # see acquire
         # Work limits (spawn.config.check_work) are checked by parse_config, in the driver only: a
         # worker has no --limit flags. Plugins (module:EnvId environments, a module:Class agent) are
         # imported only once every other part of the config has been checked: importing runs their code.
@@ -154,6 +155,18 @@ class Suite:
             finally:
                 env.close()
         return self._training_rules[slug]
+
+    def acquire(self, slug: str, shield: bool = False, dropped: tuple[str, ...] = ()) -> gym.Env:
+        """An instance of environment ``slug`` as :meth:`make` makes it, reused when one is idle: every
+        environment is made once per process and task, not once per agent. Whoever takes one resets
+        it with a seed (and a clocked one with its clock) before using it, which puts it where a
+        fresh one would be, and gives it back with :meth:`release`."""
+        idle = self._idle.get((slug, shield, dropped))
+        return idle.pop() if idle else self.make(slug, shield, dropped)
+
+    def release(self, env: gym.Env, slug: str, shield: bool = False, dropped: tuple[str, ...] = ()) -> None:
+        """Give back an environment from :meth:`acquire` for the next agent."""
+        self._idle.setdefault((slug, shield, dropped), []).append(env)
 
     def make(self, slug: str, shield: bool = False, dropped: tuple[str, ...] = ()) -> gym.Env:
         """A fresh instance of environment ``slug``, wrapped in its constitution when it has one

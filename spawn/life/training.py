@@ -33,7 +33,8 @@ class Session:
         self, suite: Suite, task: str, shield: bool, seed: int, clock: int, dropped: tuple[str, ...] = ()
     ) -> None:
         self.task = task
-        self.env = suite.make(task, shield=shield, dropped=dropped)
+        self._lease = (suite, task, shield, dropped)
+        self.env = suite.acquire(task, shield=shield, dropped=dropped)
         self.space = self.env.observation_space
         self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
         self.constrained = suite.facts[task].has_constitution
@@ -45,6 +46,11 @@ class Session:
         self.ep_cost = 0.0
         self.ep_actions: list[int] = []
         self.best: deque[tuple[float, tuple[int, ...]]] = deque(maxlen=64)  # (return, actions), for add-tool
+
+    def close(self) -> None:
+        """Give the environment back to the suite (the next agent resets it)."""
+        suite, task, shield, dropped = self._lease
+        suite.release(self.env, task, shield, dropped)
 
     def restart(self) -> None:
         """Start the next episode (the environment's own stream, no new seed)."""

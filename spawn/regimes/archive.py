@@ -11,6 +11,7 @@ every runtime.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import math
@@ -47,6 +48,7 @@ __all__ = [
     "batches_csv",
     "extended_record",
     "run_archive",
+    "run_jobs",
     "start_root",
     "step_row",
     "steps_csv",
@@ -59,6 +61,23 @@ SELECTOR_STREAM = 2**31 - 3
 
 def _run_job(item: tuple[AgentSpec, SimConfig]) -> JobResult:
     return run_agent(*item)
+
+
+def _run_cohort(item: tuple[list[AgentSpec], SimConfig]) -> list[JobResult]:
+    from spawn.life.cohort import run_cohort
+
+    return run_cohort(*item)
+
+
+def run_jobs(cfg: SimConfig, executor: Any, specs: list[AgentSpec]) -> list[JobResult]:
+    """Every spec's life on the runtime, results in the order of ``specs``: one job each, or with
+    ``engine = "cohort"`` one cohort per worker (``executor.cohorts``, 1 in process), a contiguous
+    slice of the batch each."""
+    if cfg.engine != "cohort" or len(specs) < 2:
+        return list(executor.map(_run_job, [(s, cfg) for s in specs]))
+    size = math.ceil(len(specs) / max(1, int(getattr(executor, "cohorts", 1))))
+    chunks = [list(specs[i : i + size]) for i in range(0, len(specs), size)]
+    return [r for chunk in executor.map(_run_cohort, [(c, cfg) for c in chunks]) for r in chunk]
 
 
 @dataclass
@@ -174,8 +193,7 @@ class ArchiveState:
         if eligible and result.final is not None and "error" not in rec.attributes:
             self.finals[rec.id] = result.final
             self.best[rec.id] = dict(result.best or {})
-            self.archive.append(rec.id)
-            self.archive.sort(key=path_key)
+            bisect.insort(self.archive, rec.id, key=path_key)  # kept in id order
 
 
 def extended_record(cfg: SimConfig, first: AgentRecord, extra: dict[str, list[float]]) -> AgentRecord:
@@ -445,7 +463,7 @@ def run_archive(
         for k, parent in enumerate(sel.picks):
             budget = min(a.child_budget, remaining - k * a.child_budget)
             specs.append(_child(cfg, state, parent, state.spent, budget, op_rng))
-        results = executor.map(_run_job, [(s, cfg) for s in specs])
+        results = run_jobs(cfg, executor, specs)
         for r in sorted(results, key=lambda r: path_key(r.record.id)):
             state.add(r, _eligible(cfg, state, r))
         state.log_batch(_batch_row(state, sel.picks, sel.scores, specs))

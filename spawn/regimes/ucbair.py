@@ -55,7 +55,7 @@ from spawn.regimes.archive import (
     _best,
     _child,
     _eligible,
-    _run_job,
+    run_jobs,
     start_root,
     step_row,
 )
@@ -262,7 +262,7 @@ def run_ucb_air(
             evaluations += 1
         results: list[JobResult] = []
         if specs:
-            results = list(executor.map(_run_job, [(spec, cfg) for _, _, spec in specs]))
+            results = run_jobs(cfg, executor, [spec for _, _, spec in specs])
             for r in sorted(results, key=lambda r: path_key(r.record.id)):
                 state.add(r, _eligible(cfg, state, r))
             best = final_agent(cfg, state)

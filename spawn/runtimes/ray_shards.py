@@ -204,6 +204,11 @@ class RayShardsExecutor:
                     for spec in left:
                         heapq.heappush(frontier, (path_key(spec.id), spec.id, spec))
 
+    @property
+    def cohorts(self) -> int:
+        """How many cohorts a batch is cut into under ``engine = "cohort"``: one per shard."""
+        return self.n
+
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         """``[fn(x) for x in items]`` in contiguous chunks, one per shard; results in input order."""
         items = list(items)

@@ -1,0 +1,106 @@
+"""Many agents: the archive regime's per-agent path against a numpy lock-step ceiling.
+
+One run measures, on FrozenLake 4x4 (slippery) with tabular Q agents, the archive regime with the
+``uniform`` selector and even lives (``child_budget = 300``, each batch of ``--batch`` children run
+together) end to end in process, and a numpy loop that does only act-step-update for as many
+agents in lock-step on the same environment's transition table: the ceiling a cohort engine could
+reach. It prints wall time, agent-steps per second (training and evaluation steps) and the ratio.
+
+    python benchmarks/bench_cohort.py [--agents 2000] [--batch 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from spawn.config import parse_config
+from spawn.run.driver import simulate
+
+ENV = {"id": "FrozenLake-v1", "return_range": [0, 1], "kwargs": {"is_slippery": True}}
+CHILD_BUDGET = 300
+
+
+def config(agents: int, batch: int) -> object:
+    return parse_config(
+        {
+            "seed": 1,
+            "budget": agents * CHILD_BUDGET,
+            "regime": "archive",
+            "selector": "uniform",
+            "envs": [ENV],
+            "agent": {"kind": "q", "epsilon": 0.1, "alpha": 0.1, "gamma": 0.95},
+            "archive": {"batch_size": batch, "child_budget": CHILD_BUDGET, "root_budget": CHILD_BUDGET},
+            "caps": {"max_agents": agents, "max_depth": 64},
+            "eval": {"episodes": 2, "max_steps": 100},
+        }
+    )
+
+
+def per_agent(agents: int, batch: int) -> tuple[float, int]:
+    """Wall seconds and agent-steps (training and evaluation) of the whole run, in process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        start = time.perf_counter()
+        simulate(config(agents, batch), out)  # type: ignore[arg-type]
+        wall = time.perf_counter() - start
+        timing = json.loads((out / "timing.json").read_text())
+    return wall, int(timing["train_steps"]) + int(timing["eval_steps"])
+
+
+def lockstep(agents: int, steps: int, seed: int = 0) -> float:
+    """Agent-steps per second of ``agents`` epsilon-greedy Q-learners stepped together on the
+    environment's transition table (act, step, update; nothing else)."""
+    env = gym.make(ENV["id"], **ENV["kwargs"])
+    table = env.unwrapped.P  # type: ignore[attr-defined]
+    n_s, n_a = len(table), len(table[0])
+    k = max(len(table[s][a]) for s in table for a in table[s])
+    nxt = np.zeros((n_s, n_a, k), dtype=np.int64)
+    cum = np.ones((n_s, n_a, k))
+    rew = np.zeros((n_s, n_a, k))
+    done = np.zeros((n_s, n_a, k), dtype=bool)
+    for s in table:
+        for a in table[s]:
+            acc = 0.0
+            for j, (p, s2, r, d) in enumerate(table[s][a]):
+                acc += p
+                nxt[s, a, j], cum[s, a, j], rew[s, a, j], done[s, a, j] = s2, acc, r, d
+    rng = np.random.default_rng(seed)
+    q = np.zeros((agents, n_s, n_a))
+    state = np.zeros(agents, dtype=np.int64)
+    rows = np.arange(agents)
+    start = time.perf_counter()
+    for _ in range(steps):
+        u = rng.random((3, agents))
+        greedy = np.argmax(q[rows, state], axis=1)
+        a = np.where(u[0] < 0.1, (u[1] * n_a).astype(np.int64), greedy)
+        j = np.argmax(cum[state, a] > u[2][:, None], axis=1)
+        s2, r, d = nxt[state, a, j], rew[state, a, j], done[state, a, j]
+        target = r + 0.95 * np.where(d, 0.0, q[rows, s2].max(axis=1))
+        q[rows, state, a] += 0.1 * (target - q[rows, state, a])
+        state = np.where(d, 0, s2)
+    return agents * steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=500, help="children per batch (the cohort size)")
+    args = ap.parse_args()
+    wall, steps = per_agent(args.agents, args.batch)
+    rate = steps / wall
+    ceiling = lockstep(args.batch, 2000)
+    print(f"{args.agents} agents, FrozenLake 4x4 slippery, child_budget {CHILD_BUDGET}, batches of {args.batch}")
+    print(f"{'engine':<26}{'wall s':>10}{'agent-steps/s':>16}{'x per-agent':>13}")
+    print(f"{'per-agent':<26}{wall:>10.1f}{rate:>16,.0f}{1.0:>13.2f}")
+    print(f"{'lock-step ceiling':<26}{'':>10}{ceiling:>16,.0f}{ceiling / rate:>13.1f}")
+
+
+if __name__ == "__main__":
+    main()
