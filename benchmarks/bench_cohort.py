@@ -1,12 +1,13 @@
-"""Many agents: the archive regime's per-agent path against a numpy lock-step ceiling.
+"""Many agents: the archive regime on both engines against a numpy lock-step ceiling.
 
 One run measures, on FrozenLake 4x4 (slippery) with tabular Q agents, the archive regime with the
-``uniform`` selector and even lives (``child_budget = 300``, each batch of ``--batch`` children run
-together) end to end in process, and a numpy loop that does only act-step-update for as many
-agents in lock-step on the same environment's transition table: the ceiling a cohort engine could
-reach. It prints wall time, agent-steps per second (training and evaluation steps) and the ratio.
+``uniform`` selector and even lives (``child_budget = 300``, each batch of ``--batch`` children a
+cohort) end to end in process, on the per-agent engine and on the cohort engine (checking that
+they wrote the same bytes), and a numpy loop that does only act-step-update for as many agents in
+lock-step on the same environment's transition table: the ceiling. It prints wall time,
+agent-steps per second (training and evaluation steps) and the ratios.
 
-    python benchmarks/bench_cohort.py [--agents 2000] [--batch 500]
+    python benchmarks/bench_cohort.py [--agents 2000] [--batch 500] [--operators finetune]
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ ENV = {"id": "FrozenLake-v1", "return_range": [0, 1], "kwargs": {"is_slippery": 
 CHILD_BUDGET = 300
 
 
-def config(agents: int, batch: int) -> object:
+def config(agents: int, batch: int, engine: str = "per-agent", operators: str = "all") -> object:
+    ops = {"finetune": 1.0, "mutate": 0.0, "add-tool": 0.0, "new-task": 0.0} if operators == "finetune" else {}
     return parse_config(
         {
+            "engine": engine,
+            **({"operators": ops} if ops else {}),
             "seed": 1,
             "budget": agents * CHILD_BUDGET,
             "regime": "archive",
@@ -43,14 +47,15 @@ def config(agents: int, batch: int) -> object:
     )
 
 
-def per_agent(agents: int, batch: int) -> tuple[float, int]:
+FILES = ("lineage.json", "agents.csv", "summary.json", "batches.csv", "curves.csv")
+
+
+def run(agents: int, batch: int, engine: str, operators: str, out: Path) -> tuple[float, int]:
     """Wall seconds and agent-steps (training and evaluation) of the whole run, in process."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "run"
-        start = time.perf_counter()
-        simulate(config(agents, batch), out)  # type: ignore[arg-type]
-        wall = time.perf_counter() - start
-        timing = json.loads((out / "timing.json").read_text())
+    start = time.perf_counter()
+    simulate(config(agents, batch, engine, operators), out)  # type: ignore[arg-type]
+    wall = time.perf_counter() - start
+    timing = json.loads((out / "timing.json").read_text())
     return wall, int(timing["train_steps"]) + int(timing["eval_steps"])
 
 
@@ -92,14 +97,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=500, help="children per batch (the cohort size)")
+    ap.add_argument(
+        "--operators",
+        choices=["all", "finetune"],
+        default="all",
+        help="all: the default operator weights (mutate may switch a child to q-lambda, which has no "
+        "kernel yet); finetune: every child a fine-tuned copy",
+    )
     args = ap.parse_args()
-    wall, steps = per_agent(args.agents, args.batch)
-    rate = steps / wall
+    walls, rates = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in ("per-agent", "cohort"):
+            wall, steps = run(args.agents, args.batch, engine, args.operators, Path(tmp) / engine)
+            walls[engine], rates[engine] = wall, steps / wall
+        same = all((Path(tmp) / "cohort" / f).read_bytes() == (Path(tmp) / "per-agent" / f).read_bytes() for f in FILES)
     ceiling = lockstep(args.batch, 2000)
-    print(f"{args.agents} agents, FrozenLake 4x4 slippery, child_budget {CHILD_BUDGET}, batches of {args.batch}")
+    base = rates["per-agent"]
+    print(
+        f"{args.agents} agents, FrozenLake 4x4 slippery, child_budget {CHILD_BUDGET}, batches of {args.batch}, "
+        f"operators: {args.operators}; same bytes: {same}"
+    )
     print(f"{'engine':<26}{'wall s':>10}{'agent-steps/s':>16}{'x per-agent':>13}")
-    print(f"{'per-agent':<26}{wall:>10.1f}{rate:>16,.0f}{1.0:>13.2f}")
-    print(f"{'lock-step ceiling':<26}{'':>10}{ceiling:>16,.0f}{ceiling / rate:>13.1f}")
+    for engine in ("per-agent", "cohort"):
+        print(f"{engine:<26}{walls[engine]:>10.1f}{rates[engine]:>16,.0f}{rates[engine] / base:>13.2f}")
+    print(f"{'lock-step ceiling':<26}{'':>10}{ceiling:>16,.0f}{ceiling / base:>13.1f}")
+    print(f"cohort / ceiling: {rates['cohort'] / ceiling:.3f}")
+    if not same:
+        raise SystemExit("the engines wrote different bytes")
 
 
 if __name__ == "__main__":

@@ -205,6 +205,22 @@ def test_bad_options_are_one_line_errors() -> None:
 
 
 @pytest.mark.ray
+def test_cohort_engine_same_bytes_on_ray_shards(ray_session: None, tmp_path: Path) -> None:
+    """Under engine = "cohort" each shard steps its slice of a batch together: the inline per-agent bytes."""
+    cfg = config(
+        regime="archive",
+        selector="uniform",
+        budget=3000,
+        archive={"batch_size": 6, "child_budget": 300, "root_budget": 300},
+        eval={"episodes": 2, "max_steps": 40},
+    )
+    simulate(cfg, tmp_path / "inline")
+    simulate(cfg.model_copy(update={"engine": "cohort"}), tmp_path / "shards", make_ray_shards(shards=2))
+    for f in ("lineage.json", "agents.csv", "summary.json", "batches.csv", "steps.csv", "curves.csv"):
+        assert (tmp_path / "shards" / f).read_bytes() == (tmp_path / "inline" / f).read_bytes(), f
+
+
+@pytest.mark.ray
 @pytest.mark.parametrize("expand", ["batch", "ucb-air"])
 def test_archive_regime_same_bytes_on_ray(ray_session: None, tmp_path: Path, expand: str) -> None:
     """The driver creates each batch's agents on the runtime; the lineage is the inline one (and
