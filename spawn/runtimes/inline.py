@@ -19,7 +19,8 @@ __all__ = ["InlineExecutor"]
 
 
 class InlineExecutor:
-    """Runs every agent in this process, in lineage-path order. Starts nothing, imports no Ray."""
+    """Runs every agent in this process, in lineage-path order (with ``engine = "cohort"``, every agent
+    ready at once as one cohort, their children the next). Starts nothing, imports no Ray."""
 
     name = "inline"
 
@@ -29,11 +30,17 @@ class InlineExecutor:
         heap = [(path_key(s.id), s.id, s) for s in specs]
         heapq.heapify(heap)
         while heap:
-            _, _, spec = heapq.heappop(heap)
-            result = run_agent(spec, cfg)
-            on_result(result)
-            for child in result.children:
-                heapq.heappush(heap, (path_key(child.id), child.id, child))
+            if cfg.engine == "cohort":  # every spec ready, one cohort; their children the next
+                from spawn.life.cohort import run_cohort
+
+                ready = [heapq.heappop(heap)[2] for _ in range(len(heap))]
+                results = run_cohort(ready, cfg)
+            else:
+                results = [run_agent(heapq.heappop(heap)[2], cfg)]
+            for result in results:
+                on_result(result)
+                for child in result.children:
+                    heapq.heappush(heap, (path_key(child.id), child.id, child))
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         return [fn(x) for x in items]

@@ -218,6 +218,12 @@ def test_cohort_engine_same_bytes_on_ray_shards(ray_session: None, tmp_path: Pat
     simulate(cfg.model_copy(update={"engine": "cohort"}), tmp_path / "shards", make_ray_shards(shards=2))
     for f in ("lineage.json", "agents.csv", "summary.json", "batches.csv", "steps.csv", "curves.csv"):
         assert (tmp_path / "shards" / f).read_bytes() == (tmp_path / "inline" / f).read_bytes(), f
+    # the recursive regime: each shard call steps the specs it was given, then their children
+    rec = config(budget=12_000, caps={"max_agents": 40})
+    simulate(rec, tmp_path / "rec-inline")
+    simulate(rec.model_copy(update={"engine": "cohort"}), tmp_path / "rec-shards", make_ray_shards(shards=2))
+    for f in ("lineage.json", "agents.csv", "summary.json", "curves.csv"):
+        assert (tmp_path / "rec-shards" / f).read_bytes() == (tmp_path / "rec-inline" / f).read_bytes(), f
 
 
 @pytest.mark.ray
