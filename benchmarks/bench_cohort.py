@@ -42,6 +42,8 @@ def config(agents: int, batch: int, engine: str = "per-agent", operators: str = 
             "agent": {"kind": "q", "epsilon": 0.1, "alpha": 0.1, "gamma": 0.95},
             "archive": {"batch_size": batch, "child_budget": CHILD_BUDGET, "root_budget": CHILD_BUDGET},
             "caps": {"max_agents": agents, "max_depth": 64},
+            # the archive regime's agents never spawn by themselves: no trigger watches their rewards
+            "spawn": {"triggers": ["schedule"]} if operators == "finetune" else {},
             "eval": {"episodes": 2, "max_steps": 100},
         }
     )
@@ -101,8 +103,9 @@ def main() -> None:
         "--operators",
         choices=["all", "finetune"],
         default="all",
-        help="all: the default operator weights (mutate may switch a child to q-lambda, which has no "
-        "kernel yet); finetune: every child a fine-tuned copy",
+        help="all: the default operator weights and triggers (mutate may switch a child to q-lambda, which "
+        "has no kernel yet; river's ADWIN watches every reward); finetune: every child a fine-tuned copy, "
+        "and only the schedule trigger",
     )
     args = ap.parse_args()
     walls, rates = {}, {}

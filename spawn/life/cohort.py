@@ -241,6 +241,125 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
                 watch(reward)
 
 
+def evaluation_kernel(life: Life) -> bool:
+    """Whether the life's evaluation can be run in lock-step: a greedy tabular Q agent, no shield,
+    and every environment of the suite a kernel's, without constitution, its success a threshold
+    on the return (FrozenLake's)."""
+    agent, suite = life.agent, life.suite
+    if not isinstance(agent, QAgent) or agent.hyper["softmax"] or life.objective.shield:
+        return False
+    for slug in suite.slugs:
+        facts = suite.facts[slug]
+        if facts.has_constitution or facts.success_threshold is None:
+            return False
+        env = suite.acquire(slug)
+        try:
+            if _frozen_lake(env) is None:
+                return False
+        finally:
+            suite.release(env, slug)
+    return True
+
+
+def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, float], int]]]:
+    """Every life's evaluation episodes (``[eval] episodes`` per environment, the run's common seeds),
+    stepped together: per life and environment the metrics and steps
+    :func:`spawn.life.evaluate.evaluate` would have found (``evaluation_kernel`` true for each).
+
+    The agent acts greedily, ties drawn as ``Generator.choice`` draws (one uniform, ``cumsum`` of
+    the probabilities over their last, ``searchsorted`` to the right), from its evaluation stream in
+    per-step order across the environments in suite order; a tool's remaining actions follow
+    without a draw. Each episode's lake starts from its seed, so its draws are the same for every
+    agent: one for the start, one per step."""
+    from spawn.life.evaluate import _Tally, episode_seeds
+
+    suite, cfg = lives[0].suite, lives[0].cfg
+    g = len(lives)
+    rows = np.arange(g)
+    agents: list[QAgent] = [life.agent for life in lives]  # type: ignore[misc]
+    for a in agents:
+        for slug in suite.slugs:
+            if slug not in a.shapes:
+                a.add_task(slug, suite.facts[slug].shape)  # never trained on it: its initial estimates
+    need = sum(cfg.eval.episodes * cfg.eval.max_steps for _ in suite.slugs) + 1
+    ubuf = np.stack([life.eval_rng().random(need) for life in lives])
+    up = np.zeros(g, dtype=np.int64)
+    out: list[dict[str, tuple[dict[str, float], int]]] = [{} for _ in lives]
+    for slug, seeds in zip(suite.slugs, episode_seeds(cfg, len(suite.slugs)), strict=True):
+        env = suite.acquire(slug)
+        try:
+            nxt, cum, rew, done, start = _tables(env)
+            limit = min(cfg.eval.max_steps, int(env._max_episode_steps))  # type: ignore[attr-defined]
+        finally:
+            suite.release(env, slug)
+        n_a = nxt.shape[1]
+        tools = [a.shapes[slug].tools for a in agents]
+        width = n_a + max(len(ts) for ts in tools)
+        q = np.full((g, nxt.shape[0], width), -np.inf)  # options past an agent's own never win
+        for i, a in enumerate(agents):
+            table = np.asarray(a.q[slug], dtype=float)
+            q[i, :, : table.shape[1]] = table
+        longest = max((len(x) for ts in tools for x in ts), default=1)
+        seqs = np.zeros((g, max(1, width - n_a), longest), dtype=np.int64)
+        lens = np.ones((g, max(1, width - n_a)), dtype=np.int64)
+        for i, ts in enumerate(tools):
+            for k, seq in enumerate(ts):
+                seqs[i, k, : len(seq)] = seq
+                lens[i, k] = len(seq)
+        threshold = suite.facts[slug].success_threshold
+        tallies = [_Tally(success_threshold=threshold) for _ in lives]
+        returns = [[] for _ in lives]  # type: list[list[float]]
+        steps_taken = np.zeros(g, dtype=np.int64)
+        for seed in seeds:
+            lake = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))  # gymnasium's seeding
+            draws = lake.random(limit + 1)
+            state = np.full(g, int(np.argmax(start > draws[0])), dtype=np.int64)
+            active = np.ones(g, dtype=bool)
+            pending = np.zeros(g, dtype=bool)
+            tool = np.zeros(g, dtype=np.int64)
+            pos = np.zeros(g, dtype=np.int64)
+            ret = np.zeros(g)
+            length = np.zeros(g, dtype=np.int64)
+            for t in range(limit):
+                decide = active & ~pending
+                row = q[rows, state]
+                top = row == row.max(axis=1)[:, None]
+                p = top / top.sum(axis=1)[:, None]
+                cdf = np.cumsum(p, axis=1)
+                cdf /= cdf[:, -1:]
+                u = ubuf[rows, up]
+                up += decide
+                option = (cdf <= u[:, None]).sum(axis=1)
+                tool = np.where(decide, np.maximum(option - n_a, 0), tool)
+                pos = np.where(decide, 0, pos)
+                starts = decide & (option >= n_a)
+                # an ended episode's row steps on with any action, unrecorded
+                inside = seqs[rows, tool, np.minimum(pos, longest - 1)]
+                act = np.where(pending | starts, inside, np.minimum(option, n_a - 1))
+                pos = pos + (pending | starts)
+                pending = (pending | starts) & (pos < lens[rows, tool])
+                j = np.argmax(cum[state, act] > draws[t + 1], axis=1)
+                r = rew[state, act, j]
+                ret = np.where(active, ret + r, ret)
+                length += active
+                ended = active & (done[state, act, j] | (t + 1 >= limit))
+                state = nxt[state, act, j]
+                active &= ~ended
+                pending &= active
+                if not active.any():
+                    break
+            steps_taken += length
+            for i, x in enumerate(ret.tolist()):
+                returns[i].append(x)
+        for i, tally in enumerate(tallies):
+            tally.returns = returns[i]
+            tally.steps = int(steps_taken[i])
+            tally.trials = len(returns[i])
+            tally.successes = sum(x >= threshold for x in returns[i]) if threshold is not None else 0
+            out[i][slug] = (tally.metrics(False, tools[i]), tally.steps)
+    return out
+
+
 def run_cohort(specs: Sequence[AgentSpec], cfg: SimConfig) -> list[JobResult]:
     """Run every spec's life, their rounds stepped together where a kernel can (see the module);
     the results are :func:`~spawn.life.job.run_agent`'s, in the order of ``specs``."""
@@ -250,21 +369,29 @@ def run_cohort(specs: Sequence[AgentSpec], cfg: SimConfig) -> list[JobResult]:
     asks: dict[int, RoundRequest] = {}
     with _threadpools().limit(limits=1):
 
+        trained: list[int] = []  # lives whose training is over, to be evaluated together
+
         def advance(i: int) -> None:
             try:
                 asks[i] = next(gens[i])
             except StopIteration:
                 asks.pop(i, None)
-                finish(i)
+                trained.append(i)
             except Exception as exc:
                 asks.pop(i, None)
                 results[i] = failed_result(specs[i], cfg, lives.get(i), exc)
 
-        def finish(i: int) -> None:
-            try:
-                results[i] = lives[i].finish()
-            except Exception as exc:
-                results[i] = failed_result(specs[i], cfg, lives[i], exc)
+        def finish_all() -> None:
+            together = [i for i in trained if evaluation_kernel(lives[i])]
+            done = {}
+            if len(together) >= MIN_LOCKSTEP:
+                done = dict(zip(together, lockstep_evaluate([lives[i] for i in together]), strict=True))
+            for i in trained:
+                try:
+                    results[i] = lives[i].finish(done.get(i))
+                except Exception as exc:
+                    results[i] = failed_result(specs[i], cfg, lives[i], exc)
+            trained.clear()
 
         for i, spec in enumerate(specs):
             try:
@@ -294,5 +421,7 @@ def run_cohort(specs: Sequence[AgentSpec], cfg: SimConfig) -> list[JobResult]:
                     lockstep_rounds([lives[i] for i in members], [asks[i] for i in members])
             for i in sorted(asks):
                 advance(i)
+            finish_all()
+        finish_all()
     assert all(r is not None for r in results)
     return [r for r in results if r is not None]

@@ -18,6 +18,7 @@ state alone: the tool's next action does not depend on what the invariances chan
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "UNCONSTRAINED_ZEROS",
     "Episode",
     "Evaluation",
+    "episode_seeds",
     "evaluate",
     "evaluate_episode",
     "primitive_probs",
@@ -81,18 +83,31 @@ def primitive_probs(option_probs: np.ndarray, n_actions: int, tools: tuple[tuple
     return p
 
 
+def episode_seeds(cfg: SimConfig, n_envs: int) -> list[list[int]]:
+    """Every environment's evaluation seeds, common to every agent of the run."""
+    return _episode_seeds(cfg, n_envs)
+
+
 def _episode_seeds(cfg: SimConfig, n_envs: int) -> list[list[int]]:
     ss = np.random.SeedSequence(cfg.seed, spawn_key=(EVAL_STREAM,))
     return [[int(x) for x in child.generate_state(cfg.eval.episodes)] for child in ss.spawn(n_envs)]
 
 
 def evaluate(
-    agent: Agent, spec: AgentSpec, suite: Suite, cfg: SimConfig, rng: np.random.Generator, clock: int = 0
+    agent: Agent,
+    spec: AgentSpec,
+    suite: Suite,
+    cfg: SimConfig,
+    rng: np.random.Generator,
+    clock: int = 0,
+    done: Mapping[str, tuple[dict[str, float], int]] | None = None,
 ) -> Evaluation:
     """Run ``cfg.eval.episodes`` seeded episodes on every environment; return the attributes to record.
 
     A clocked environment is evaluated at world time ``clock`` (the end of the agent's training),
-    every episode starting there, so evaluation never moves the world on.
+    every episode starting there, so evaluation never moves the world on. ``done`` holds, per
+    environment, the metrics and steps of its episodes already run (by the cohort engine's lock-step
+    evaluation, which drew from ``rng`` as these episodes would have).
     """
     attrs: dict[str, Any] = {}
     per_env: dict[str, dict[str, float]] = {}
@@ -102,14 +117,17 @@ def evaluate(
         facts = suite.facts[slug]
         if slug not in agent.shapes:
             agent.add_task(slug, facts.shape)  # never trained on it: its initial estimates
-        env = suite.acquire(slug, shield=shield)
-        options = suite.reset_options(slug, clock)
-        try:
-            m, steps = _evaluate_env(
-                agent, env, slug, seeds, cfg.eval.max_steps, shield, rng, options, facts.success_threshold
-            )
-        finally:
-            suite.release(env, slug, shield)
+        if done is not None and slug in done:
+            m, steps = dict(done[slug][0]), done[slug][1]
+        else:
+            env = suite.acquire(slug, shield=shield)
+            options = suite.reset_options(slug, clock)
+            try:
+                m, steps = _evaluate_env(
+                    agent, env, slug, seeds, cfg.eval.max_steps, shield, rng, options, facts.success_threshold
+                )
+            finally:
+                suite.release(env, slug, shield)
         total_steps += steps
         lo, hi = facts.return_range
         m["value"] = float(np.clip((m["return"] - lo) / (hi - lo), 0.0, 1.0))

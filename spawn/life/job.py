@@ -15,7 +15,7 @@ import copy
 import functools
 import math
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -303,13 +303,16 @@ class Life:
                 attrs[f"hp_{k}"] = spec.hyper[k]
         return attrs
 
-    def finish(self) -> JobResult:
-        """Evaluate and record (after :meth:`train`)."""
+    def eval_rng(self) -> np.random.Generator:
+        """The stream the evaluation's action draws come from (the same generator every time)."""
+        return np.random.default_rng(self._act_ss)
+
+    def finish(self, evaluated: Mapping[str, tuple[dict[str, float], int]] | None = None) -> JobResult:
+        """Evaluate and record (after :meth:`train`); ``evaluated``: episodes already run (see
+        :func:`~spawn.life.evaluate.evaluate`'s ``done``)."""
         spec, stats = self.spec, self.stats
         clock = spec.birth_time + stats.steps
-        ev = evaluate(
-            self.agent, spec, self.suite, self.cfg, np.random.default_rng(self._act_ss), clock=clock
-        )
+        ev = evaluate(self.agent, spec, self.suite, self.cfg, self.eval_rng(), clock=clock, done=evaluated)
         attrs = self._attributes() | {"eval_steps": ev.steps} | ev.attributes
         attrs["root_utility"] = root_utility(self.cfg, attrs)  # the root's utility of this agent
         record = AgentRecord(spec.id, spec.parent, spec.operator, attrs, stats.steps, ev.steps, tuple(self.curve))

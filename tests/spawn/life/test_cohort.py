@@ -48,10 +48,20 @@ def _same_bytes(cfg: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         stepped.append(len(lives))
         lockstep_rounds(lives, requests)
 
+    evaluated: list[int] = []
+    real_evaluate = cohort.lockstep_evaluate
+
+    def spy_evaluate(lives: Any) -> Any:
+        evaluated.append(len(lives))
+        return real_evaluate(lives)
+
     simulate(cfg, tmp_path / "per-agent")
     monkeypatch.setattr(cohort, "lockstep_rounds", spy)
+    monkeypatch.setattr(cohort, "lockstep_evaluate", spy_evaluate)
     simulate(cfg.model_copy(update={"engine": "cohort"}), tmp_path / "cohort")
     assert sum(stepped) >= 20 and min(stepped) >= 4  # narrow groups go the scalar way
+    if all(e.get("id") == "FrozenLake-v1" for e in cfg.model_dump()["envs"]):
+        assert sum(evaluated) >= 10  # and every lake evaluated in lock-step
     for name in FILES if cfg.regime == "archive" else [f for f in FILES if f not in ("batches.csv", "steps.csv")]:
         assert (tmp_path / "cohort" / name).read_bytes() == (tmp_path / "per-agent" / name).read_bytes(), name
 
@@ -126,6 +136,24 @@ def test_a_lockstep_round_is_the_per_agent_round_in_every_state() -> None:
             assert list(sa.best) == list(sb.best)
             assert (a.stats.steps, a.stats.episodes) == (b.stats.steps, b.stats.episodes)
             assert a.stats.returns == b.stats.returns
+
+
+def test_a_lockstep_evaluation_is_the_per_agent_evaluation() -> None:
+    """After training (some agents with tools, some never trained on the second lake), the lock-step
+    evaluation's metrics are evaluate's, and so is the record each life finishes with."""
+    from spawn.life.cohort import evaluation_kernel, lockstep_evaluate
+    from spawn.life.evaluate import evaluate
+
+    cfg = config(envs=[SLIPPERY, STILL], spawn={"round_steps": 150, "triggers": ["schedule"], "every": 1})
+    lives = _lives(cfg, 9)
+    for life in lives:
+        life.train()
+    assert all(evaluation_kernel(life) for life in lives)
+    done = lockstep_evaluate(lives)
+    for life, metrics in zip(lives, done, strict=True):
+        ev = evaluate(copy.deepcopy(life.agent), life.spec, life.suite, cfg, life.eval_rng(), clock=0)
+        got = evaluate(copy.deepcopy(life.agent), life.spec, life.suite, cfg, life.eval_rng(), clock=0, done=metrics)
+        assert got == ev
 
 
 def test_run_cohort_gives_run_agents_results_in_order() -> None:
