@@ -7,7 +7,7 @@ they wrote the same bytes), and a numpy loop that does only act-step-update for 
 lock-step on the same environment's transition table: the ceiling. It prints wall time,
 agent-steps per second (training and evaluation steps) and the ratios.
 
-    python benchmarks/bench_cohort.py [--agents 2000] [--batch 500] [--operators finetune]
+    python benchmarks/bench_cohort.py [--agents 2000] [--batch 500] [--operators finetune] [--regime recursive]
 """
 
 from __future__ import annotations
@@ -28,8 +28,31 @@ ENV = {"id": "FrozenLake-v1", "return_range": [0, 1], "kwargs": {"is_slippery": 
 CHILD_BUDGET = 300
 
 
-def config(agents: int, batch: int, engine: str = "per-agent", operators: str = "all") -> object:
+def config(
+    agents: int, batch: int, engine: str = "per-agent", operators: str = "all", regime: str = "archive"
+) -> object:
     ops = {"finetune": 1.0, "mutate": 0.0, "add-tool": 0.0, "new-task": 0.0} if operators == "finetune" else {}
+    if regime == "recursive":  # the quickstart's spawning, on the lake: every frontier a cohort
+        return parse_config(
+            {
+                "seed": 1,
+                "budget": agents * 400,
+                "engine": engine,
+                "envs": [ENV],
+                "agent": {"kind": "q", "epsilon": 0.1, "alpha": 0.1, "gamma": 0.95},
+                "spawn": {
+                    "round_steps": 300,
+                    "triggers": ["schedule"],
+                    "every": 1,
+                    "child_share": 0.5,
+                    "min_child_budget": 300,
+                    "max_children": 4,
+                },
+                **({"operators": ops} if ops else {}),
+                "caps": {"max_agents": agents, "max_depth": 16},
+                "eval": {"episodes": 2, "max_steps": 100},
+            }
+        )
     return parse_config(
         {
             "engine": engine,
@@ -52,13 +75,13 @@ def config(agents: int, batch: int, engine: str = "per-agent", operators: str = 
 FILES = ("lineage.json", "agents.csv", "summary.json", "batches.csv", "curves.csv")
 
 
-def run(agents: int, batch: int, engine: str, operators: str, out: Path) -> tuple[float, int]:
-    """Wall seconds and agent-steps (training and evaluation) of the whole run, in process."""
+def run(agents: int, batch: int, engine: str, operators: str, regime: str, out: Path) -> tuple[float, int, int]:
+    """Wall seconds, agent-steps (training and evaluation) and agents of the whole run, in process."""
     start = time.perf_counter()
-    simulate(config(agents, batch, engine, operators), out)  # type: ignore[arg-type]
+    simulate(config(agents, batch, engine, operators, regime), out)  # type: ignore[arg-type]
     wall = time.perf_counter() - start
     timing = json.loads((out / "timing.json").read_text())
-    return wall, int(timing["train_steps"]) + int(timing["eval_steps"])
+    return wall, int(timing["train_steps"]) + int(timing["eval_steps"]), int(timing["agents"])
 
 
 def lockstep(agents: int, steps: int, seed: int = 0) -> float:
@@ -107,18 +130,21 @@ def main() -> None:
         "has no kernel yet; river's ADWIN watches every reward); finetune: every child a fine-tuned copy, "
         "and only the schedule trigger",
     )
+    ap.add_argument("--regime", choices=["archive", "recursive"], default="archive")
     args = ap.parse_args()
     walls, rates = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for engine in ("per-agent", "cohort"):
-            wall, steps = run(args.agents, args.batch, engine, args.operators, Path(tmp) / engine)
+            wall, steps, made = run(args.agents, args.batch, engine, args.operators, args.regime, Path(tmp) / engine)
             walls[engine], rates[engine] = wall, steps / wall
-        same = all((Path(tmp) / "cohort" / f).read_bytes() == (Path(tmp) / "per-agent" / f).read_bytes() for f in FILES)
+        files = FILES if args.regime == "archive" else tuple(f for f in FILES if f != "batches.csv")
+        same = all((Path(tmp) / "cohort" / f).read_bytes() == (Path(tmp) / "per-agent" / f).read_bytes() for f in files)
     ceiling = lockstep(args.batch, 2000)
     base = rates["per-agent"]
+    shape = f"child_budget {CHILD_BUDGET}, batches of {args.batch}" if args.regime == "archive" else "spawning"
     print(
-        f"{args.agents} agents, FrozenLake 4x4 slippery, child_budget {CHILD_BUDGET}, batches of {args.batch}, "
-        f"operators: {args.operators}; same bytes: {same}"
+        f"{made} agents ({args.regime}), FrozenLake 4x4 slippery, {shape}, operators: {args.operators}; "
+        f"same bytes: {same}"
     )
     print(f"{'engine':<26}{'wall s':>10}{'agent-steps/s':>16}{'x per-agent':>13}")
     for engine in ("per-agent", "cohort"):
