@@ -264,6 +264,9 @@ class AgentBase:
 
     name: ClassVar[str] = "base"
     needs_discrete: ClassVar[bool] = False
+    #: Whether the class builds its own tables from the parameters it is given (so that whoever makes
+    #: it need not copy them first); a plugin's may keep them as they are.
+    copies_params: ClassVar[bool] = False
     defaults: ClassVar[dict[str, float] | None] = None  # None: those declared in hyper_params
 
     def __init__(

@@ -53,6 +53,7 @@ class QAgent(AgentBase):
 
     name = "q"
     needs_discrete = True
+    copies_params = True  # _init_params builds new rows from the parameters
     hyper_params = CLASSIC_HYPER  # the spec carries all six; the instance keeps ``defaults``' keys
     defaults: ClassVar[dict[str, float]] = {
         "alpha": 0.1,
@@ -78,7 +79,8 @@ class QAgent(AgentBase):
             table = self.q[task]
             self.n[task] = [list(map(int, row)) for row in counts[task]] if task in counts else _zeros(table)
         # Random numbers are drawn in blocks: one Generator call per step would cost more than the update.
-        self._u = self.rng.random(4096).tolist()
+        # The first block is drawn at the first use (an agent built only to be copied draws none).
+        self._u: list[float] = []
         self._ui = 0
 
     def _uniform(self) -> float:

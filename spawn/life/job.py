@@ -73,7 +73,8 @@ def build_agent(spec: AgentSpec, suite: Suite, rng: np.random.Generator) -> Agen
     """The agent ``spec`` describes, on the suite's tasks it trains on, with a copy of its parameters."""
     shapes = {t: replace(suite.facts[t].shape, tools=spec.tools.get(t, ())) for t in spec.tasks}
     cls = agent_class(spec.agent_kind)
-    agent: Agent = cls(shapes, spec.hyper, rng, copy.deepcopy(spec.params))
+    params = spec.params if getattr(cls, "copies_params", False) else copy.deepcopy(spec.params)
+    agent: Agent = cls(shapes, spec.hyper, rng, params)
     return agent
 
 
