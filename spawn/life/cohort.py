@@ -96,6 +96,19 @@ def _tables(env: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
     return nxt, cum, rew, done, np.cumsum(np.asarray(lake.initial_state_distrib))
 
 
+def _tool_table(tools: Sequence[tuple[tuple[int, ...], ...]], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every agent's tools as arrays: their actions (agent, tool, position; 0 past a tool's end) and
+    their lengths (1 where an agent has fewer than ``width`` tools)."""
+    longest = max((len(x) for ts in tools for x in ts), default=1)
+    seqs = np.zeros((len(tools), max(1, width), longest), dtype=np.int64)
+    lens = np.ones((len(tools), max(1, width)), dtype=np.int64)
+    for i, ts in enumerate(tools):
+        for k, seq in enumerate(ts):
+            seqs[i, k, : len(seq)] = seq
+            lens[i, k] = len(seq)
+    return seqs, lens
+
+
 def _agent_uniforms(agent: QAgent, n: int) -> list[float]:
     """The agent's next ``n`` (at least) uniforms, in the order ``_uniform`` would give them."""
     u = agent._u[agent._ui :]
@@ -136,14 +149,7 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
     last_action = np.full(g, -1, dtype=np.int64)
     ended_at: list[list[tuple[int, float]]] = [[] for _ in range(g)]  # (step, return) of each episode end
     n_opt = q.shape[2]  # primitive actions, then the agents' tools (the same number in a group)
-    tools = [a.shapes[task].tools for a in agents]
-    longest = max((len(x) for ts in tools for x in ts), default=1)
-    seqs = np.zeros((g, max(1, n_opt - n_a), longest), dtype=np.int64)
-    lens = np.ones((g, max(1, n_opt - n_a)), dtype=np.int64)
-    for i, ts in enumerate(tools):
-        for k_, tool in enumerate(ts):
-            seqs[i, k_, : len(tool)] = tool
-            lens[i, k_] = len(tool)
+    seqs, lens = _tool_table([a.shapes[task].tools for a in agents], n_opt - n_a)
     busy = np.zeros(g, dtype=bool)  # inside a tool: its next action, no decision
     opt = np.zeros(g, dtype=np.int64)
     pos = np.zeros(g, dtype=np.int64)
@@ -299,13 +305,8 @@ def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, f
         for i, a in enumerate(agents):
             table = np.asarray(a.q[slug], dtype=float)
             q[i, :, : table.shape[1]] = table
-        longest = max((len(x) for ts in tools for x in ts), default=1)
-        seqs = np.zeros((g, max(1, width - n_a), longest), dtype=np.int64)
-        lens = np.ones((g, max(1, width - n_a)), dtype=np.int64)
-        for i, ts in enumerate(tools):
-            for k, seq in enumerate(ts):
-                seqs[i, k, : len(seq)] = seq
-                lens[i, k] = len(seq)
+        seqs, lens = _tool_table(tools, width - n_a)
+        longest = seqs.shape[2]
         threshold = suite.facts[slug].success_threshold
         tallies = [_Tally(success_threshold=threshold) for _ in lives]
         returns = [[] for _ in lives]  # type: list[list[float]]
