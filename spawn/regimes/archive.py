@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from lineage import path_key
+from lineage import LineageGraph, path_key
 from spawn.config import SimConfig
 from spawn.life.codec import (
     bad_entry,
@@ -35,7 +35,6 @@ from spawn.life.codec import (
     plain_data,
 )
 from spawn.life.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
-from spawn.life.lineage import build_lineage
 from spawn.life.operators import Birth, apply_operator, draw_operator, lineage_fields
 from spawn.life.utility import root_utility
 from spawn.regimes.base import Saver
@@ -100,6 +99,10 @@ class ArchiveState:
     first: dict[str, AgentRecord] = field(default_factory=dict)
     extra: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    # the selectors' lineage, kept up to date (see lineage): agents in the order they joined
+    joined: list[str] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)
+    graph: LineageGraph | None = None
 
     def add(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
@@ -161,6 +164,22 @@ class ArchiveState:
             raise bad_entry(out, exc) from None
         return state
 
+    def lineage(self, cfg: SimConfig) -> LineageGraph:
+        """The lineage the selectors read: kept up to date, agent by agent as they join and as HGM's
+        loop changes their counts, rather than made again for every batch (which cost, per batch,
+        half a millisecond per agent of the archive). Agents are in the order they joined."""
+        if self.graph is None:
+            self.graph = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
+        g = self.graph
+        for agent in self.joined[len(g) :]:
+            rec = self.records[agent]
+            g.add_agent(agent, parent=rec.parent, operator=rec.operator, **rec.attributes)
+            self.changed.discard(agent)
+        for agent in sorted(self.changed, key=path_key):
+            g.update(agent, **self.records[agent].attributes)
+        self.changed.clear()
+        return g
+
     def log_step(self, row: dict[str, Any]) -> None:
         """A row of HGM's loop's ``steps.csv``."""
         self.pending.append(encode(lambda: {"k": "step", "row": plain_data(row, "a loop step")}, "a loop step"))
@@ -180,6 +199,7 @@ class ArchiveState:
         tally[2] += ret
         tally[3] += steps
         self.records[agent] = extended_record(cfg, self.first[agent], self.extra[agent])
+        self.changed.add(agent)
         self.eval_spent += steps
         self.episodes += 1
 
@@ -187,6 +207,7 @@ class ArchiveState:
         rec = result.record
         self.records[rec.id] = rec
         self.first[rec.id] = rec
+        self.joined.append(rec.id)
         self.spent += rec.train_steps
         self.eval_spent += rec.eval_steps
         self.episodes += int(rec.attributes.get("trials", 0) or 0)
@@ -447,7 +468,7 @@ def run_archive(
         n = min(a.batch_size, math.ceil(remaining / a.child_budget), cfg.caps.max_agents - len(state.records))
         sel_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch)))
         op_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch, 1)))
-        lineage = build_lineage(cfg, state.records.values())
+        lineage = state.lineage(cfg)
         sel = select(
             cfg.selector,
             archive,

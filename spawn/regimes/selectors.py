@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from lineage import LineageGraph, clade_sum
+from lineage import LineageGraph, clade_sum, path_key
 from spawn.config import check_selector
 from spawn.registry import SELECTORS
 
@@ -184,7 +184,7 @@ class Greedy(Selector):
     """The best value (the earliest of equals), always."""
 
     def probabilities(self, archive: Sequence[str], lineage: LineageGraph, options: SelectOptions) -> dict[str, float]:
-        best = min(archive, key=lambda a: (-_value(lineage, a), lineage.index(a)))
+        best = min(archive, key=lambda a: (-_value(lineage, a), path_key(a)))  # ties by id
         return {a: float(a == best) for a in archive}
 
     def scores(

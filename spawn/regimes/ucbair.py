@@ -47,7 +47,6 @@ from lineage import path_key
 from spawn.config import SimConfig
 from spawn.life.evaluate import evaluate_episode
 from spawn.life.job import AgentSpec, JobResult, build_agent, suite_for
-from spawn.life.lineage import build_lineage
 from spawn.regimes.archive import (
     SELECTOR_STREAM,
     ArchiveState,
@@ -239,7 +238,7 @@ def run_ucb_air(
                 sel = select(
                     cfg.selector,
                     parents,
-                    build_lineage(cfg, state.records.values()),
+                    state.lineage(cfg),
                     1,
                     _rng(cfg, SELECTOR_STREAM, d),
                     dgm_lambda=a.dgm_lambda,

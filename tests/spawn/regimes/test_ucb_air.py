@@ -292,3 +292,29 @@ def test_the_best_agent_is_tested_on_held_out_episodes(expand: str, tmp_path: Pa
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["archive_best"] == json.loads(json.dumps(got))
     assert "test_episodes = 6" in (tmp_path / "a" / "config.toml").read_text()
+
+
+@pytest.mark.parametrize("expand", ["batch", "ucb-air"])
+def test_the_selectors_lineage_is_kept_up_to_date(expand: str) -> None:
+    """The archive's lineage, grown agent by agent and updated as the loop evaluates, holds what a
+    lineage built from the records holds (agents, parents, operators, every attribute)."""
+    from spawn.life.lineage import build_lineage
+    from spawn.regimes.archive import ArchiveState, run_archive
+    from spawn.regimes.ucbair import run_ucb_air
+    from spawn.runtimes.inline import InlineExecutor
+
+    cfg = _loop_cfg(expand=expand, **({} if expand == "ucb-air" else {"batch_size": 2}))
+    state = ArchiveState()
+    seen = []
+
+    def check(*_: Any) -> None:  # after every batch or round
+        grown, built = state.lineage(cfg), build_lineage(cfg, state.records.values())
+        assert sorted(grown.ids) == sorted(built.ids)
+        for a in built:
+            assert (grown.parent(a), grown.operator(a)) == (built.parent(a), built.operator(a))
+            assert grown.attributes(a) == built.attributes(a)
+        seen.append(len(built))
+
+    run = run_ucb_air if expand == "ucb-air" else run_archive
+    assert run(cfg, _NoSave(), InlineExecutor(), state, check, None)
+    assert len(seen) >= 4 and seen[-1] > seen[0]
