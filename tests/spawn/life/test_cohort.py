@@ -201,3 +201,22 @@ def test_kernel_refuses_what_it_cannot_step() -> None:
     assert kernel_key(life, RoundRequest("Hiring-v0", 10, None, 0.95)) is None
     soft = Life(replace(root_spec(cfg), hyper=dict(root_spec(cfg).hyper) | {"softmax": 1.0}), cfg)
     assert kernel_key(soft, RoundRequest("FrozenLake-v1", 10, None, 0.95)) is None
+
+
+def test_run_engine_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``lineage-sim run --engine cohort`` records the engine in config.toml and writes the per-agent
+    lineage; a bad engine is one line, exit 2."""
+    from spawn.cli import main
+
+    from ..helpers import BASE
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(BASE + '\n[eval]\nepisodes = 2\nmax_steps = 40\n', encoding="utf-8")
+    assert main(["run", str(cfg), "--out", str(tmp_path / "p"), "--quiet"]) == 0
+    assert main(["run", str(cfg), "--out", str(tmp_path / "c"), "--quiet", "--engine", "cohort"]) == 0
+    assert 'engine = "cohort"' in (tmp_path / "c" / "config.toml").read_text()
+    assert (tmp_path / "c" / "lineage.json").read_bytes() == (tmp_path / "p" / "lineage.json").read_bytes()
+    assert main(["run", str(cfg), "--out", str(tmp_path / "x"), "--quiet", "--engine", "lockstep"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'lockstep'" in err[0] and "cohort" in err[0]
+    assert not (tmp_path / "x").exists()
