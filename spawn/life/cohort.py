@@ -5,13 +5,15 @@ gives the same results, byte for byte: every life asks for its rounds (:meth:`Li
 rounds that a kernel can step are trained in lock-step, one numpy call per step for the whole
 group, with an agent axis on every array (the Q-tables, the environments' states, the exploration
 and transition draws, the returns); every other round runs on the per-agent path
-(:meth:`Life.train_round`), inside the same cohort. Triggers, operators and evaluation stay per
-agent.
+(:meth:`Life.train_round`), inside the same cohort. The evaluation episodes run in lock-step too
+where every environment of the suite has a kernel (:func:`lockstep_evaluate`); triggers and
+operators stay per agent.
 
 Kernels (``kernel_key``): tabular Q-learning, epsilon-greedy, at a constant step size, its tools
 as SMDP options (a tool's actions one step each, learnt as one step), without shield or
-constitution, on ``FrozenLake-v1`` as ``gymnasium.make`` builds it (``TimeLimit``,
-``OrderEnforcing``, ``PassiveEnvChecker``). Identity with the per-agent path rests on:
+constitution, on the toy-text environments stepped from a transition table — ``FrozenLake-v1``,
+``CliffWalking-v1``, ``Taxi`` without its fickle passenger — as ``gymnasium.make`` builds them.
+Identity with the per-agent path rests on:
 
 - each agent's uniform draws consumed in per-step order from its own stream (one for the
   epsilon test, one more for an exploratory action or a tie between greedy actions), drawn in
@@ -45,20 +47,40 @@ __all__ = ["kernel_key", "lockstep_rounds", "run_cohort"]
 MIN_LOCKSTEP = 4
 
 
-def _frozen_lake(env: Any) -> Any | None:
-    """The ``TimeLimit`` wrapper of a FrozenLake made as ``gymnasium.make`` makes it, else ``None``."""
+#: No time limit: an episode of an environment made without ``TimeLimit`` is never truncated.
+_NO_LIMIT = 2**62
+
+
+def _toy_text(env: Any) -> Any | None:
+    """The toy-text environment (FrozenLake, CliffWalking, Taxi without its fickle passenger) under
+    the wrappers ``gymnasium.make`` puts on it (``TimeLimit`` where registered, ``OrderEnforcing``,
+    ``PassiveEnvChecker``), else ``None``: a kernel steps them from their transition table."""
+    from gymnasium.envs.toy_text.cliffwalking import CliffWalkingEnv
     from gymnasium.envs.toy_text.frozen_lake import FrozenLakeEnv
+    from gymnasium.envs.toy_text.taxi import TaxiEnv
     from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
     chain = [env]
     while hasattr(chain[-1], "env"):
         chain.append(chain[-1].env)
     kinds = [type(e) for e in chain]
-    if kinds != [TimeLimit, OrderEnforcing, PassiveEnvChecker, FrozenLakeEnv]:
+    if kinds[0] is TimeLimit:
+        kinds = kinds[1:]
+    if kinds[:2] != [OrderEnforcing, PassiveEnvChecker] or len(kinds) != 3:
         return None
-    if chain[-1].render_mode is not None:
+    core = chain[-1]
+    if kinds[2] not in (FrozenLakeEnv, CliffWalkingEnv, TaxiEnv) or core.render_mode is not None:
         return None
-    return env
+    if getattr(core, "fickle_passenger", False):  # extra draws of its own: no kernel
+        return None
+    return core
+
+
+def _limit(env: Any) -> Any | None:
+    """The environment's ``TimeLimit`` wrapper, or ``None`` without one."""
+    from gymnasium.wrappers import TimeLimit
+
+    return env if isinstance(env, TimeLimit) else None
 
 
 def kernel_key(life: Life, request: RoundRequest) -> tuple[str, int, int] | None:
@@ -70,7 +92,7 @@ def kernel_key(life: Life, request: RoundRequest) -> tuple[str, int, int] | None
     if life.objective.shield or life.objective.adaptive:
         return None
     session = life.session(request.task)
-    if session.constrained or _frozen_lake(session.env) is None:
+    if session.constrained or _toy_text(session.env) is None:
         return None
     return request.task, request.steps, len(agent.shapes[request.task].tools)
 
@@ -127,10 +149,10 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
     rows = np.arange(g)
     nxt, cum, rew, done, start = _tables(sessions[0].env)
     n_a = nxt.shape[1]
-    limits: list[Any] = [s.env for s in sessions]  # the TimeLimit wrappers
+    limits: list[Any] = [_limit(s.env) for s in sessions]  # the TimeLimit wrappers (or None)
     lakes: list[Any] = [s.env.unwrapped for s in sessions]
-    max_steps = np.array([tl._max_episode_steps for tl in limits], dtype=np.int64)
-    elapsed = np.array([tl._elapsed_steps for tl in limits], dtype=np.int64)
+    max_steps = np.array([_NO_LIMIT if tl is None else tl._max_episode_steps for tl in limits], dtype=np.int64)
+    elapsed = np.array([0 if tl is None else tl._elapsed_steps for tl in limits], dtype=np.int64)
     state = np.array([int(lake.s) for lake in lakes], dtype=np.int64)
     q = np.array([a.q[task] for a in agents], dtype=float)
     eps = np.array([a.hyper["epsilon"] for a in agents])
@@ -228,7 +250,8 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
         lake.np_random.random(int(ep[i]))  # the draws the per-agent path would have taken
         lake.s = int(state[i])
         lake.lastaction = None if last_action[i] < 0 else int(last_action[i])
-        limits[i]._elapsed_steps = int(elapsed[i])
+        if limits[i] is not None:
+            limits[i]._elapsed_steps = int(elapsed[i])
         stats = life.stats
         actions, begun = s.ep_actions, 0
         for at, episode_return in ended_at[i]:
@@ -260,7 +283,7 @@ def evaluation_kernel(life: Life) -> bool:
             return False
         env = suite.acquire(slug)
         try:
-            if _frozen_lake(env) is None:
+            if _toy_text(env) is None:
                 return False
         finally:
             suite.release(env, slug)
@@ -295,7 +318,8 @@ def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, f
         env = suite.acquire(slug)
         try:
             nxt, cum, rew, done, start = _tables(env)
-            limit = min(cfg.eval.max_steps, int(env._max_episode_steps))  # type: ignore[attr-defined]
+            timed = _limit(env)
+            limit = cfg.eval.max_steps if timed is None else min(cfg.eval.max_steps, int(timed._max_episode_steps))
         finally:
             suite.release(env, slug)
         n_a = nxt.shape[1]
