@@ -98,7 +98,7 @@ def kernel_key(life: Life, request: RoundRequest) -> tuple[str, int, int] | None
 
 
 def _tables(env: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """FrozenLake's transitions as arrays: next state, cumulative probability (``-inf`` past the
+    """A toy-text environment's transitions as arrays: next state, cumulative probability (``-inf`` past the
     last transition, so that no draw picks a pad and none above the sum picks the first, as
     gymnasium's argmax does), reward, termination; and the start distribution's cumulative sums."""
     lake = env.unwrapped
