@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -65,11 +66,6 @@ def weighted_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     cov = (w * (x - mx) * (y - my)).sum()
     vx, vy = (w * (x - mx) ** 2).sum(), (w * (y - my) ** 2).sum()
     return float(cov / np.sqrt(vx * vy)) if vx > 0 and vy > 0 else float("nan")
-
-
-def _members_by_batch(run: Path) -> list[list[str]]:
-    """Agents present after each batch (batch -1: the root alone)."""
-    return [members for members, _ in _states(run)]
 
 
 def _states(run: Path) -> list[tuple[list[str], dict[str, dict[str, float]]]]:
@@ -299,8 +295,6 @@ def study_tables(runs: Mapping[str, Mapping[int, Path]], rules: Sequence[str]) -
 
 def _test_value(run: Path) -> float:
     """The best agent's value on held-out episodes (``[archive] test_episodes``), NaN without one."""
-    import json
-
     if not (run / "summary.json").is_file():
         return float("nan")
     test = json.loads((run / "summary.json").read_text()).get("archive_best", {}).get("test_value")

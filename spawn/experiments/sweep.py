@@ -82,8 +82,8 @@ def _run_numbers(run: Path) -> dict[str, float]:
         last = pd.read_csv(run / "steps.csv", usecols=["total_steps", "best_value"]).iloc[-1]
         nums["archive_best_value"] = float(last["best_value"])
         nums["archive_total_steps"] = float(last["total_steps"])
-        test = summary.get("archive_best", {}).get("test_value")
-        if "archive_best" in summary:
+        if "archive_best" in summary:  # [archive] test_episodes: the best agent's held-out test
+            test = summary["archive_best"].get("test_value")
             nums["archive_test_value"] = float("nan") if test is None else float(test)
     if isinstance(summary.get("solo"), dict):  # [baseline] solo: the root alone, and the lineage's gain
         from spawn.run.baseline import solo_credit

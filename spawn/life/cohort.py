@@ -32,6 +32,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium.envs.toy_text.cliffwalking import CliffWalkingEnv
+from gymnasium.envs.toy_text.frozen_lake import FrozenLakeEnv
+from gymnasium.envs.toy_text.taxi import TaxiEnv
+from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
 from spawn.agents import QAgent
 from spawn.config import SimConfig
@@ -47,6 +51,9 @@ __all__ = ["kernel_key", "lockstep_rounds", "run_cohort"]
 MIN_LOCKSTEP = 4
 
 
+#: The environments a kernel steps from their transition tables (``P``, ``initial_state_distrib``).
+_TOY_TEXT = (FrozenLakeEnv, CliffWalkingEnv, TaxiEnv)
+
 #: No time limit: an episode of an environment made without ``TimeLimit`` is never truncated.
 _NO_LIMIT = 2**62
 
@@ -55,11 +62,6 @@ def _toy_text(env: Any) -> Any | None:
     """The toy-text environment (FrozenLake, CliffWalking, Taxi without its fickle passenger) under
     the wrappers ``gymnasium.make`` puts on it (``TimeLimit`` where registered, ``OrderEnforcing``,
     ``PassiveEnvChecker``), else ``None``: a kernel steps them from their transition table."""
-    from gymnasium.envs.toy_text.cliffwalking import CliffWalkingEnv
-    from gymnasium.envs.toy_text.frozen_lake import FrozenLakeEnv
-    from gymnasium.envs.toy_text.taxi import TaxiEnv
-    from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
-
     chain = [env]
     while hasattr(chain[-1], "env"):
         chain.append(chain[-1].env)
@@ -69,7 +71,7 @@ def _toy_text(env: Any) -> Any | None:
     if kinds[:2] != [OrderEnforcing, PassiveEnvChecker] or len(kinds) != 3:
         return None
     core = chain[-1]
-    if kinds[2] not in (FrozenLakeEnv, CliffWalkingEnv, TaxiEnv) or core.render_mode is not None:
+    if kinds[2] not in _TOY_TEXT or core.render_mode is not None:
         return None
     if getattr(core, "fickle_passenger", False):  # extra draws of its own: no kernel
         return None
@@ -78,8 +80,6 @@ def _toy_text(env: Any) -> Any | None:
 
 def _limit(env: Any) -> Any | None:
     """The environment's ``TimeLimit`` wrapper, or ``None`` without one."""
-    from gymnasium.wrappers import TimeLimit
-
     return env if isinstance(env, TimeLimit) else None
 
 
@@ -270,13 +270,9 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
                 watch(reward)
 
 
-def evaluation_kernel(life: Life) -> bool:
-    """Whether the life's evaluation can be run in lock-step: a greedy tabular Q agent, no shield,
-    and every environment of the suite a kernel's, without constitution, its success a threshold
-    on the return (FrozenLake's)."""
-    agent, suite = life.agent, life.suite
-    if not isinstance(agent, QAgent) or agent.hyper["softmax"] or life.objective.shield:
-        return False
+def suite_kernel(suite: Any) -> bool:
+    """Whether every environment of the suite can be evaluated in lock-step: a kernel's, without
+    constitution, its success a threshold on the return."""
     for slug in suite.slugs:
         facts = suite.facts[slug]
         if facts.has_constitution or facts.success_threshold is None:
@@ -288,6 +284,18 @@ def evaluation_kernel(life: Life) -> bool:
         finally:
             suite.release(env, slug)
     return True
+
+
+def _greedy_q(life: Life) -> bool:
+    """A tabular Q agent acting greedily by its table, no shield: what the evaluation kernel plays."""
+    agent = life.agent
+    return isinstance(agent, QAgent) and not agent.hyper["softmax"] and not life.objective.shield
+
+
+def evaluation_kernel(life: Life) -> bool:
+    """Whether the life's evaluation can be run in lock-step: a greedy tabular Q agent, no shield,
+    on a suite where :func:`suite_kernel` holds."""
+    return _greedy_q(life) and suite_kernel(life.suite)
 
 
 def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, float], int]]]:
@@ -406,8 +414,17 @@ def run_cohort(specs: Sequence[AgentSpec], cfg: SimConfig) -> list[JobResult]:
                 asks.pop(i, None)
                 results[i] = failed_result(specs[i], cfg, lives.get(i), exc)
 
+        def train_alone(i: int) -> None:
+            try:
+                lives[i].train_round(asks[i])
+            except Exception as exc:
+                del asks[i]
+                results[i] = failed_result(specs[i], cfg, lives[i], exc)
+
         def finish_all() -> None:
-            together = [i for i in trained if evaluation_kernel(lives[i])]
+            # the suite is the cohort's; only the agents differ
+            kernel = bool(trained) and suite_kernel(lives[trained[0]].suite)
+            together = [i for i in trained if kernel and _greedy_q(lives[i])]
             done = {}
             if len(together) >= MIN_LOCKSTEP:
                 done = dict(zip(together, lockstep_evaluate([lives[i] for i in together]), strict=True))
@@ -431,17 +448,18 @@ def run_cohort(specs: Sequence[AgentSpec], cfg: SimConfig) -> list[JobResult]:
             for i in sorted(asks):
                 try:
                     key = kernel_key(lives[i], asks[i])
-                    if key is None:
-                        lives[i].train_round(asks[i])
-                    else:
-                        groups[key].append(i)
                 except Exception as exc:
                     del asks[i]
                     results[i] = failed_result(specs[i], cfg, lives[i], exc)
+                    continue
+                if key is None:
+                    train_alone(i)
+                else:
+                    groups[key].append(i)
             for members in groups.values():
                 if len(members) < MIN_LOCKSTEP:  # a narrow cohort: the scalar loop is faster
                     for i in members:
-                        lives[i].train_round(asks[i])
+                        train_alone(i)
                 else:
                     lockstep_rounds([lives[i] for i in members], [asks[i] for i in members])
             for i in sorted(asks):

@@ -85,10 +85,6 @@ def primitive_probs(option_probs: np.ndarray, n_actions: int, tools: tuple[tuple
 
 def episode_seeds(cfg: SimConfig, n_envs: int) -> list[list[int]]:
     """Every environment's evaluation seeds, common to every agent of the run."""
-    return _episode_seeds(cfg, n_envs)
-
-
-def _episode_seeds(cfg: SimConfig, n_envs: int) -> list[list[int]]:
     ss = np.random.SeedSequence(cfg.seed, spawn_key=(EVAL_STREAM,))
     return [[int(x) for x in child.generate_state(cfg.eval.episodes)] for child in ss.spawn(n_envs)]
 
@@ -113,7 +109,7 @@ def evaluate(
     per_env: dict[str, dict[str, float]] = {}
     total_steps = 0
     shield = bool(objective_class(spec.objective).shield)  # behind the shield, as it trained
-    for slug, seeds in zip(suite.slugs, _episode_seeds(cfg, len(suite.slugs)), strict=True):
+    for slug, seeds in zip(suite.slugs, episode_seeds(cfg, len(suite.slugs)), strict=True):
         facts = suite.facts[slug]
         if slug not in agent.shapes:
             agent.add_task(slug, facts.shape)  # never trained on it: its initial estimates
@@ -169,24 +165,21 @@ def evaluate_episode(
     seed: int,
     rng: np.random.Generator,
     clock: int = 0,
-    env: Any = None,
 ) -> Episode:
     """One more evaluation episode of ``agent`` on environment ``slug`` from ``seed``, as
     :func:`evaluate` runs each of its episodes (the evaluation policy, behind the shield if the agent
-    trained behind one, at world time ``clock``); ``env`` may be one from ``suite.acquire`` for it."""
+    trained behind one, at world time ``clock``)."""
     facts = suite.facts[slug]
     if slug not in agent.shapes:
         agent.add_task(slug, facts.shape)
     shield = bool(objective_class(spec.objective).shield)
-    made = env is None
-    env = suite.acquire(slug, shield=shield) if made else env
+    env = suite.acquire(slug, shield=shield)
     try:
         policy = _Policy(agent, env, slug, shield, rng)
         tally = _Tally(success_threshold=facts.success_threshold)
         _episode(policy, tally, env, seed, cfg.eval.max_steps, suite.reset_options(slug, clock))
     finally:
-        if made:
-            suite.release(env, slug, shield)
+        suite.release(env, slug, shield)
     return Episode(tally.returns[0], bool(tally.successes), tally.steps)
 
 

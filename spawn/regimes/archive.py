@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import csv
 import io
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -99,8 +100,7 @@ class ArchiveState:
     first: dict[str, AgentRecord] = field(default_factory=dict)
     extra: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
-    # the selectors' lineage, kept up to date (see lineage): agents in the order they joined
-    joined: list[str] = field(default_factory=list)
+    # the selectors' lineage, kept up to date (see lineage), and the agents HGM's loop changed since
     changed: set[str] = field(default_factory=set)
     graph: LineageGraph | None = None
 
@@ -164,6 +164,11 @@ class ArchiveState:
             raise bad_entry(out, exc) from None
         return state
 
+    @property
+    def total(self) -> int:
+        """Training and evaluation steps so far (what HGM's loop counts against the budget)."""
+        return self.spent + self.eval_spent
+
     def lineage(self, cfg: SimConfig) -> LineageGraph:
         """The lineage the selectors read: kept up to date, agent by agent as they join and as HGM's
         loop changes their counts, rather than made again for every batch (which cost, per batch,
@@ -171,7 +176,7 @@ class ArchiveState:
         if self.graph is None:
             self.graph = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
         g = self.graph
-        for agent in self.joined[len(g) :]:
+        for agent in itertools.islice(self.records, len(g), None):  # records are in the order they joined
             rec = self.records[agent]
             g.add_agent(agent, parent=rec.parent, operator=rec.operator, **rec.attributes)
             self.changed.discard(agent)
@@ -207,7 +212,6 @@ class ArchiveState:
         rec = result.record
         self.records[rec.id] = rec
         self.first[rec.id] = rec
-        self.joined.append(rec.id)
         self.spent += rec.train_steps
         self.eval_spent += rec.eval_steps
         self.episodes += int(rec.attributes.get("trials", 0) or 0)
@@ -361,7 +365,7 @@ def step_row(
         "episodes": state.episodes,
         "train_steps": state.spent,
         "eval_steps": state.eval_spent,
-        "total_steps": state.spent + state.eval_spent,
+        "total_steps": state.total,
         "best_agent": best[0],
         "best_value": best[1],
     }

@@ -167,7 +167,7 @@ def _rng(cfg: SimConfig, *key: int) -> np.random.Generator:
 
 class _Evaluator:
     """The loop's evaluation episodes: each archived agent built once (with every task of the suite,
-    in suite order, so that it is the same agent after a resume), each episode in a fresh environment."""
+    in suite order, so that it is the same agent after a resume), each episode reset from its seed."""
 
     def __init__(self, cfg: SimConfig, state: ArchiveState) -> None:
         self.cfg, self.state, self.suite = cfg, state, suite_for(cfg)
@@ -220,14 +220,14 @@ def run_ucb_air(
         on_batch([result], result.record.train_steps + result.record.eval_steps)
         state.save(writer)
     evaluator = _Evaluator(cfg, state)
-    while state.archive and state.spent + state.eval_spent < cfg.budget:
-        before = state.spent + state.eval_spent
+    while state.archive and state.total < cfg.budget:
+        before = state.total
         specs: list[tuple[int, str, AgentSpec]] = []
         scores: dict[str, float] = {}
         evaluations = 0
         while len(specs) < a.batch_size and evaluations < ROUND_EVALUATIONS:
             committed = sum(spec.budget for _, _, spec in specs)
-            spent = state.spent + state.eval_spent
+            spent = state.total
             if spent + committed >= cfg.budget:
                 break
             d = len(state.steps) + len(specs)  # the decision's number (the root's row is step 0)
@@ -264,15 +264,15 @@ def run_ucb_air(
             results = run_jobs(cfg, executor, [spec for _, _, spec in specs])
             for r in sorted(results, key=lambda r: path_key(r.record.id)):
                 state.add(r, _eligible(cfg, state, r))
-            best = final_agent(cfg, state)
-            for d, parent, spec in specs:
-                what = {"step": d, "action": "expand", "parent": parent, "agent": spec.id}
-                state.log_step(step_row(state, len(state.archive), best, None, **what))
+        best = final_agent(cfg, state)
+        for d, parent, spec in specs:
+            what = {"step": d, "action": "expand", "parent": parent, "agent": spec.id}
+            state.log_step(step_row(state, len(state.archive), best, None, **what))
         picks = tuple(parent for _, parent, _ in specs)
-        row = _batch_row(state, picks, scores, [spec for _, _, spec in specs], final_agent(cfg, state))
-        state.log_batch(row | {"spent": state.spent + state.eval_spent})
+        row = _batch_row(state, picks, scores, [spec for _, _, spec in specs], best)
+        state.log_batch(row | {"spent": state.total})
         new += len(results)
-        on_batch(results, state.spent + state.eval_spent - before)
+        on_batch(results, state.total - before)
         state.save(writer)
         if stop_after is not None and new >= stop_after:
             return False

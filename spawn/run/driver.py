@@ -102,7 +102,7 @@ def _archive_body(
 
     def body(bar: RunProgress) -> tuple[bool, dict[str, AgentRecord], int, dict[str, Any]]:
         before = len(state.records)
-        bar.advance(before, state.spent + state.eval_spent * loop)
+        bar.advance(before, state.total if loop else state.spent)
 
         def on_batch(results: list[JobResult], steps: int | None = None) -> None:
             bar.advance(len(results), sum(r.record.train_steps for r in results) if steps is None else steps)
