@@ -9,11 +9,18 @@ and transition draws, the returns); every other round runs on the per-agent path
 where every environment of the suite has a kernel (:func:`lockstep_evaluate`); triggers and
 operators stay per agent.
 
-Kernels (``kernel_key``): tabular Q-learning, epsilon-greedy, at a constant step size, its tools
-as SMDP options (a tool's actions one step each, learnt as one step), without shield or
-constitution, on the toy-text environments stepped from a transition table — ``FrozenLake-v1``,
-``CliffWalking-v1``, ``Taxi`` without its fickle passenger — as ``gymnasium.make`` builds them.
-Identity with the per-agent path rests on:
+Kernels (``kernel_key``): tabular Q-learning and Watkins's Q(lambda) (dense traces, up to
+:data:`MAX_TRACE_CELLS` cells), epsilon-greedy, at a constant or visit-count step size, their tools
+as SMDP options (a tool's actions one step each, learnt as one step), on the toy-text environments
+stepped from a transition table — ``FrozenLake-v1``, ``CliffWalking-v1``, ``Taxi`` without its
+fickle passenger — and the project's clocked ``DriftingBandit-v0``, as ``gymnasium.make`` builds
+them. A constitution (without shield) becomes two arrays over the environment's transitions: the
+forbidden-action rules each (state, action) breaks and the forbidden state each branch reaches,
+asked once of its rules as the wrapper asks them; the objective's penalty applies as on the
+per-agent path, and an adaptive one's multiplier moves at each agent's episode ends. A rule
+that raises anywhere leaves its environment to the per-agent path. Without a kernel: shields,
+softmax exploration, linear and plugin agents, Hiring, the safety gridworlds (their state is more
+than a cell: boxes, a supervisor, an interruption; :mod:`envs.gridworlds` steps them). Identity with the per-agent path rests on:
 
 - each agent's uniform draws consumed in per-step order from its own stream (one for the
   epsilon test, one more for an exploratory action or a tie between greedy actions), drawn in
@@ -27,6 +34,8 @@ Identity with the per-agent path rests on:
 
 from __future__ import annotations
 
+import copy
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -37,7 +46,9 @@ from gymnasium.envs.toy_text.frozen_lake import FrozenLakeEnv
 from gymnasium.envs.toy_text.taxi import TaxiEnv
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
-from spawn.agents import QAgent
+from envs.bandit import DriftingBanditEnv
+from envs.wrapper import ConstitutionWrapper
+from spawn.agents import QAgent, QLambdaAgent
 from spawn.config import SimConfig
 from spawn.life.job import JobResult, Life, RoundRequest, _threadpools, failed_result
 from spawn.life.spec import AgentSpec
@@ -57,44 +68,73 @@ _TOY_TEXT = (FrozenLakeEnv, CliffWalkingEnv, TaxiEnv)
 #: No time limit: an episode of an environment made without ``TimeLimit`` is never truncated.
 _NO_LIMIT = 2**62
 
+#: The most cells (states x options) of a Q(lambda) agent's table whose traces a kernel keeps dense.
+MAX_TRACE_CELLS = 1024
 
-def _toy_text(env: Any) -> Any | None:
-    """The toy-text environment (FrozenLake, CliffWalking, Taxi without its fickle passenger) under
-    the wrappers ``gymnasium.make`` puts on it (``TimeLimit`` where registered, ``OrderEnforcing``,
-    ``PassiveEnvChecker``), else ``None``: a kernel steps them from their transition table."""
+
+def _unwrap(env: Any) -> tuple[Any, Any, Any] | None:
+    """``(core, time limit, constitution wrapper)`` of an environment a kernel can step, else ``None``:
+    a toy-text environment (FrozenLake, CliffWalking, Taxi without its fickle passenger) or the
+    project's drifting bandit, under the wrappers ``gymnasium.make`` puts on it (``TimeLimit`` where
+    registered, ``OrderEnforcing``, ``PassiveEnvChecker``) and, outermost, a constitution's (no shield)."""
     chain = [env]
     while hasattr(chain[-1], "env"):
         chain.append(chain[-1].env)
     kinds = [type(e) for e in chain]
-    if kinds[0] is TimeLimit:
+    ruled = None
+    if kinds[0] is ConstitutionWrapper:
+        ruled, chain, kinds = chain[0], chain[1:], kinds[1:]
+        if ruled.shield:
+            return None
+    limit = chain[0] if kinds[0] is TimeLimit else None
+    if limit is not None:
         kinds = kinds[1:]
     if kinds[:2] != [OrderEnforcing, PassiveEnvChecker] or len(kinds) != 3:
         return None
     core = chain[-1]
-    if kinds[2] not in _TOY_TEXT or core.render_mode is not None:
+    if kinds[2] not in (*_TOY_TEXT, DriftingBanditEnv) or core.render_mode is not None:
         return None
     if getattr(core, "fickle_passenger", False):  # extra draws of its own: no kernel
         return None
-    return core
+    return core, limit, ruled
+
+
+def _toy_text(env: Any) -> Any | None:
+    """The toy-text environment under ``env``'s wrappers when a kernel steps it (see :func:`_unwrap`), else ``None``."""
+    found = _unwrap(env)
+    return found[0] if found is not None and isinstance(found[0], _TOY_TEXT) else None
 
 
 def _limit(env: Any) -> Any | None:
     """The environment's ``TimeLimit`` wrapper, or ``None`` without one."""
-    return env if isinstance(env, TimeLimit) else None
+    found = _unwrap(env)
+    return None if found is None else found[1]
 
 
-def kernel_key(life: Life, request: RoundRequest) -> tuple[str, int, int] | None:
-    """The group a round can be stepped in (its task, steps and the agent's number of tools), or
-    ``None`` for the per-agent path."""
+def _learner(agent: Any) -> str | None:
+    """The kernel's learner for the agent: ``"q"`` or ``"q-lambda"`` (epsilon-greedy), else ``None``."""
+    if type(agent) is QAgent and not agent.hyper["softmax"]:
+        return "q"
+    if type(agent) is QLambdaAgent and not agent.hyper["softmax"]:
+        return "q-lambda"
+    return None
+
+
+def kernel_key(life: Life, request: RoundRequest) -> tuple[Any, ...] | None:
+    """The group a round can be stepped in (its task, steps, the agent's number of tools, learner
+    and dropped rules), or ``None`` for the per-agent path."""
     agent = life.agent
-    if type(agent) is not QAgent or agent.hyper["softmax"] or agent.hyper["visits"]:
-        return None
-    if life.objective.shield or life.objective.adaptive:
+    learner = _learner(agent)
+    if learner is None or life.objective.shield:
         return None
     session = life.session(request.task)
-    if session.constrained or _toy_text(session.env) is None:
+    shape = agent.shapes[request.task]
+    if learner == "q-lambda" and (shape.n_obs or 0) * shape.n_options > MAX_TRACE_CELLS:
         return None
-    return request.task, request.steps, len(agent.shapes[request.task].tools)
+    dropped = life.spec.dropped_rules.get(request.task, ())
+    if _kernel(life.suite, request.task, dropped, session.env) is None:
+        return None
+    return request.task, request.steps, len(shape.tools), learner, dropped
 
 
 def _tables(env: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -118,6 +158,131 @@ def _tables(env: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
     return nxt, cum, rew, done, np.cumsum(np.asarray(lake.initial_state_distrib))
 
 
+class _ToyTextWorld:
+    """Many toy-text environments stepped together from their transition table: one draw per step
+    (gymnasium's ``argmax(cumsum(p) > u)``) and one per reset."""
+
+    reset_draws = 1
+
+    def __init__(self, core: Any) -> None:
+        self.nxt, self.cum, self.rew, self.done, self.start = _tables(core)
+        self.n_a = self.nxt.shape[1]
+
+    def transitions(self) -> list[tuple[int, int, int, Any, Any]]:
+        """Every ``(state, action, branch, observation, next observation)``, as the environment shows them."""
+        n_s, n_a, k = self.nxt.shape
+        return [
+            (s, a, j, s, int(self.nxt[s, a, j]))
+            for s in range(n_s)
+            for a in range(n_a)
+            for j in range(k)
+            if np.isfinite(self.cum[s, a, j])
+        ]
+
+    def observation(self, state: int) -> Any:
+        return int(state)  # what the environment returns
+
+    def begin(self, cores: Sequence[Any]) -> np.ndarray:
+        return np.array([int(c.s) for c in cores], dtype=np.int64)
+
+    def step(self, state: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, ...]:
+        j = np.argmax(self.cum[state, a] > e[:, None], axis=1)
+        return self.nxt[state, a, j], self.rew[state, a, j], self.done[state, a, j], j
+
+    def reset(self, ended: np.ndarray, e: np.ndarray, state: np.ndarray) -> np.ndarray:
+        return np.where(ended, np.argmax(self.start[None, :] > e[:, None], axis=1), state)
+
+    def store(self, i: int, core: Any, state: int, last_action: int) -> None:
+        core.s = state
+        core.lastaction = None if last_action < 0 else last_action
+
+
+class _BanditWorld:
+    """Many drifting bandits stepped together: one draw per pull (``uniform() < mean``), none per
+    reset; each its own clock, episode step and count of pulls of the best arm."""
+
+    reset_draws = 0
+
+    def __init__(self, core: Any) -> None:
+        self.means = np.stack([core.means_before, core.means_after])
+        self.best = np.argmax(self.means, axis=1)
+        self.drift_step, self.length = int(core.drift_step), int(core.episode_length)
+        self.n_a = int(core.n_arms)
+
+    def transitions(self) -> list[tuple[int, int, int, Any, Any]]:
+        return [(0, a, 0, np.int64(0), np.int64(0)) for a in range(self.n_a)]
+
+    def observation(self, state: int) -> Any:
+        return np.int64(0)
+
+    def begin(self, cores: Sequence[Any]) -> np.ndarray:
+        self.clock = np.array([c.clock for c in cores], dtype=np.int64)
+        self.t = np.array([c._t for c in cores], dtype=np.int64)
+        self.best_pulls = np.array([c._best_pulls for c in cores], dtype=np.int64)
+        return np.zeros(len(cores), dtype=np.int64)
+
+    def step(self, state: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, ...]:
+        drifted = (self.clock >= self.drift_step).astype(np.int64)
+        r = (e < self.means[drifted, a]).astype(float)
+        self.best_pulls += a == self.best[drifted]
+        self.t += 1
+        self.clock += 1
+        return state, r, self.t >= self.length, np.zeros_like(state)
+
+    def reset(self, ended: np.ndarray, e: np.ndarray, state: np.ndarray) -> np.ndarray:
+        self.t[ended] = 0
+        self.best_pulls[ended] = 0
+        return state
+
+    def store(self, i: int, core: Any, state: int, last_action: int) -> None:
+        core.clock, core._t, core._best_pulls = int(self.clock[i]), int(self.t[i]), int(self.best_pulls[i])
+
+
+def _world(core: Any) -> _ToyTextWorld | _BanditWorld:
+    return _BanditWorld(core) if isinstance(core, DriftingBanditEnv) else _ToyTextWorld(core)
+
+
+def _rule_tables(world: Any, constitution: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A constitution as arrays over the world's transitions: the forbidden-action rules each
+    ``(state, action)`` breaks (``info["violations"]``) and, per ``(state, action, branch)``, 1 where
+    the step reaches a forbidden state (``info["cost"]``), asked of the rules as the wrapper asks."""
+    n_s = max(t[0] for t in world.transitions()) + 1
+    k = max(t[2] for t in world.transitions()) + 1
+    viol = np.zeros((n_s, world.n_a))
+    cost = np.zeros((n_s, world.n_a, k))
+    for s in range(n_s):
+        obs = world.observation(s)
+        for a in range(world.n_a):
+            viol[s, a] = sum(r.forbids(obs, a) for r in constitution.forbidden_actions)
+    for s, a, j, obs, nobs in world.transitions():
+        cost[s, a, j] = 1.0 if any(r.reached_by(obs, a, nobs) for r in constitution.forbidden_states) else 0.0
+    return viol, cost
+
+
+#: Each suite's environments as kernels, with their constitutions' tables: made once per process.
+_KERNELS: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _kernel(suite: Any, task: str, dropped: tuple[str, ...], env: Any) -> tuple[Any, Any] | None:
+    """The world kernel of ``task`` (as ``env``, one of its sessions' environments, is) and its
+    constitution's tables (``None`` without one); ``None`` when there is no kernel, or when a rule
+    of the constitution raises somewhere (the per-agent path meets the error only where it steps)."""
+    cache = _KERNELS.setdefault(suite, {})
+    if (task, dropped) not in cache:
+        found = _unwrap(env)
+        kernel = None
+        if found is not None:
+            core, _, ruled = found
+            world = _world(core)
+            try:
+                kernel = (world, None if ruled is None else _rule_tables(world, ruled.constitution))
+            except Exception:
+                kernel = None
+        cache[task, dropped] = kernel
+    kernel = cache[task, dropped]
+    return None if kernel is None else (copy.copy(kernel[0]), kernel[1])
+
+
 def _tool_table(tools: Sequence[tuple[tuple[int, ...], ...]], width: int) -> tuple[np.ndarray, np.ndarray]:
     """Every agent's tools as arrays: their actions (agent, tool, position; 0 past a tool's end) and
     their lengths (1 where an agent has fewer than ``width`` tools)."""
@@ -139,6 +304,39 @@ def _agent_uniforms(agent: QAgent, n: int) -> list[float]:
     return u
 
 
+class _Traces:
+    """Watkins's Q(lambda) traces of a group, dense (agent, state, option), with which cells hold
+    one (a cell without is a trace the agent's dict does not have)."""
+
+    def __init__(self, agents: Sequence[QLambdaAgent], task: str, shape: tuple[int, ...]) -> None:
+        self.e = np.zeros(shape)
+        self.held = np.zeros(shape, dtype=bool)
+        for i, agent in enumerate(agents):
+            for (s, o), e in agent.traces[task].items():
+                self.e[i, s, o], self.held[i, s, o] = e, True
+        self.lam = np.array([a.hyper["lambda"] for a in agents])
+
+    def update(
+        self, q: np.ndarray, idx: np.ndarray, x: np.ndarray, o: np.ndarray, step: np.ndarray, decay: np.ndarray
+    ) -> None:
+        """QLambdaAgent.update for the agents ``idx`` at once (``step``: alpha times delta); the
+        traces of an agent whose episode ended are cleared after it, as ``end_episode`` clears them."""
+        k = np.arange(len(idx))
+        held = self.held[idx]
+        e = np.where(held, self.e[idx], 0.0)
+        e[k, x, o] += 1.0
+        held[k, x, o] = True
+        sub = q[idx]
+        q[idx] = np.where(held, sub + step[:, None, None] * e, sub)
+        e = e * (decay * self.lam[idx])[:, None, None]
+        held &= ~(e < 1e-3)
+        self.e[idx], self.held[idx] = e, held
+
+    def store(self, agent: QLambdaAgent, task: str, i: int) -> None:
+        s, o = np.nonzero(self.held[i])
+        agent.traces[task] = {(int(a), int(b)): float(v) for a, b, v in zip(s, o, self.e[i, s, o], strict=True)}
+
+
 def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> None:
     """Train one round for every life at once, as :func:`spawn.life.training.train_session` trains
     each (every ``kernel_key`` the same)."""
@@ -147,22 +345,35 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
     agents: list[QAgent] = [life.agent for life in lives]  # type: ignore[misc]
     g = len(lives)
     rows = np.arange(g)
-    nxt, cum, rew, done, start = _tables(sessions[0].env)
-    n_a = nxt.shape[1]
-    limits: list[Any] = [_limit(s.env) for s in sessions]  # the TimeLimit wrappers (or None)
-    lakes: list[Any] = [s.env.unwrapped for s in sessions]
+    world, rules = _kernel(lives[0].suite, task, lives[0].spec.dropped_rules.get(task, ()), sessions[0].env)  # type: ignore[misc]
+    unwrapped = [_unwrap(s.env) for s in sessions]
+    cores = [u[0] for u in unwrapped]  # type: ignore[index]
+    limits = [u[1] for u in unwrapped]  # type: ignore[index]
+    n_a = world.n_a
     max_steps = np.array([_NO_LIMIT if tl is None else tl._max_episode_steps for tl in limits], dtype=np.int64)
     elapsed = np.array([0 if tl is None else tl._elapsed_steps for tl in limits], dtype=np.int64)
-    state = np.array([int(lake.s) for lake in lakes], dtype=np.int64)
+    state = world.begin(cores)
     q = np.array([a.q[task] for a in agents], dtype=float)
     eps = np.array([a.hyper["epsilon"] for a in agents])
     alpha = np.array([a.hyper["alpha"] for a in agents])
     gamma = np.array([r.gamma for r in requests])
+    lam = _learner(agents[0]) == "q-lambda"
+    traces = _Traces(agents, task, q.shape) if lam else None  # type: ignore[arg-type]
+    visits = np.array([bool(a.hyper["visits"]) and not lam for a in agents])
+    counts = np.array([a.n[task] for a in agents], dtype=np.int64) if visits.any() else None
+    objectives = [life.objective for life in lives]
+    adaptive = [o.adaptive for o in objectives]
+    lagrange = [life.lagrange for life in lives]
+    weight = np.array([o.weight(m) for o, m in zip(objectives, lagrange, strict=True)])
+    ep_cost = np.array([s.ep_cost for s in sessions])
+    if rules is not None:
+        viol_table, cost_table = rules
+        violations, costs = np.zeros(g), np.zeros(g)
     need = 2 * steps + 2
     agent_u = [_agent_uniforms(a, need) for a in agents]
     ubuf = np.array([u[:need] for u in agent_u])
-    saved = [lake.np_random.bit_generator.state for lake in lakes]
-    ebuf = np.stack([lake.np_random.random(need) for lake in lakes])
+    saved = [c.np_random.bit_generator.state for c in cores]
+    ebuf = np.stack([c.np_random.random(need) for c in cores])
     up = np.zeros(g, dtype=np.int64)
     ep = np.zeros(g, dtype=np.int64)
     ep_ret = np.array([s.ep_return for s in sessions])
@@ -194,6 +405,8 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
         kth = (u2 * count).astype(np.int64)
         tie = np.argmax((np.cumsum(top, axis=1) == kth[:, None] + 1) & top, axis=1)
         choice = np.where(explore, (u2 * n_opt).astype(np.int64), np.where(count > 1, tie, np.argmax(top, axis=1)))
+        if traces is not None:  # an exploratory choice (below the row's max) cuts the traces
+            traces.held[free & (row[rows, choice] != best)] = False
         opt = np.where(free, choice, opt)
         obs0 = np.where(free, state, obs0)
         pos = np.where(free, 0, pos)
@@ -202,15 +415,22 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
         prim = opt < n_a
         tool = np.maximum(opt - n_a, 0)
         a = np.where(prim, opt, seqs[rows, tool, pos])
-        # step: one draw from the lake's stream
+        # step: one draw from the environment's stream
         e = ebuf[rows, ep]
         ep += 1
-        j = np.argmax(cum[state, a] > e[:, None], axis=1)
-        s2, r, term = nxt[state, a, j], rew[state, a, j], done[state, a, j]
+        s2, r, term, j = world.step(state, a, e)
         elapsed += 1
         trunc = elapsed >= max_steps
         pos += 1
-        ret = ret + disc * r
+        learnt = r
+        if rules is not None:  # the constitution's counts, and the penalty on what is learnt
+            v, c = viol_table[state, a], cost_table[state, a, j]
+            vc = v + c
+            violations += v
+            costs += c
+            ep_cost += vc
+            learnt = np.where(vc != 0, r - weight * vc, r)
+        ret = ret + disc * learnt
         disc = disc * gamma
         ep_ret += r
         acts[:, t] = a
@@ -226,15 +446,29 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
             o, x = opt[idx], obs0[idx]
             target = np.where(term[idx], ret[idx], ret[idx] + disc[idx] * q[idx, s2[idx]].max(axis=1))
             old = q[idx, x, o]
-            q[idx, x, o] = old + alpha[idx] * (target - old)
+            if traces is not None:
+                traces.update(q, idx, x, o, alpha[idx] * (target - old), disc[idx])
+            else:
+                step_size = alpha[idx]
+                if counts is not None:
+                    counts[idx, x, o] += visits[idx]
+                    average = 1.0 / np.maximum(counts[idx, x, o], 1)
+                    step_size = np.where(visits[idx], np.maximum(step_size, average), step_size)
+                q[idx, x, o] = old + step_size * (target - old)
         busy = ~over
         if ended.any():
             for i in np.flatnonzero(ended).tolist():
                 ended_at[i].append((t, float(ep_ret[i])))
-            # restart: one draw from the lake's stream for the start state
+                if adaptive[i]:  # the multiplier after the episode's cost, and the weight after it
+                    lagrange[i] = objectives[i].update(lagrange[i], float(ep_cost[i]))
+                    weight[i] = objectives[i].weight(lagrange[i])
+            if traces is not None:
+                traces.held[ended] = False
+            ep_cost[ended] = 0.0
+            # restart (toy text: one draw from the environment's stream for the start state)
             e2 = ebuf[rows, ep]
-            ep += ended
-            state = np.where(ended, np.argmax(start[None, :] > e2[:, None], axis=1), state)
+            ep += ended * world.reset_draws
+            state = world.reset(ended, e2, state)
             elapsed = np.where(ended, 0, elapsed)
             ep_ret = np.where(ended, 0.0, ep_ret)
             last_action = np.where(ended, -1, last_action)
@@ -245,14 +479,23 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
     for i, (life, s, agent) in enumerate(zip(lives, sessions, agents, strict=True)):
         agent.q[task] = q_rows[i]
         agent._u, agent._ui = agent_u[i][int(up[i]) :], 0
-        lake = lakes[i]
-        lake.np_random.bit_generator.state = saved[i]
-        lake.np_random.random(int(ep[i]))  # the draws the per-agent path would have taken
-        lake.s = int(state[i])
-        lake.lastaction = None if last_action[i] < 0 else int(last_action[i])
+        if traces is not None:
+            traces.store(agent, task, i)  # type: ignore[arg-type]
+        if counts is not None and visits[i]:
+            agent.n[task] = counts[i].tolist()
+        core = cores[i]
+        core.np_random.bit_generator.state = saved[i]
+        core.np_random.random(int(ep[i]))  # the draws the per-agent path would have taken
+        world.store(i, core, int(state[i]), int(last_action[i]))
         if limits[i] is not None:
             limits[i]._elapsed_steps = int(elapsed[i])
         stats = life.stats
+        life.lagrange = lagrange[i]
+        s.ep_cost = float(ep_cost[i])
+        if rules is not None:
+            stats.violations += float(violations[i])
+            stats.cost += float(costs[i])
+            unwrapped[i][2]._last_obs = world.observation(int(state[i]))  # type: ignore[index]
         actions, begun = s.ep_actions, 0
         for at, episode_return in ended_at[i]:
             actions = actions + acts_rows[i][begun : at + 1]
@@ -444,7 +687,7 @@ def run_cohort(specs: Sequence[AgentSpec], cfg: SimConfig) -> list[JobResult]:
                 continue
             advance(i)
         while asks:
-            groups: defaultdict[tuple[str, int, int], list[int]] = defaultdict(list)
+            groups: defaultdict[tuple[Any, ...], list[int]] = defaultdict(list)
             for i in sorted(asks):
                 try:
                     key = kernel_key(lives[i], asks[i])

@@ -23,6 +23,12 @@ SLIPPERY = {"id": "FrozenLake-v1", "return_range": [0, 1], "kwargs": {"is_slippe
 STILL = {"id": "FrozenLake-v1", "name": "still", "return_range": [0, 1], "kwargs": {"is_slippery": False}}
 CLIFF = {"id": "CliffWalking-v1", "return_range": [-2000, 0]}  # no time limit of its own
 TAXI = {"id": "Taxi-v4", "return_range": [-2000, 20]}
+BANDIT = {
+    "id": "lineage_sim/DriftingBandit-v0",
+    "kwargs": {"n_arms": 4, "episode_length": 40, "drift_step": 2500, "world_seed": 2},
+}
+RULED_LAKE = {**SLIPPERY, "constitution": "default"}  # holes forbidden, moving towards one too
+RULED_CLIFF = {**CLIFF, "constitution": "default"}
 FILES = ("lineage.json", "agents.csv", "summary.json", "batches.csv", "steps.csv", "curves.csv", "phylogeny.csv")
 
 
@@ -41,13 +47,17 @@ def _archive(envs: list[dict[str, Any]], **kw: Any) -> Any:
     return config(**base)
 
 
-def _same_bytes(cfg: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _same_bytes(cfg: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, least: int = 20) -> list[Any]:
+    """Run ``cfg`` on both engines, check every output's bytes; the kernel keys of the groups the
+    cohort engine stepped in lock-step."""
     import spawn.life.cohort as cohort
 
     stepped: list[int] = []  # agent-rounds the kernel stepped: the comparison is not per-agent twice
+    keys: list[Any] = []
 
     def spy(lives: Any, requests: Any) -> None:
         stepped.append(len(lives))
+        keys.append(kernel_key(lives[0], requests[0]))
         lockstep_rounds(lives, requests)
 
     evaluated: list[int] = []
@@ -61,11 +71,19 @@ def _same_bytes(cfg: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(cohort, "lockstep_rounds", spy)
     monkeypatch.setattr(cohort, "lockstep_evaluate", spy_evaluate)
     simulate(cfg.model_copy(update={"engine": "cohort"}), tmp_path / "cohort")
-    assert sum(stepped) >= 20 and min(stepped) >= 4  # narrow groups go the scalar way
-    if all(e.get("id") == "FrozenLake-v1" for e in cfg.model_dump()["envs"]):
+    assert sum(stepped) >= least and min(stepped) >= 4  # narrow groups go the scalar way
+    if all(e.get("id") == "FrozenLake-v1" and e.get("constitution") is None for e in cfg.model_dump()["envs"]):
         assert sum(evaluated) >= 10  # and every lake evaluated in lock-step (its success: a threshold)
     for name in FILES if cfg.regime == "archive" else [f for f in FILES if f not in ("batches.csv", "steps.csv")]:
         assert (tmp_path / "cohort" / name).read_bytes() == (tmp_path / "per-agent" / name).read_bytes(), name
+    return keys
+
+
+def _attribute(run: Path, name: str) -> list[float]:
+    import json
+
+    nodes = json.loads((run / "lineage.json").read_text())["nodes"]
+    return [float(n[name]) for n in nodes if name in n]
 
 
 @pytest.mark.parametrize(
@@ -79,6 +97,64 @@ def test_cohort_writes_the_per_agent_bytes(
     """Tools (add-tool), mutated hyper-parameters, children switched to q-lambda (no kernel: the
     per-agent path inside the cohort), new tasks, and the drift trigger watching every reward."""
     _same_bytes(_archive(envs), tmp_path, monkeypatch)
+
+
+def test_cohort_on_the_drifting_bandit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clocked bandit: children born before and after the drift meet their own world time;
+    the drift trigger (river's ADWIN) fed every reward; tools."""
+    cfg = _archive([BANDIT], budget=7000)
+    keys = _same_bytes(cfg, tmp_path, monkeypatch)
+    assert {k[0] for k in keys} == {"DriftingBandit-v0"} and any(k[2] for k in keys)  # with tools too
+    assert max(_attribute(tmp_path / "cohort", "birth_time")) > 2500  # some trained after the drift
+
+
+@pytest.mark.parametrize(
+    ("envs", "agent"),
+    [
+        ([RULED_LAKE], {"objective": "penalised", "penalty_weight": 0.5}),
+        ([RULED_LAKE, STILL], {"objective": "lagrangian", "lagrange_lr": 0.2, "cost_limit": 0.5}),
+        ([RULED_CLIFF], {"objective": "raw"}),
+        ([RULED_LAKE], {"kind": "q-lambda", "lambda": 0.9, "objective": "lagrangian"}),
+        ([SLIPPERY, CLIFF], {"step_size": "visits"}),
+    ],
+    ids=["penalised-lake", "lagrangian-lakes", "raw-cliff", "q-lambda-lagrangian", "visits"],
+)
+def test_cohort_with_constitutions_objectives_and_learners(
+    envs: list[dict[str, Any]], agent: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Constitutions as arrays (violations, cost, the penalty on what is learnt, an adaptive
+    multiplier moved at episode ends), goal-drifted children that train without a rule, Watkins's
+    Q(lambda) traces and the visit-count step size, all in lock-step."""
+    operators = {"finetune": 1.0, "mutate": 1.0, "add-tool": 1.0, "new-task": 0.5, "change-objective": 0.5}
+    cfg = _archive(
+        envs,
+        agent={"kind": "q", "epsilon": 0.2, **agent},
+        operators=operators,
+        goal_drift={"rules": 2.0},
+        archive={"batch_size": 16, "child_budget": 300, "root_budget": 600},
+        budget=12_000,
+    )
+    keys = _same_bytes(cfg, tmp_path, monkeypatch)
+    if agent.get("objective") == "penalised":
+        assert any(k[4] for k in keys)  # children without a rule, stepped in lock-step too
+    if "constitution" in envs[0]:
+        assert sum(_attribute(tmp_path / "cohort", "train_violations")) > 0
+        assert sum(_attribute(tmp_path / "cohort", "train_cost")) > 0
+    if agent.get("kind") == "q-lambda":
+        assert {k[3] for k in keys} == {"q-lambda"}
+    if agent.get("objective") == "lagrangian":
+        assert len(set(_attribute(tmp_path / "cohort", "lagrange_lambda"))) > 3  # the multipliers moved
+
+
+def test_cohort_on_the_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quickstart: the recursive regime on the bandit (a kernel) with new-task children
+    training on Hiring (none) in the same cohorts."""
+    from spawn.config import load_config
+
+    cfg = load_config(Path(__file__).parents[3] / "examples" / "quickstart.toml")
+    keys = _same_bytes(cfg, tmp_path, monkeypatch, least=12)
+    assert {k[0] for k in keys} == {"DriftingBandit-v0"}
+    assert "Hiring-v0" in {row.split(",")[2] for row in (tmp_path / "cohort" / "curves.csv").read_text().splitlines()}
 
 
 def test_cohort_mixes_environments_without_a_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,23 +178,60 @@ def test_cohort_in_the_recursive_regime(tmp_path: Path, monkeypatch: pytest.Monk
     _same_bytes(cfg, tmp_path, monkeypatch)
 
 
-def _lives(cfg: Any, n: int) -> list[Life]:
+def _lives(cfg: Any, n: int, task: str = "FrozenLake-v1") -> list[Life]:
     """``n`` roots with their own seeds, some with tools, mutated exploration and step sizes."""
     lives = []
     for i in range(n):
         spec = replace(root_spec(cfg), id=f"0.{i}", parent="0", depth=1, budget=300, quota=0)
         hyper = dict(spec.hyper) | {"epsilon": [0.0, 0.1, 0.5, 1.0][i % 4], "alpha": 0.05 + 0.1 * (i % 3)}
-        tools = {"FrozenLake-v1": ((1, 2), (2, 2, 1))} if i % 2 else {}
+        tools = {task: ((1, 2), (2, 2, 1))} if i % 2 else {}
         lives.append(Life(replace(spec, hyper=hyper, tools=tools), cfg))
     return lives
 
 
-def test_a_lockstep_round_is_the_per_agent_round_in_every_state() -> None:
+def _world_state(life: Life, task: str) -> tuple[Any, ...]:
+    """Everything a round leaves behind in a life: the agent's table, counts, traces and stream,
+    the environment's stream and state (a lake's cell, a bandit's clock), its time limit and its
+    constitution's last observation, the episode under way, the statistics and the multiplier."""
+    agent = life.agent
+    assert isinstance(agent, QAgent)
+    s = life.session(task)
+    core = s.env.unwrapped
+    inner = s.env
+    while not hasattr(inner, "_elapsed_steps") and hasattr(inner, "env"):
+        inner = inner.env
+    return (
+        agent.q,
+        agent.n,
+        getattr(agent, "traces", None),
+        [agent._uniform() for _ in range(5)],
+        core.np_random.bit_generator.state,
+        {k: v for k, v in vars(core).items() if k in ("s", "lastaction", "clock", "_t", "_best_pulls")},
+        getattr(inner, "_elapsed_steps", None),
+        getattr(s.env, "_last_obs", None),
+        (s.obs, s.ep_return, s.ep_cost, s.ep_actions, list(s.best)),
+        vars(life.stats),
+        life.lagrange,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "agent"),
+    [
+        (SLIPPERY, {}),
+        (SLIPPERY, {"kind": "q-lambda", "lambda": 0.95, "gamma": 0.99}),  # long traces, dropped below 1e-3
+        (RULED_LAKE, {"objective": "lagrangian", "lagrange_lr": 0.3, "cost_limit": 0.2, "step_size": "visits"}),
+        ({**BANDIT, "kwargs": {**BANDIT["kwargs"], "drift_step": 200}}, {"kind": "q-lambda"}),
+    ],
+    ids=["lake", "q-lambda", "ruled-lagrangian-visits", "bandit"],
+)
+def test_a_lockstep_round_is_the_per_agent_round_in_every_state(env: dict[str, Any], agent: dict[str, Any]) -> None:
     """The same lives, one per agent and one in lock-step, compared after each of three rounds on
-    everything the round touches: Q-tables, the agent's and the environment's random streams, the
-    lake's state and time limit, the episode under way, its actions and the statistics."""
-    cfg = config(envs=[SLIPPERY], spawn={"round_steps": 137, "triggers": ["schedule"], "every": 1})
-    alone, together = _lives(cfg, 12), _lives(cfg, 12)
+    everything the round touches (see ``_world_state``)."""
+    spawn = {"round_steps": 137, "triggers": ["schedule"], "every": 1}
+    cfg = config(envs=[env], agent={"kind": "q", **agent}, spawn=spawn)
+    task = cfg.envs[0].slug
+    alone, together = _lives(cfg, 12, task), _lives(cfg, 12, task)
     for _ in range(3):
         asks = [next(life.rounds()) for life in alone]
         for life, ask in zip(alone, asks, strict=True):
@@ -130,18 +243,11 @@ def test_a_lockstep_round_is_the_per_agent_round_in_every_state() -> None:
         for members in groups.values():
             lockstep_rounds([together[i] for i in members], [asks[i] for i in members])
         for a, b in zip(alone, together, strict=True):
-            assert isinstance(a.agent, QAgent) and isinstance(b.agent, QAgent)
-            assert a.agent.q == b.agent.q
-            assert [a.agent._uniform() for _ in range(5)] == [b.agent._uniform() for _ in range(5)]
-            sa, sb = a.session("FrozenLake-v1"), b.session("FrozenLake-v1")
-            ea, eb = sa.env, sb.env
-            assert ea.unwrapped.np_random.bit_generator.state == eb.unwrapped.np_random.bit_generator.state
-            assert (ea.unwrapped.s, ea.unwrapped.lastaction) == (eb.unwrapped.s, eb.unwrapped.lastaction)
-            assert ea._elapsed_steps == eb._elapsed_steps  # type: ignore[attr-defined]
-            assert (sa.obs, sa.ep_return, sa.ep_actions) == (sb.obs, sb.ep_return, sb.ep_actions)
-            assert list(sa.best) == list(sb.best)
-            assert (a.stats.steps, a.stats.episodes) == (b.stats.steps, b.stats.episodes)
-            assert a.stats.returns == b.stats.returns
+            assert _world_state(a, task) == _world_state(b, task)
+    assert sum(life.stats.episodes for life in alone) > 20
+    if "constitution" in env:
+        assert sum(life.stats.violations + life.stats.cost for life in alone) > 0
+        assert len({life.lagrange for life in alone}) > 3
 
 
 def test_a_lockstep_evaluation_is_the_per_agent_evaluation() -> None:
@@ -203,7 +309,7 @@ def test_kernel_refuses_what_it_cannot_step() -> None:
     life = _lives(cfg, 1)[0]
     from spawn.life.job import RoundRequest
 
-    assert kernel_key(life, RoundRequest("FrozenLake-v1", 10, None, 0.95)) == ("FrozenLake-v1", 10, 0)
+    assert kernel_key(life, RoundRequest("FrozenLake-v1", 10, None, 0.95)) == ("FrozenLake-v1", 10, 0, "q", ())
     assert kernel_key(life, RoundRequest("Hiring-v0", 10, None, 0.95)) is None
     soft = Life(replace(root_spec(cfg), hyper=dict(root_spec(cfg).hyper) | {"softmax": 1.0}), cfg)
     assert kernel_key(soft, RoundRequest("FrozenLake-v1", 10, None, 0.95)) is None
