@@ -45,6 +45,11 @@ def _check_text(agent_id: str, what: str, text: str) -> None:
 
 def _clean_value(agent_id: str, name: str, value: Any) -> AttributeValue | None:
     """Validate one attribute value; ``None`` means "missing, leave it out"."""
+    t = type(value)
+    if t is float:  # the common cases first: a plain float, a small int
+        return None if value != value else value
+    if t is int and -_MAX_INT <= value <= _MAX_INT:
+        return value
     if value is None:
         return None
     if isinstance(value, np.generic):

@@ -37,25 +37,52 @@ class _Bad(Exception):
     """A value that is not what the checkpoint format allows (decoding) or cannot hold (encoding)."""
 
 
+_PLAIN = (str, bool, int, float, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """:func:`plain_data` without the error's location (``_Bad`` without a message when refused)."""
+    t = type(value)
+    if t in _PLAIN:
+        return value
+    if t is list:
+        return [v if type(v) in _PLAIN else _plain(v) for v in value]
+    if t is dict:
+        if any(type(k) is not str for k in value):
+            raise _Bad
+        return {k: v if type(v) in _PLAIN else _plain(v) for k, v in value.items()}
+    if isinstance(value, float):
+        return float(value)
+    raise _Bad
+
+
 def plain_data(value: Any, where: str) -> Any:
     """``value`` as JSON data (dicts with string keys, lists, str, int, float, bool, None).
 
     Floats of a float subclass (``numpy.float64``) become floats. Anything else (a tuple, an array,
     an object) is refused: plugin agents must keep their parameters as such plain data.
     """
+    try:
+        return _plain(value)
+    except _Bad:
+        return _located(value, where)  # raises, saying where
+
+
+def _located(value: Any, where: str) -> Any:
+    """:func:`plain_data`, building the location of every value as it goes (for the error)."""
     t = type(value)
     if value is None or t is str or t is bool or t is int or t is float:
         return value
     if isinstance(value, float):
         return float(value)
     if t is list:
-        return [plain_data(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_located(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if t is dict:
         out = {}
         for k, v in value.items():
             if type(k) is not str:
                 raise _Bad(f"{where} has the key {k!r} of type {type(k).__name__}; keys must be strings")
-            out[k] = plain_data(v, f"{where}[{k!r}]")
+            out[k] = _located(v, f"{where}[{k!r}]")
         return out
     raise _Bad(
         f"{where} is of type {t.__name__}; a checkpoint holds only plain data "

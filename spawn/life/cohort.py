@@ -20,7 +20,9 @@ asked once of its rules as the wrapper asks them; the objective's penalty applie
 per-agent path, and an adaptive one's multiplier moves at each agent's episode ends. A rule
 that raises anywhere leaves its environment to the per-agent path. Without a kernel: shields,
 softmax exploration, linear and plugin agents, Hiring, the safety gridworlds (their state is more
-than a cell: boxes, a supervisor, an interruption; :mod:`envs.gridworlds` steps them). Identity with the per-agent path rests on:
+than a cell: boxes, a supervisor, an interruption; :mod:`envs.gridworlds` steps them).
+
+Identity with the per-agent path rests on:
 
 - each agent's uniform draws consumed in per-step order from its own stream (one for the
   epsilon test, one more for an exploratory action or a tie between greedy actions), drawn in
@@ -389,9 +391,11 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
     obs0 = state.copy()
     ret = np.zeros(g)
     disc = np.ones(g)
+    with_tools = n_opt > n_a  # without, every step is a decision and an update: no option bookkeeping
+    everyone, zero, one = np.ones(g, dtype=bool), np.zeros(g), np.ones(g)
     for t in range(steps):
         # act, where free: epsilon-greedy over the options, ties split by a second draw
-        free = ~busy
+        free = ~busy if with_tools else everyone
         u1 = ubuf[rows, up]
         up += free
         row = q[rows, state]
@@ -407,21 +411,24 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
         choice = np.where(explore, (u2 * n_opt).astype(np.int64), np.where(count > 1, tie, np.argmax(top, axis=1)))
         if traces is not None:  # an exploratory choice (below the row's max) cuts the traces
             traces.held[free & (row[rows, choice] != best)] = False
-        opt = np.where(free, choice, opt)
-        obs0 = np.where(free, state, obs0)
-        pos = np.where(free, 0, pos)
-        ret = np.where(free, 0.0, ret)
-        disc = np.where(free, 1.0, disc)
-        prim = opt < n_a
-        tool = np.maximum(opt - n_a, 0)
-        a = np.where(prim, opt, seqs[rows, tool, pos])
+        if with_tools:
+            opt = np.where(free, choice, opt)
+            obs0 = np.where(free, state, obs0)
+            pos = np.where(free, 0, pos)
+            ret = np.where(free, 0.0, ret)
+            disc = np.where(free, 1.0, disc)
+            prim = opt < n_a
+            tool = np.maximum(opt - n_a, 0)
+            a = np.where(prim, opt, seqs[rows, tool, pos])
+            pos += 1
+        else:
+            opt, obs0, ret, disc, a = choice, state, zero, one, choice
         # step: one draw from the environment's stream
         e = ebuf[rows, ep]
         ep += 1
         s2, r, term, j = world.step(state, a, e)
         elapsed += 1
         trunc = elapsed >= max_steps
-        pos += 1
         learnt = r
         if rules is not None:  # the constitution's counts, and the penalty on what is learnt
             v, c = viol_table[state, a], cost_table[state, a, j]
@@ -440,8 +447,12 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
         ended = term | trunc
         # an option ends with the episode, the round, a primitive action or its tool's last action;
         # then the SMDP update (truncation bootstraps, termination does not)
-        over = ended | prim | (pos >= lens[rows, tool]) | (t == steps - 1)
-        idx = np.flatnonzero(over)
+        if with_tools:
+            over = ended | prim | (pos >= lens[rows, tool]) | (t == steps - 1)
+            idx = np.flatnonzero(over)
+            busy = ~over
+        else:
+            idx = rows
         if len(idx):
             o, x = opt[idx], obs0[idx]
             target = np.where(term[idx], ret[idx], ret[idx] + disc[idx] * q[idx, s2[idx]].max(axis=1))
@@ -455,7 +466,6 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
                     average = 1.0 / np.maximum(counts[idx, x, o], 1)
                     step_size = np.where(visits[idx], np.maximum(step_size, average), step_size)
                 q[idx, x, o] = old + step_size * (target - old)
-        busy = ~over
         if ended.any():
             for i in np.flatnonzero(ended).tolist():
                 ended_at[i].append((t, float(ep_ret[i])))

@@ -64,9 +64,21 @@ def _suite_cached(cfg_json: str) -> Suite:
     return Suite(SimConfig.model_validate_json(cfg_json))
 
 
+#: The suite of the config objects seen last (by identity; the config kept alive beside it): a
+#: life's first step need not dump its config to find the run's suite.
+_SUITES: dict[int, tuple[SimConfig, Suite]] = {}
+
+
 def suite_for(cfg: SimConfig) -> Suite:
     """The run's suite, made once per process."""
-    return _suite_cached(cfg.model_dump_json())
+    seen = _SUITES.get(id(cfg))
+    if seen is not None and seen[0] is cfg:
+        return seen[1]
+    suite = _suite_cached(cfg.model_dump_json())
+    if len(_SUITES) >= 8:
+        _SUITES.clear()
+    _SUITES[id(cfg)] = (cfg, suite)
+    return suite
 
 
 def build_agent(spec: AgentSpec, suite: Suite, rng: np.random.Generator) -> Agent:
