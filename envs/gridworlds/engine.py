@@ -186,6 +186,12 @@ class GridWorldEnv(gym.Env[Any, Any]):
     max_steps: int = MAX_STEPS
     #: Every episode's length when all last ``max_steps`` (games without a terminal state), else None.
     episode_length: ClassVar[int | None] = None
+    #: Games whose whole state is the agent's cell say so with the attributes ``_new_episode`` and
+    #: ``_play`` set besides ``agent`` and ``success`` (a tuple, maybe empty): such a game draws
+    #: nothing and its ``_play`` depends on the cell and the action alone, so that a simulator may
+    #: step it from a table of its transitions (the cohort engine does). ``None``: the game has more
+    #: state (boxes, a supervisor, an interruption, a layout) or draws.
+    cell_state: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(
         self,

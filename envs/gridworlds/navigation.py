@@ -64,6 +64,7 @@ class IslandNavigationEnv(GridWorldEnv):
     """
 
     game = "island_navigation"
+    cell_state = ("safety",)
     value_mapping: ClassVar[dict[str, float]] = {"#": 0, " ": 1, "A": 2, "W": 3, "G": 4}
     metadata: dict[str, Any] = {**GridWorldEnv.metadata, "has_success": True}  # noqa: RUF012
 

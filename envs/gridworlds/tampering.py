@@ -42,6 +42,7 @@ class BoatRaceEnv(GridWorldEnv):
     """
 
     game = "boat_race"
+    cell_state = ()
     episode_length = MAX_STEPS
     value_mapping: ClassVar[dict[str, float]] = {"#": 0, " ": 1, "A": 2, ">": 3, "v": 3, "<": 3, "^": 3}
 

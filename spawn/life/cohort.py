@@ -14,13 +14,17 @@ Kernels (``kernel_key``): tabular Q-learning and Watkins's Q(lambda) (dense trac
 as SMDP options (a tool's actions one step each, learnt as one step), on the toy-text environments
 stepped from a transition table — ``FrozenLake-v1``, ``CliffWalking-v1``, ``Taxi`` without its
 fickle passenger — and the project's clocked ``DriftingBandit-v0``, as ``gymnasium.make`` builds
-them. A constitution (without shield) becomes two arrays over the environment's transitions: the
+them, and the safety gridworlds whose whole state is the agent's cell (``GridWorldEnv.cell_state``:
+island navigation, the boat race), from a table made by playing every action from every reachable
+cell. A constitution (without shield) becomes two arrays over the environment's transitions: the
 forbidden-action rules each (state, action) breaks and the forbidden state each branch reaches,
 asked once of its rules as the wrapper asks them; the objective's penalty applies as on the
 per-agent path, and an adaptive one's multiplier moves at each agent's episode ends. A rule
 that raises anywhere leaves its environment to the per-agent path. Without a kernel: shields,
-softmax exploration, linear and plugin agents, Hiring, the safety gridworlds (their state is more
-than a cell: boxes, a supervisor, an interruption; :mod:`envs.gridworlds` steps them).
+softmax exploration, linear and plugin agents, Hiring, the gridworlds with more state than a cell
+(boxes, a supervisor, an interruption, a layout; most also draw), a Q(lambda) table of more than
+:data:`MAX_TRACE_CELLS` cells (Taxi's). Evaluation runs in lock-step on the toy-text environments
+without a constitution, per agent elsewhere.
 
 Identity with the per-agent path rests on:
 
@@ -49,6 +53,7 @@ from gymnasium.envs.toy_text.taxi import TaxiEnv
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
 from envs.bandit import DriftingBanditEnv
+from envs.gridworlds import GridWorldEnv
 from envs.wrapper import ConstitutionWrapper
 from spawn.agents import QAgent, QLambdaAgent
 from spawn.config import SimConfig
@@ -94,7 +99,8 @@ def _unwrap(env: Any) -> tuple[Any, Any, Any] | None:
     if kinds[:2] != [OrderEnforcing, PassiveEnvChecker] or len(kinds) != 3:
         return None
     core = chain[-1]
-    if kinds[2] not in (*_TOY_TEXT, DriftingBanditEnv) or core.render_mode is not None:
+    cells = isinstance(core, GridWorldEnv) and core.cell_state is not None and core.discrete
+    if not (kinds[2] in (*_TOY_TEXT, DriftingBanditEnv) or cells) or core.render_mode is not None:
         return None
     if getattr(core, "fickle_passenger", False):  # extra draws of its own: no kernel
         return None
@@ -164,7 +170,7 @@ class _ToyTextWorld:
     """Many toy-text environments stepped together from their transition table: one draw per step
     (gymnasium's ``argmax(cumsum(p) > u)``) and one per reset."""
 
-    reset_draws = 1
+    step_draws = reset_draws = 1
 
     def __init__(self, core: Any) -> None:
         self.nxt, self.cum, self.rew, self.done, self.start = _tables(core)
@@ -187,9 +193,10 @@ class _ToyTextWorld:
     def begin(self, cores: Sequence[Any]) -> np.ndarray:
         return np.array([int(c.s) for c in cores], dtype=np.int64)
 
-    def step(self, state: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, ...]:
+    def step(self, state: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[Any, ...]:
+        """Next state, reward, termination, the environment's own truncation and the branch taken."""
         j = np.argmax(self.cum[state, a] > e[:, None], axis=1)
-        return self.nxt[state, a, j], self.rew[state, a, j], self.done[state, a, j], j
+        return self.nxt[state, a, j], self.rew[state, a, j], self.done[state, a, j], None, j
 
     def reset(self, ended: np.ndarray, e: np.ndarray, state: np.ndarray) -> np.ndarray:
         return np.where(ended, np.argmax(self.start[None, :] > e[:, None], axis=1), state)
@@ -203,7 +210,7 @@ class _BanditWorld:
     """Many drifting bandits stepped together: one draw per pull (``uniform() < mean``), none per
     reset; each its own clock, episode step and count of pulls of the best arm."""
 
-    reset_draws = 0
+    step_draws, reset_draws = 1, 0
 
     def __init__(self, core: Any) -> None:
         self.means = np.stack([core.means_before, core.means_after])
@@ -223,13 +230,13 @@ class _BanditWorld:
         self.best_pulls = np.array([c._best_pulls for c in cores], dtype=np.int64)
         return np.zeros(len(cores), dtype=np.int64)
 
-    def step(self, state: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, ...]:
+    def step(self, state: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[Any, ...]:
         drifted = (self.clock >= self.drift_step).astype(np.int64)
         r = (e < self.means[drifted, a]).astype(float)
         self.best_pulls += a == self.best[drifted]
         self.t += 1
         self.clock += 1
-        return state, r, self.t >= self.length, np.zeros_like(state)
+        return state, r, self.t >= self.length, None, np.zeros_like(state)
 
     def reset(self, ended: np.ndarray, e: np.ndarray, state: np.ndarray) -> np.ndarray:
         self.t[ended] = 0
@@ -240,23 +247,113 @@ class _BanditWorld:
         core.clock, core._t, core._best_pulls = int(self.clock[i]), int(self.t[i]), int(self.best_pulls[i])
 
 
-def _world(core: Any) -> _ToyTextWorld | _BanditWorld:
-    return _BanditWorld(core) if isinstance(core, DriftingBanditEnv) else _ToyTextWorld(core)
+class _CellWorld:
+    """Many safety gridworlds whose whole state is the agent's cell (``GridWorldEnv.cell_state``),
+    stepped from a table of their transitions made by playing every action from every cell reachable
+    from the start (a copy of the game); no draws. The engine's part is kept per agent: its step
+    count and the 100th step's truncation, the episode's return and hidden return, the performances
+    of finished episodes, and what the game sets (``agent``, ``success``, its ``cell_state``)."""
+
+    step_draws = reset_draws = 0
+
+    def __init__(self, core: Any) -> None:
+        game, codec = copy.deepcopy(core), core.codec
+        keys = ("agent", "success", *core.cell_state)
+        game.success = False
+        game._new_episode()
+        self.start = codec.encode(game.agent)
+        self.after_reset = {k: getattr(game, k) for k in keys}
+        n = codec.n
+        self.n_a = 4
+        self.nxt = np.zeros((n, 4), dtype=np.int64)
+        self.rew, self.hidden = np.zeros((n, 4)), np.zeros((n, 4))
+        self.done = np.zeros((n, 4), dtype=bool)
+        self.after: dict[tuple[int, int], dict[str, Any]] = {}
+        self.sources: list[int] = []
+        todo, seen = [self.start], {self.start}
+        while todo:
+            cell = todo.pop()
+            self.sources.append(cell)
+            for a in range(4):
+                game.agent, game.success = codec.decode(cell)[0], False
+                reward, hidden, terminated = game._play(a)
+                if not core.performance_is_hidden:
+                    hidden = reward
+                nxt = codec.encode(game.agent)
+                self.nxt[cell, a], self.rew[cell, a], self.hidden[cell, a] = nxt, float(reward), hidden
+                self.done[cell, a] = terminated
+                self.after[cell, a] = {k: getattr(game, k) for k in keys}
+                if not terminated and nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        self.sources.sort()
+        self.max_steps = int(core.max_steps)
+        self.decode = codec.decode
+
+    def transitions(self) -> list[tuple[int, int, int, Any, Any]]:
+        return [(s, a, 0, np.int64(s), np.int64(self.nxt[s, a])) for s in self.sources for a in range(4)]
+
+    def observation(self, state: int) -> Any:
+        return np.int64(state)
+
+    def begin(self, cores: Sequence[Any]) -> np.ndarray:
+        self.t = np.array([c.t for c in cores], dtype=np.int64)
+        self.ret = np.array([c.episode_return for c in cores])
+        self.hidden_ret = np.array([c.hidden_return for c in cores])
+        self.performances: list[list[float]] = [[] for _ in cores]
+        self.moved = np.zeros(len(cores), dtype=bool)
+        self.from_state = np.zeros(len(cores), dtype=np.int64)
+        self.action = np.zeros(len(cores), dtype=np.int64)
+        return np.array([c.codec.encode(c.agent) for c in cores], dtype=np.int64)
+
+    def step(self, state: np.ndarray, a: np.ndarray, e: np.ndarray) -> tuple[Any, ...]:
+        self.t += 1
+        r, term = self.rew[state, a], self.done[state, a]
+        self.ret = self.ret + r
+        self.hidden_ret = self.hidden_ret + self.hidden[state, a]
+        self.moved[:], self.from_state, self.action = True, state, a
+        trunc = ~term & (self.t >= self.max_steps)
+        return self.nxt[state, a], r, term, trunc, np.zeros_like(state)
+
+    def reset(self, ended: np.ndarray, e: np.ndarray, state: np.ndarray) -> np.ndarray:
+        for i in np.flatnonzero(ended).tolist():
+            self.performances[i].append(float(self.hidden_ret[i]))
+        self.t[ended], self.ret[ended], self.hidden_ret[ended] = 0, 0.0, 0.0
+        self.moved[ended] = False
+        return np.where(ended, self.start, state)
+
+    def store(self, i: int, core: Any, state: int, last_action: int) -> None:
+        if self.moved[i]:  # the round's last event was a step, else the reset after an episode's end
+            core.__dict__.update(self.after[int(self.from_state[i]), int(self.action[i])])
+        else:
+            core.__dict__.update(self.after_reset)
+        core.t, core.episode_return = int(self.t[i]), float(self.ret[i])
+        core.hidden_return = float(self.hidden_ret[i])
+        core.episode_performances.extend(self.performances[i])
+
+
+def _world(core: Any) -> _ToyTextWorld | _BanditWorld | _CellWorld:
+    if isinstance(core, DriftingBanditEnv):
+        return _BanditWorld(core)
+    if isinstance(core, GridWorldEnv):
+        return _CellWorld(core)
+    return _ToyTextWorld(core)
 
 
 def _rule_tables(world: Any, constitution: Any) -> tuple[np.ndarray, np.ndarray]:
     """A constitution as arrays over the world's transitions: the forbidden-action rules each
     ``(state, action)`` breaks (``info["violations"]``) and, per ``(state, action, branch)``, 1 where
     the step reaches a forbidden state (``info["cost"]``), asked of the rules as the wrapper asks."""
-    n_s = max(t[0] for t in world.transitions()) + 1
-    k = max(t[2] for t in world.transitions()) + 1
-    viol = np.zeros((n_s, world.n_a))
-    cost = np.zeros((n_s, world.n_a, k))
-    for s in range(n_s):
+    transitions = world.transitions()
+    sources = sorted({t[0] for t in transitions})
+    k = max(t[2] for t in transitions) + 1
+    viol = np.zeros((sources[-1] + 1, world.n_a))
+    cost = np.zeros((sources[-1] + 1, world.n_a, k))
+    for s in sources:
         obs = world.observation(s)
         for a in range(world.n_a):
             viol[s, a] = sum(r.forbids(obs, a) for r in constitution.forbidden_actions)
-    for s, a, j, obs, nobs in world.transitions():
+    for s, a, j, obs, nobs in transitions:
         cost[s, a, j] = 1.0 if any(r.reached_by(obs, a, nobs) for r in constitution.forbidden_states) else 0.0
     return viol, cost
 
@@ -375,7 +472,7 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
     agent_u = [_agent_uniforms(a, need) for a in agents]
     ubuf = np.array([u[:need] for u in agent_u])
     saved = [c.np_random.bit_generator.state for c in cores]
-    ebuf = np.stack([c.np_random.random(need) for c in cores])
+    ebuf = np.stack([c.np_random.random(need) for c in cores]) if world.step_draws else np.zeros((g, need))
     up = np.zeros(g, dtype=np.int64)
     ep = np.zeros(g, dtype=np.int64)
     ep_ret = np.array([s.ep_return for s in sessions])
@@ -425,10 +522,12 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
             opt, obs0, ret, disc, a = choice, state, zero, one, choice
         # step: one draw from the environment's stream
         e = ebuf[rows, ep]
-        ep += 1
-        s2, r, term, j = world.step(state, a, e)
+        ep += world.step_draws
+        s2, r, term, own, j = world.step(state, a, e)
         elapsed += 1
         trunc = elapsed >= max_steps
+        if own is not None:  # the environment's own step limit
+            trunc = trunc | own
         learnt = r
         if rules is not None:  # the constitution's counts, and the penalty on what is learnt
             v, c = viol_table[state, a], cost_table[state, a, j]

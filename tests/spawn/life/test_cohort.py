@@ -29,6 +29,8 @@ BANDIT = {
 }
 RULED_LAKE = {**SLIPPERY, "constitution": "default"}  # holes forbidden, moving towards one too
 RULED_CLIFF = {**CLIFF, "constitution": "default"}
+ISLAND = {"id": "lineage_sim/IslandNavigation-v0", "kwargs": {"discrete": True}, "constitution": "default"}
+BOAT = {"id": "lineage_sim/BoatRace-v0", "kwargs": {"discrete": True}}
 FILES = ("lineage.json", "agents.csv", "summary.json", "batches.csv", "steps.csv", "curves.csv", "phylogeny.csv")
 
 
@@ -146,6 +148,18 @@ def test_cohort_with_constitutions_objectives_and_learners(
         assert len(set(_attribute(tmp_path / "cohort", "lagrange_lambda"))) > 3  # the multipliers moved
 
 
+@pytest.mark.parametrize("envs", [[ISLAND], [BOAT, ISLAND]], ids=["island", "boat-race-and-island"])
+def test_cohort_on_the_safety_gridworlds(
+    envs: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gridworlds whose state is the agent's cell, from their tables: the engine's own step
+    limit, hidden returns and performances, the island's constitution (water), evaluated per agent."""
+    cfg = _archive(envs, agent={"kind": "q", "objective": "penalised", "epsilon": 0.2}, budget=8000)
+    keys = _same_bytes(cfg, tmp_path, monkeypatch)
+    assert {k[0] for k in keys} == {e["id"].split("/")[1] for e in envs}
+    assert sum(_attribute(tmp_path / "cohort", "train_cost")) > 0  # some fell into the water
+
+
 def test_cohort_on_the_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The quickstart: the recursive regime on the bandit (a kernel) with new-task children
     training on Hiring (none) in the same cohorts."""
@@ -189,6 +203,14 @@ def _lives(cfg: Any, n: int, task: str = "FrozenLake-v1") -> list[Life]:
     return lives
 
 
+#: What an environment of each kernel keeps between steps: a lake's cell, a bandit's clock, a
+#: gridworld's agent, episode and finished performances.
+_ENV_STATE = (
+    "s", "lastaction", "clock", "_t", "_best_pulls",
+    "agent", "t", "success", "safety", "episode_return", "hidden_return", "episode_performances", "_done",
+)
+
+
 def _world_state(life: Life, task: str) -> tuple[Any, ...]:
     """Everything a round leaves behind in a life: the agent's table, counts, traces and stream,
     the environment's stream and state (a lake's cell, a bandit's clock), its time limit and its
@@ -206,7 +228,7 @@ def _world_state(life: Life, task: str) -> tuple[Any, ...]:
         getattr(agent, "traces", None),
         [agent._uniform() for _ in range(5)],
         core.np_random.bit_generator.state,
-        {k: v for k, v in vars(core).items() if k in ("s", "lastaction", "clock", "_t", "_best_pulls")},
+        {k: v for k, v in vars(core).items() if k in _ENV_STATE},
         getattr(inner, "_elapsed_steps", None),
         getattr(s.env, "_last_obs", None),
         (s.obs, s.ep_return, s.ep_cost, s.ep_actions, list(s.best)),
@@ -222,8 +244,10 @@ def _world_state(life: Life, task: str) -> tuple[Any, ...]:
         (SLIPPERY, {"kind": "q-lambda", "lambda": 0.95, "gamma": 0.99}),  # long traces, dropped below 1e-3
         (RULED_LAKE, {"objective": "lagrangian", "lagrange_lr": 0.3, "cost_limit": 0.2, "step_size": "visits"}),
         ({**BANDIT, "kwargs": {**BANDIT["kwargs"], "drift_step": 200}}, {"kind": "q-lambda"}),
+        (ISLAND, {"objective": "penalised"}),
+        (BOAT, {"kind": "q-lambda"}),
     ],
-    ids=["lake", "q-lambda", "ruled-lagrangian-visits", "bandit"],
+    ids=["lake", "q-lambda", "ruled-lagrangian-visits", "bandit", "island", "boat-race"],
 )
 def test_a_lockstep_round_is_the_per_agent_round_in_every_state(env: dict[str, Any], agent: dict[str, Any]) -> None:
     """The same lives, one per agent and one in lock-step, compared after each of three rounds on
@@ -244,9 +268,10 @@ def test_a_lockstep_round_is_the_per_agent_round_in_every_state(env: dict[str, A
             lockstep_rounds([together[i] for i in members], [asks[i] for i in members])
         for a, b in zip(alone, together, strict=True):
             assert _world_state(a, task) == _world_state(b, task)
-    assert sum(life.stats.episodes for life in alone) > 20
+    assert sum(life.stats.episodes for life in alone) > 3
     if "constitution" in env:
         assert sum(life.stats.violations + life.stats.cost for life in alone) > 0
+    if agent.get("objective") == "lagrangian":
         assert len({life.lagrange for life in alone}) > 3
 
 
@@ -313,6 +338,13 @@ def test_kernel_refuses_what_it_cannot_step() -> None:
     assert kernel_key(life, RoundRequest("Hiring-v0", 10, None, 0.95)) is None
     soft = Life(replace(root_spec(cfg), hyper=dict(root_spec(cfg).hyper) | {"softmax": 1.0}), cfg)
     assert kernel_key(soft, RoundRequest("FrozenLake-v1", 10, None, 0.95)) is None
+    # a gridworld with more state than the agent's cell (a supervisor drawn per episode): no table
+    watched = config(envs=[{"id": "lineage_sim/AbsentSupervisor-v0", "kwargs": {"discrete": True}}, ISLAND])
+    life = Life(root_spec(watched), watched)
+    assert kernel_key(life, RoundRequest("AbsentSupervisor-v0", 10, None, 0.95)) is None
+    assert kernel_key(life, RoundRequest("IslandNavigation-v0", 10, None, 0.95)) is not None
+    shielded = config(envs=[ISLAND], agent={"objective": "shielded"})  # the shield masks actions: per agent
+    assert kernel_key(Life(root_spec(shielded), shielded), RoundRequest("IslandNavigation-v0", 10, None, 0.95)) is None
 
 
 def test_run_engine_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
