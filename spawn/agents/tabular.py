@@ -79,7 +79,8 @@ class QAgent(AgentBase):
             table = self.q[task]
             self.n[task] = [list(map(int, row)) for row in counts[task]] if task in counts else _zeros(table)
         # Random numbers are drawn in blocks: one Generator call per step would cost more than the update.
-        # The first block is drawn at the first use (an agent built only to be copied draws none).
+        # The first block is drawn at the first use (an agent built only to be copied draws none). The
+        # cohort engine may leave the rest of a block as a float array: the same values, read alike.
         self._u: list[float] = []
         self._ui = 0
 

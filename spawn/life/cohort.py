@@ -395,12 +395,13 @@ def _tool_table(tools: Sequence[tuple[tuple[int, ...], ...]], width: int) -> tup
     return seqs, lens
 
 
-def _agent_uniforms(agent: QAgent, n: int) -> list[float]:
-    """The agent's next ``n`` (at least) uniforms, in the order ``_uniform`` would give them."""
-    u = agent._u[agent._ui :]
-    while len(u) < n:
-        u += agent.rng.random(4096).tolist()
-    return u
+def _agent_uniforms(agent: QAgent, n: int) -> np.ndarray:
+    """The agent's next ``n`` (at least) uniforms, in the order ``_uniform`` would give them: what
+    is left of its block, then as many blocks of 4096 as it takes (one ``random(4096 k)`` call
+    draws what k calls of ``random(4096)`` would)."""
+    left = np.asarray(agent._u[agent._ui :], dtype=float)
+    blocks = -(-(n - len(left)) // 4096)
+    return np.concatenate([left, agent.rng.random(4096 * blocks)]) if blocks > 0 else left
 
 
 class _Traces:
@@ -470,7 +471,9 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
         violations, costs = np.zeros(g), np.zeros(g)
     need = 2 * steps + 2
     agent_u = [_agent_uniforms(a, need) for a in agents]
-    ubuf = np.array([u[:need] for u in agent_u])
+    ubuf = np.empty((g, need))
+    for i, u in enumerate(agent_u):
+        ubuf[i] = u[:need]
     saved = [c.np_random.bit_generator.state for c in cores]
     ebuf = np.stack([c.np_random.random(need) for c in cores]) if world.step_draws else np.zeros((g, need))
     up = np.zeros(g, dtype=np.int64)
@@ -479,7 +482,9 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
     acts = np.empty((g, steps), dtype=np.int64)
     rewards = np.empty((g, steps))
     last_action = np.full(g, -1, dtype=np.int64)
-    ended_at: list[list[tuple[int, float]]] = [[] for _ in range(g)]  # (step, return) of each episode end
+    ends = np.zeros((g, steps), dtype=bool)  # where episodes ended, and their returns
+    returns_at = np.zeros((g, steps))
+    any_adaptive = any(adaptive)
     n_opt = q.shape[2]  # primitive actions, then the agents' tools (the same number in a group)
     seqs, lens = _tool_table([a.shapes[task].tools for a in agents], n_opt - n_a)
     busy = np.zeros(g, dtype=bool)  # inside a tool: its next action, no decision
@@ -566,8 +571,9 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
                     step_size = np.where(visits[idx], np.maximum(step_size, average), step_size)
                 q[idx, x, o] = old + step_size * (target - old)
         if ended.any():
-            for i in np.flatnonzero(ended).tolist():
-                ended_at[i].append((t, float(ep_ret[i])))
+            ends[:, t] = ended
+            returns_at[:, t] = ep_ret
+            for i in np.flatnonzero(ended).tolist() if any_adaptive else ():
                 if adaptive[i]:  # the multiplier after the episode's cost, and the weight after it
                     lagrange[i] = objectives[i].update(lagrange[i], float(ep_cost[i]))
                     weight[i] = objectives[i].weight(lagrange[i])
@@ -587,7 +593,8 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
     reward_rows = rewards.tolist()
     for i, (life, s, agent) in enumerate(zip(lives, sessions, agents, strict=True)):
         agent.q[task] = q_rows[i]
-        agent._u, agent._ui = agent_u[i][int(up[i]) :], 0
+        # what is left of the last block, kept as an array (``_uniform`` reads either)
+        agent._u, agent._ui = agent_u[i][int(up[i]) :], 0  # type: ignore[assignment]
         if traces is not None:
             traces.store(agent, task, i)  # type: ignore[arg-type]
         if counts is not None and visits[i]:
@@ -605,14 +612,16 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
             stats.violations += float(violations[i])
             stats.cost += float(costs[i])
             unwrapped[i][2]._last_obs = world.observation(int(state[i]))  # type: ignore[index]
-        actions, begun = s.ep_actions, 0
-        for at, episode_return in ended_at[i]:
-            actions = actions + acts_rows[i][begun : at + 1]
-            stats.episodes += 1
-            stats.returns.append(episode_return)
-            s.best.append((episode_return, tuple(actions[:256])))
-            actions, begun = [], at + 1
-        s.ep_actions = actions + acts_rows[i][begun:]
+        at = np.flatnonzero(ends[i]).tolist()
+        episode_returns = returns_at[i, at].tolist()
+        stats.episodes += len(at)
+        stats.returns.extend(episode_returns)
+        row = acts_rows[i]
+        # only the episodes the deque of the most recent keeps: the last maxlen of them
+        for k in range(max(0, len(at) - (s.best.maxlen or len(at))), len(at)):
+            actions = s.ep_actions + row[: at[0] + 1] if k == 0 else row[at[k - 1] + 1 : at[k] + 1]
+            s.best.append((episode_returns[k], tuple(actions[:256])))
+        s.ep_actions = row[at[-1] + 1 :] if at else s.ep_actions + row
         s.ep_return = float(ep_ret[i])
         s.obs = int(state[i])
         stats.steps += steps
