@@ -41,6 +41,46 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------- node-link JSON
+_SCALARS = (str, int, float, bool, type(None))
+_FLAT: dict[int, json.JSONEncoder] = {}  # by depth: one flat dict per encoder call, items on lines
+
+
+def dumps_indent1(value: Any, depth: int = 0) -> str:
+    """``json.dumps(value, indent=1, allow_nan=True)``, byte for byte, at the C encoder's speed.
+
+    Python's ``json`` writes indented text with its pure-Python encoder; here every dict of plain
+    scalars (a lineage's node, edge or metadata) is one C-encoder call whose item separator is the
+    indented line break, and only the containers around them are put together in Python.
+
+    Examples
+    --------
+    >>> data = {"nodes": [{"id": "0", "value": 0.5}, {}], "edges": [], "n": float("inf")}
+    >>> dumps_indent1(data) == json.dumps(data, indent=1, allow_nan=True)
+    True
+    """
+    inner, outer = " " * (depth + 1), " " * depth
+    if type(value) is dict:
+        if not value:
+            return "{}"
+        if all(type(v) in _SCALARS for v in value.values()) and all(type(k) is str for k in value):
+            enc = _FLAT.get(depth)
+            if enc is None:
+                enc = _FLAT[depth] = json.JSONEncoder(allow_nan=True, separators=(",\n" + inner, ": "))
+            return "{\n" + inner + enc.encode(value)[1:-1] + "\n" + outer + "}"
+        if all(type(k) is str for k in value):
+            items = [inner + json.dumps(k) + ": " + dumps_indent1(v, depth + 1) for k, v in value.items()]
+            return "{\n" + ",\n".join(items) + "\n" + outer + "}"
+    elif type(value) is list:
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(inner + dumps_indent1(v, depth + 1) for v in value) + "\n" + outer + "]"
+    elif type(value) in _SCALARS:
+        return json.dumps(value, allow_nan=True)
+    # anything else (non-string keys, tuples, subclasses): json's own encoder, indented to this depth
+    text = json.dumps(value, indent=1, allow_nan=True)
+    return text.replace("\n", "\n" + outer) if depth else text
+
+
 def to_json(lineage: LineageGraph) -> str:
     """The lineage as networkx node-link JSON text (top-level ``nodes``, ``edges``, ``graph``).
 
@@ -60,7 +100,7 @@ def to_json(lineage: LineageGraph) -> str:
             if (p := lineage.parent(a)) is not None
         ],
     }
-    return json.dumps(data, indent=1, allow_nan=True) + "\n"
+    return dumps_indent1(data) + "\n"
 
 
 def save_json(lineage: LineageGraph, path: str | Path) -> None:

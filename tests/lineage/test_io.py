@@ -17,6 +17,8 @@ import networkx as nx
 import newick
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lineage import (
     FORMATS,
@@ -385,3 +387,22 @@ def test_save_of_a_large_lineage_round_trips(tmp_path: Path) -> None:
     assert back.ids == g.ids  # birth order, hence row numbers and every export's bytes, survive
     assert to_alife_csv(back) == to_alife_csv(g)
     np.testing.assert_array_equal(back.arrays.depth, g.arrays.depth)
+
+
+_json_scalars = (
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True) | st.text(max_size=6)
+)
+_json_values = st.recursive(
+    _json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_json_values)
+def test_dumps_indent1_is_jsons_indented_text(value: object) -> None:
+    """The fast writer of lineage.json gives json.dumps(indent=1)'s bytes for any JSON data."""
+    from lineage.io import dumps_indent1
+
+    assert dumps_indent1(value) == json.dumps(value, indent=1, allow_nan=True)
