@@ -74,9 +74,18 @@ def _clean_value(agent_id: str, name: str, value: Any) -> AttributeValue | None:
     )
 
 
+#: Attribute names already checked (strings, valid text, not reserved): most lineages use a few dozen.
+_GOOD_NAMES: set[str] = set()
+
+
 def _clean_attributes(agent_id: str, attributes: Mapping[str, Any]) -> dict[str, AttributeValue]:
     clean: dict[str, AttributeValue] = {}
     for name, value in attributes.items():
+        if name in _GOOD_NAMES:
+            v = _clean_value(agent_id, name, value)
+            if v is not None:
+                clean[name] = v
+            continue
         if name in RESERVED_ATTRIBUTES:
             raise AttributeTypeError(
                 f"agent {agent_id!r}: attribute name {name!r} is reserved "
@@ -85,6 +94,8 @@ def _clean_attributes(agent_id: str, attributes: Mapping[str, Any]) -> dict[str,
         if not isinstance(name, str):
             raise AttributeTypeError(f"agent {_short(agent_id)}: attribute names are strings, got {_short(name)}")
         _check_text(agent_id, "attribute name", name)
+        if type(name) is str and len(_GOOD_NAMES) < 4096:
+            _GOOD_NAMES.add(name)
         v = _clean_value(agent_id, name, value)
         if v is not None:
             clean[name] = v
@@ -92,7 +103,8 @@ def _clean_attributes(agent_id: str, attributes: Mapping[str, Any]) -> dict[str,
 
 
 def _numeric(attributes: Mapping[str, AttributeValue]) -> dict[str, float]:
-    return {k: float(v) for k, v in attributes.items() if isinstance(v, numbers.Real)}
+    """The numeric attributes of clean ones (str, int, float or bool: every one but text), as floats."""
+    return {k: float(v) for k, v in attributes.items() if type(v) is not str}
 
 
 class _FrozenAttributes(dict[str, Any]):

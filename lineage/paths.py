@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 __all__ = ["child_id", "path_key", "sort_ids"]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # sorts and the archive's insertions ask again and again
 def path_key(agent_id: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key that orders lineage paths numerically per component.
 
