@@ -171,6 +171,20 @@ def test_cohort_on_the_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "Hiring-v0" in {row.split(",")[2] for row in (tmp_path / "cohort" / "curves.csv").read_text().splitlines()}
 
 
+def test_cohort_resumes_to_the_per_agent_bytes(tmp_path: Path) -> None:
+    """Interrupted twice and resumed (config.toml keeps the engine), the cohort run writes the bytes
+    of an uninterrupted per-agent run."""
+    from spawn.run.driver import resume
+
+    cfg = _archive([SLIPPERY, BANDIT], budget=6000)
+    simulate(cfg, tmp_path / "full")
+    cut = simulate(cfg.model_copy(update={"engine": "cohort"}), tmp_path / "cut", stop_after=5)
+    assert not cut.complete and not resume(tmp_path / "cut", stop_after=6).complete
+    assert resume(tmp_path / "cut").complete
+    for name in FILES:
+        assert (tmp_path / "cut" / name).read_bytes() == (tmp_path / "full" / name).read_bytes(), name
+
+
 def test_cohort_mixes_environments_without_a_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _same_bytes(_archive([SLIPPERY, HIRING], budget=5000), tmp_path, monkeypatch)
 

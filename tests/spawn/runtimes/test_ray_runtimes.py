@@ -206,24 +206,33 @@ def test_bad_options_are_one_line_errors() -> None:
 
 @pytest.mark.ray
 def test_cohort_engine_same_bytes_on_ray_shards(ray_session: None, tmp_path: Path) -> None:
-    """Under engine = "cohort" each shard steps its slice of a batch together: the inline per-agent bytes."""
+    """Under engine = "cohort" each shard steps its slice of a batch together (six fine-tuned
+    children each: wide enough for lock-step), and in the recursive regime each shard call its
+    specs and their children, with and without calls killed and replayed: the inline per-agent bytes."""
     cfg = config(
         regime="archive",
         selector="uniform",
-        budget=3000,
-        archive={"batch_size": 6, "child_budget": 300, "root_budget": 300},
+        budget=8000,
+        archive={"batch_size": 12, "child_budget": 300, "root_budget": 300},
+        operators={"finetune": 1.0, "mutate": 0.0, "add-tool": 0.0, "new-task": 0.0},
         eval={"episodes": 2, "max_steps": 40},
     )
+    files = ("lineage.json", "agents.csv", "summary.json", "batches.csv", "steps.csv", "curves.csv")
     simulate(cfg, tmp_path / "inline")
-    simulate(cfg.model_copy(update={"engine": "cohort"}), tmp_path / "shards", make_ray_shards(shards=2))
-    for f in ("lineage.json", "agents.csv", "summary.json", "batches.csv", "steps.csv", "curves.csv"):
+    cohort = cfg.model_copy(update={"engine": "cohort"})
+    simulate(cohort, tmp_path / "shards", make_ray_shards(shards=2))
+    for f in files:
         assert (tmp_path / "shards" / f).read_bytes() == (tmp_path / "inline" / f).read_bytes(), f
     # the recursive regime: each shard call steps the specs it was given, then their children
     rec = config(budget=12_000, caps={"max_agents": 40})
     simulate(rec, tmp_path / "rec-inline")
-    simulate(rec.model_copy(update={"engine": "cohort"}), tmp_path / "rec-shards", make_ray_shards(shards=2))
-    for f in ("lineage.json", "agents.csv", "summary.json", "curves.csv"):
-        assert (tmp_path / "rec-shards" / f).read_bytes() == (tmp_path / "rec-inline" / f).read_bytes(), f
+    rec_cohort = rec.model_copy(update={"engine": "cohort"})
+    simulate(rec_cohort, tmp_path / "rec-shards", make_ray_shards(shards=2))
+    killed = make_ray_shards(shards=2, kill_prob=0.4, max_attempts=8, slice_seconds=1e-6)
+    assert simulate(rec_cohort, tmp_path / "rec-killed", killed).where["shard_deaths"] >= 1
+    for run in ("rec-shards", "rec-killed"):
+        for f in ("lineage.json", "agents.csv", "summary.json", "curves.csv"):
+            assert (tmp_path / run / f).read_bytes() == (tmp_path / "rec-inline" / f).read_bytes(), (run, f)
 
 
 @pytest.mark.ray
