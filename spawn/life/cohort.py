@@ -119,13 +119,14 @@ def _limit(env: Any) -> Any | None:
     return None if found is None else found[1]
 
 
+#: The learners a kernel steps, by agent class (exactly: a subclass may learn otherwise).
+_LEARNERS = {QAgent: "q", QLambdaAgent: "q-lambda"}
+
+
 def _learner(agent: Any) -> str | None:
     """The kernel's learner for the agent: ``"q"`` or ``"q-lambda"`` (epsilon-greedy), else ``None``."""
-    if type(agent) is QAgent and not agent.hyper["softmax"]:
-        return "q"
-    if type(agent) is QLambdaAgent and not agent.hyper["softmax"]:
-        return "q-lambda"
-    return None
+    learner = _LEARNERS.get(type(agent))
+    return None if learner is None or agent.hyper["softmax"] else learner
 
 
 def kernel_key(life: Life, request: RoundRequest) -> tuple[Any, ...] | None:
@@ -288,7 +289,6 @@ class _CellWorld:
                     todo.append(nxt)
         self.sources.sort()
         self.max_steps = int(core.max_steps)
-        self.decode = codec.decode
 
     def transitions(self) -> list[tuple[int, int, int, Any, Any]]:
         return [(s, a, 0, np.int64(s), np.int64(self.nxt[s, a])) for s in self.sources for a in range(4)]
@@ -686,7 +686,8 @@ def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, f
     for slug, seeds in zip(suite.slugs, episode_seeds(cfg, len(suite.slugs)), strict=True):
         env = suite.acquire(slug)
         try:
-            nxt, cum, rew, done, start = _tables(env)
+            world, _ = _kernel(suite, slug, (), env)  # type: ignore[misc]  # the tables made once per process
+            nxt, cum, rew, done, start = world.nxt, world.cum, world.rew, world.done, world.start
             timed = _limit(env)
             limit = cfg.eval.max_steps if timed is None else min(cfg.eval.max_steps, int(timed._max_episode_steps))
         finally:
