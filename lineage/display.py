@@ -36,8 +36,8 @@ def _label(lineage: LineageGraph, agent: str, attributes: Sequence[str]) -> Text
     op = lineage.operator(agent)
     if op:
         text.append(f" {printable(op)}", style="cyan")
-    attrs = lineage._g.nodes[agent]
-    shown = [f"{name}={format_value(attrs[name])}" for name in attributes if name in attrs]
+    values = ((name, lineage.get(agent, name)) for name in attributes)
+    shown = [f"{name}={format_value(v)}" for name, v in values if v is not None]
     if shown:
         text.append("  " + printable(" ".join(shown)), style="dim")
     return text
@@ -54,9 +54,9 @@ def _plural(n: int, word: str) -> str:
 def _count_below(lineage: LineageGraph, agent: str) -> int:
     # A count, not lineage.descendants(): no sorting, and each clade is summarised once, so the
     # counts of a whole rendering add up to at most the number of agents.
-    n, stack, succ = 0, [agent], lineage._g.succ
+    n, stack = 0, [lineage.index(agent)]
     while stack:
-        kids = succ[stack.pop()]
+        kids = lineage._children_rows(stack.pop()).tolist()
         n += len(kids)
         stack.extend(kids)
     return n

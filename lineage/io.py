@@ -88,16 +88,16 @@ def to_json(lineage: LineageGraph) -> str:
     always gives the same bytes. NaN is never stored (it means "missing"), but an infinite float
     is written as ``Infinity``, which Python's ``json`` and networkx read back as a float.
     """
-    g = lineage.graph
+    parents, ops = lineage.parents(), lineage.operators()
     data = {
         "directed": True,
         "multigraph": False,
-        "graph": dict(sorted(g.graph.items())),
-        "nodes": [{"id": a, **dict(sorted(g.nodes[a].items()))} for a in lineage],
+        "graph": dict(sorted(lineage.metadata.items())),
+        "nodes": [{"id": a, **attrs} for a, attrs in zip(lineage, lineage.rows(), strict=True)],
         "edges": [
-            {"source": p, "target": a, **dict(sorted(g.edges[p, a].items()))}
-            for a in lineage
-            if (p := lineage.parent(a)) is not None
+            {"source": p, "target": a, **({} if op is None else {"operator": op})}
+            for a, p, op in zip(lineage, parents, ops, strict=True)
+            if p is not None
         ],
     }
     return dumps_indent1(data) + "\n"
@@ -262,37 +262,36 @@ ESCAPES_VALUE = "percent"
 
 
 def _texts(lineage: LineageGraph) -> Iterator[str]:
-    g = lineage._g
-    for k, v in g.graph.items():
+    for k, v in lineage.metadata.items():
         yield k
         if isinstance(v, str):
             yield v
-    for a, d in g.nodes(data=True):
-        yield a
-        for k, v in d.items():
-            yield k
-            if isinstance(v, str):
-                yield v
-    for _, _, d in g.edges(data=True):
-        op = d.get("operator")
-        if isinstance(op, str):
-            yield op
+    yield from lineage
+    c = lineage._c
+    yield from c.operator.strings
+    for name, col in c.items():
+        yield name
+        if col.kind == "str":
+            yield from col.strings
+        elif col.kind == "mixed":
+            yield from (v for v in col.data.values() if isinstance(v, str))
 
 
 def _escaped_graph(lineage: LineageGraph) -> nx.DiGraph:
     def attrs(d: Mapping[str, Any]) -> dict[str, Any]:
         return {escape(k): escape(v) if isinstance(v, str) else v for k, v in d.items()}
 
-    g = lineage._g
     out = nx.DiGraph()
-    out.graph.update(attrs(g.graph))
+    out.graph.update(attrs(lineage.metadata))
     out.graph[ESCAPES_KEY] = ESCAPES_VALUE
-    for a in lineage:
+    for a, row in zip(lineage, lineage.rows(), strict=True):
         out.add_node(escape(a))
-        out.nodes[escape(a)].update(attrs(g.nodes[a]))
-    for u, v, d in g.edges(data=True):
-        out.add_edge(escape(u), escape(v))
-        out.edges[escape(u), escape(v)].update(attrs(d))
+        out.nodes[escape(a)].update(attrs(row))
+    for a, p, op in zip(lineage, lineage.parents(), lineage.operators(), strict=True):
+        if p is not None:
+            out.add_edge(escape(p), escape(a))
+            if op is not None:
+                out.edges[escape(p), escape(a)]["operator"] = escape(op)
     return out
 
 
@@ -333,20 +332,21 @@ def to_alife_csv(lineage: LineageGraph, origin_time: str = "birth_time") -> str:
     0,[none],0,,1.0
     1,[0],0.0,mutate,
     """
-    g = lineage.graph
-    names = sorted({k for a in lineage for k in g.nodes[a]})
+    names = lineage.attribute_names()
     has_time = origin_time in names
     rest = [n for n in names if n != origin_time]
     header = ["id", "ancestor_list", *(["origin_time"] if has_time else []), "agent_id", "operator", *rest]
+    parent = lineage.arrays.parent.tolist()
+    cells = [[_cell(v) for v in lineage.values(name)] for name in ([origin_time] if has_time else []) + rest]
+    ops = ["" if op is None else op for op in lineage.operators()]
     # csv_line, not csv.writer: it quotes a field holding "\r" too, so every reader sees one row per agent.
     lines = [csv_line(header)]
+    k = 1 if has_time else 0
     for i, a in enumerate(lineage):
-        p = lineage.parent(a)
-        attrs = g.nodes[a]
-        row: list[Any] = [i, "[none]" if p is None else f"[{lineage.index(p)}]"]
-        if has_time:
-            row.append(_cell(attrs.get(origin_time)))
-        row += [a, lineage.operator(a) or "", *(_cell(attrs.get(n)) for n in rest)]
+        p = parent[i]
+        row: list[Any] = [i, "[none]" if p < 0 else f"[{p}]"]
+        row += [cells[0][i]] if has_time else []
+        row += [a, ops[i], *(col[i] for col in cells[k:])]
         lines.append(csv_line(row))
     return "".join(lines)
 
@@ -392,16 +392,14 @@ def to_newick(lineage: LineageGraph, branch_length: str | None = None) -> str:
     >>> to_newick(g)
     '((0.0.0)0.0,0.1)0;\\n'
     """
-    attrs = lineage.graph.nodes
-
     def length(a: str) -> str:
         if branch_length is None:
             return ""
         p = lineage.parent(a)
-        mine = attrs[a].get(branch_length)
-        if p is None or mine is None or attrs[p].get(branch_length) is None:
+        mine = lineage.get(a, branch_length)
+        if p is None or mine is None or lineage.get(p, branch_length) is None:
             return ""
-        return f":{float(mine) - float(attrs[p][branch_length]):g}"
+        return f":{float(mine) - float(lineage.get(p, branch_length)):g}"
 
     def render(root: str) -> str:
         # Iterative post-order: deep lineages must not hit the recursion limit.

@@ -89,7 +89,8 @@ def summarize(lineage: LineageGraph) -> dict[str, Any]:
     n = len(lineage)
     counts = np.bincount(parent[parent >= 0], minlength=n) if n else np.zeros(0, dtype=np.int64)
     internal = counts[counts > 0]
-    ops = Counter(lineage.operator(x) or "unrecorded" for x in lineage if lineage.parent(x) is not None)
+    has_parent = (a.parent >= 0).tolist()
+    ops = Counter(op or "unrecorded" for op, child in zip(lineage.operators(), has_parent, strict=True) if child)
     return {
         "agents": n,
         "roots": int((parent < 0).sum()),

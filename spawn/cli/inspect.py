@@ -101,12 +101,11 @@ def ancestry_table(lineage: LineageGraph, agent: str, attributes: list[str]) -> 
     line: list[str | None] = list(full)
     if len(full) > 2 * ANCESTRY_ENDS + 1:
         line = [*full[:ANCESTRY_ENDS], None, *full[-ANCESTRY_ENDS:]]
-    nodes = lineage.graph.nodes
     for a in line:
         if a is None:
             table.add_row(f"… {len(full) - 2 * ANCESTRY_ENDS} agents", "", *("" for _ in attributes))
             continue
-        attrs = nodes[a]
+        attrs = lineage.attributes(a)
         table.add_row(
             plain(a),
             plain(lineage.operator(a) or "-"),

@@ -51,23 +51,18 @@ class Selection:
     scores: dict[str, float]  # the score each archived agent was judged by
 
 
-def _known(x: Any) -> bool:
-    return x is not None and not (isinstance(x, float) and math.isnan(x))
-
-
 def _counts(lineage: LineageGraph, eval_trials: int) -> tuple[np.ndarray, np.ndarray]:
     """Every agent's own successes and failures, in lineage order (see :func:`clade_counts`)."""
-    nodes = [lineage.graph.nodes[a] for a in lineage]
-    counted = [_known(n.get("trials")) for n in nodes]
-    if any(counted):
+    trials = lineage.column("trials")
+    counted = ~np.isnan(trials)
+    if counted.any():
         # A run's agents all have counts; one that has none was never evaluated (its life failed) and
         # counts for nothing, as the cmp rule leaves it out.
-        succ = [float(n["successes"]) if c else 0.0 for n, c in zip(nodes, counted, strict=True)]
-        tries = [float(n["trials"]) if c else 0.0 for n, c in zip(nodes, counted, strict=True)]
-        return np.array(succ), np.array(tries) - np.array(succ)
+        succ = np.where(counted, np.nan_to_num(lineage.column("successes")), 0.0)
+        return succ, np.where(counted, trials, 0.0) - succ
     # A lineage without any counts (read from a file written before every environment had a success):
     # each agent's value stands for its success rate over eval_trials pseudo-trials.
-    values = np.array([float(n.get("value", 0.0)) if _known(n.get("value")) else 0.0 for n in nodes])
+    values = np.nan_to_num(lineage.column("value"), nan=0.0)
     return values * eval_trials, (1.0 - values) * eval_trials
 
 
@@ -167,7 +162,7 @@ class Selector:
 
 
 def _value(lineage: LineageGraph, agent: str) -> float:
-    v = lineage.graph.nodes[agent].get("value")
+    v = lineage.get(agent, "value")
     return float(v) if v is not None else 0.0
 
 

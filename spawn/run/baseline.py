@@ -48,7 +48,7 @@ def solo_attributes(cfg: SimConfig) -> dict[str, Any]:
     rec = solo_record(cfg)
     g = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
     g.add_agent(rec.id, **rec.attributes)
-    return dict(sorted(g.graph.nodes[rec.id].items()))
+    return g.attributes(rec.id)
 
 
 def solo_credit(rule: str | Rule, solo: Mapping[str, Any]) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,23 +52,13 @@ _FIXED = ("id", "parent", "depth", "operator", "kind", "birth_time")
 
 def agents_csv(lineage: LineageGraph) -> str:
     """One row per agent: id, parent, depth, operator, kind, birth time, then every metric by name."""
-    names = sorted({k for a in lineage for k in lineage.graph.nodes[a]} - set(_FIXED))
+    names = [n for n in lineage.attribute_names() if n not in _FIXED]
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n")  # writes None (a missing value) as an empty cell
     w.writerow([*_FIXED, *names])
-    for a in lineage:
-        attrs = lineage.graph.nodes[a]
-        w.writerow(
-            [
-                a,
-                lineage.parent(a) or "",
-                lineage.depth(a),
-                lineage.operator(a) or "",
-                attrs.get("kind", ""),
-                attrs.get("birth_time", ""),
-                *(attrs.get(n, "") for n in names),
-            ]
-        )
+    columns = [lineage.values(n) for n in ("kind", "birth_time", *names)]
+    depth = lineage.arrays.depth.tolist()
+    w.writerows(zip(lineage, lineage.parents(), depth, lineage.operators(), *columns, strict=True))
     return buf.getvalue()
 
 
@@ -93,13 +84,11 @@ def summary(
     each drifting environment's entry of ``"drift"`` also has ``life_recovery_time`` and
     ``life_best_after`` (:func:`life_recovery`: recovery on reward during the agents' lives)."""
     values = lineage.column("value")
-    nodes = lineage.graph.nodes
-    best = min(lineage, key=lambda a: (-nodes[a].get("value", float("-inf")), path_key(a)))
+    ranked = np.nan_to_num(values, nan=-np.inf)
+    ids = lineage.ids
+    best = min((ids[i] for i in np.flatnonzero(ranked == ranked.max()).tolist()), key=path_key)  # ties by id
     train = int(lineage.column("train_steps").sum())
-    kinds: dict[str, int] = {}
-    for a in lineage:
-        k = str(lineage.graph.nodes[a].get("kind", ""))
-        kinds[k] = kinds.get(k, 0) + 1
+    kinds = Counter("" if k is None else str(k) for k in lineage.values("kind"))
     out: dict[str, Any] = {
         "seed": cfg.seed,
         "budget": cfg.budget,
@@ -107,9 +96,9 @@ def summary(
         "agents": len(lineage),
         "train_steps": train,
         "eval_steps": int(lineage.column("eval_steps").sum()),
-        "root_value": lineage.graph.nodes["0"].get("value"),
+        "root_value": lineage.get("0", "value"),
         "best_agent": best,
-        "best_value": lineage.graph.nodes[best].get("value"),
+        "best_value": lineage.get(best, "value"),
         "mean_value": float(np.nanmean(values)) if np.isfinite(values).any() else None,
         "kinds": dict(sorted(kinds.items())),
         "phylogeny": summarize(lineage),
@@ -154,10 +143,9 @@ def drift_recovery(cfg: SimConfig, lineage: LineageGraph, level: float = 0.9) ->
     out: dict[str, Any] = {}
     for slug, drift_step in _drift_steps(cfg).items():
         key = f"{slug}.value"
+        born, trained = lineage.values("birth_time"), lineage.values("train_steps")
         points = sorted(
-            (int(a["birth_time"]) + int(a["train_steps"]), float(a[key]))
-            for a in (lineage.graph.nodes[x] for x in lineage)
-            if key in a
+            (int(born[i]) + int(trained[i]), float(v)) for i, v in enumerate(lineage.values(key)) if v is not None
         )
         before = [v for t, v in points if t < drift_step]
         after = [(t, v) for t, v in points if t >= drift_step]
@@ -188,14 +176,13 @@ def life_recovery(
     from spawn.life.job import suite_for
 
     suite = suite_for(cfg)
-    nodes = lineage.graph.nodes
     records = list(records)
     out: dict[str, dict[str, Any]] = {}
     for slug, drift_step in _drift_steps(cfg).items():
         lo, hi = suite.facts[slug].return_range
         points: list[tuple[int, float]] = []
         for rec in records:
-            born = int(nodes[rec.id]["birth_time"])
+            born = int(lineage.get(rec.id, "birth_time"))
             before = 0
             for row in rec.curve:
                 start, before = born + before, row.steps
@@ -265,19 +252,23 @@ def drift_alarms(cfg: SimConfig, lineage: LineageGraph, window: int | None = Non
     making a child is not seen (the parent's ``drift_alarms`` attribute counts those too).
     """
     win = ALARM_WINDOW_ROUNDS * cfg.spawn.round_steps if window is None else window
-    nodes = lineage.graph.nodes
     out: dict[str, Any] = {}
-    for slug, drift_step in _drift_steps(cfg).items():
-        alarms = []
-        for a in lineage:
-            parent = lineage.parent(a)
-            node = nodes[a]
-            if parent is not None and node.get("trigger") == "drift" and node.get("trigger_task") == slug:
-                alarms.append(int(node["birth_time"]))
+    steps = _drift_steps(cfg)
+    if not steps:
+        return out
+    has_parent = (lineage.arrays.parent >= 0).tolist()
+    trigger, task, tasks = lineage.values("trigger"), lineage.values("trigger_task"), lineage.values("tasks")
+    born, trained = lineage.values("birth_time"), lineage.values("train_steps")
+    for slug, drift_step in steps.items():
+        alarms = [
+            int(born[i])
+            for i, child in enumerate(has_parent)
+            if child and trigger[i] == "drift" and task[i] == slug
+        ]
         observed = any(
-            slug in str(nodes[a].get("tasks", "")).split(",")
-            and int(nodes[a].get("birth_time", 0)) + int(nodes[a].get("train_steps", 0)) > drift_step
-            for a in lineage
+            slug in str("" if tasks[i] is None else tasks[i]).split(",")
+            and int(born[i] or 0) + int(trained[i] or 0) > drift_step
+            for i in range(len(lineage))
         )
         out[slug] = alarm_scores(drift_step, alarms, win, observed)
     return out
