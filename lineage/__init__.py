@@ -37,8 +37,10 @@ if TYPE_CHECKING:
         to_graphml,
         to_json,
         to_newick,
+        to_parquet,
         write,
     )
+    from lineage.parquet import load_parquet, save_parquet
     from lineage.paths import child_id, path_key, sort_ids
     from lineage.summary import colless, sackin, summarize, summary_table
 
@@ -79,6 +81,9 @@ _LAZY: dict[str, str] = {
     "to_graphml": "lineage.io",
     "to_json": "lineage.io",
     "to_newick": "lineage.io",
+    "to_parquet": "lineage.io",
+    "load_parquet": "lineage.parquet",
+    "save_parquet": "lineage.parquet",
     "write": "lineage.io",
 }
 
@@ -103,6 +108,7 @@ __all__ = [
     "depth_levels",
     "from_networkx",
     "load_json",
+    "load_parquet",
     "path_key",
     "read_bytes",
     "read_text",
@@ -110,6 +116,7 @@ __all__ = [
     "render_tree",
     "sackin",
     "save_json",
+    "save_parquet",
     "sort_ids",
     "summarize",
     "summary_table",
@@ -117,6 +124,7 @@ __all__ = [
     "to_graphml",
     "to_json",
     "to_newick",
+    "to_parquet",
     "write",
 ]
 

@@ -251,7 +251,10 @@ class Columns:
         if col is None:
             col = self.cols[name] = Column(kind, self.capacity)
         elif col.kind != kind and col.kind != MIXED:
-            col.to_mixed(self.n)
+            if col.mask(self.n).any():
+                col.to_mixed(self.n)
+            else:  # nothing left of the old type: the column takes the new one
+                col = self.cols[name] = Column(kind, self.capacity)
         col.put(i, value)
 
     def row(self, i: int) -> dict[str, Any]:

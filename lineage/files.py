@@ -20,7 +20,9 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from lineage.errors import LineageFileError
 
@@ -28,6 +30,7 @@ __all__ = [
     "MAX_DATA_BYTES",
     "TEMP_SUFFIX",
     "atomic_write",
+    "atomic_write_with",
     "check_writable_file",
     "describe_mode",
     "read_bytes",
@@ -99,13 +102,19 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
     exists and is not a regular file (a symlink, a device, a FIFO, a folder) is never replaced:
     :class:`~lineage.errors.LineageFileError` names it.
     """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    atomic_write_with(path, lambda fh: fh.write(payload))
+
+
+def atomic_write_with(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """:func:`atomic_write` of what ``write`` writes to the temporary file it is handed (a file
+    written in pieces, such as parquet, without holding it whole in memory)."""
     path = Path(path)
     check_writable_file(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent or Path("."))
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp creates the file 0600; give it the mode a plain open() would have (or keep the

@@ -627,11 +627,19 @@ class LineageGraph:
 
     @classmethod
     def load(cls, path: str | Path, *, max_bytes: int | None = None, hint: str = "") -> LineageGraph:
-        """Read a node-link JSON file written by :meth:`save` (or by networkx).
+        """Read a lineage file: node-link JSON written by :meth:`save` (or by networkx), or
+        ``lineage.parquet`` (told apart by parquet's magic bytes, read column by column).
 
         Files over ``max_bytes`` (default :data:`lineage.files.MAX_DATA_BYTES`) and anything but a
-        regular file are refused before reading; see :func:`lineage.io.load_json`.
+        regular file are refused before reading; see :func:`lineage.io.load_json` and
+        :func:`lineage.parquet.load_parquet`.
         """
+        from lineage.parquet import is_parquet
+
+        if is_parquet(path):
+            from lineage.parquet import load_parquet
+
+            return load_parquet(path, max_bytes=max_bytes, hint=hint)
         from lineage.io import load_json
 
         return load_json(path, max_bytes=max_bytes, hint=hint)

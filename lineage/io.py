@@ -36,6 +36,7 @@ __all__ = [
     "to_graphml",
     "to_json",
     "to_newick",
+    "to_parquet",
     "write",
 ]
 
@@ -420,11 +421,19 @@ def to_newick(lineage: LineageGraph, branch_length: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------------- dispatch
-FORMATS: dict[str, Callable[[LineageGraph], str]] = {
+def to_parquet(lineage: LineageGraph) -> bytes:
+    """The lineage as ``lineage.parquet`` bytes; see :mod:`lineage.parquet`."""
+    from lineage.parquet import to_parquet as render
+
+    return render(lineage)
+
+
+FORMATS: dict[str, Callable[[LineageGraph], str | bytes]] = {
     "json": to_json,
     "graphml": to_graphml,
     "alife": to_alife_csv,
     "newick": to_newick,
+    "parquet": to_parquet,
 }
 
 
@@ -434,4 +443,9 @@ def write(lineage: LineageGraph, path: str | Path, format: str = "json") -> None
         render = FORMATS[format]
     except KeyError:
         raise ValueError(f"unknown format {format!r}; accepted: {', '.join(FORMATS)}") from None
+    if format == "parquet":  # written row group by row group, not held whole in memory
+        from lineage.parquet import save_parquet
+
+        save_parquet(lineage, path)
+        return
     atomic_write(path, render(lineage))

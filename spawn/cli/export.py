@@ -1,9 +1,10 @@
-"""``lineage-sim export``: a lineage file converted to another format (JSON, GraphML, ALife CSV, Newick)."""
+"""``lineage-sim export``: a lineage converted to another format (JSON, GraphML, ALife CSV, Newick, parquet)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from lineage import FORMATS
@@ -17,9 +18,10 @@ __all__ = ["cmd_export", "register"]
 def cmd_export(args: argparse.Namespace) -> int:
     from lineage.text import printable
     from spawn.cli.files import check_output, load_lineage
+    from spawn.run.layout import lineage_file
 
     out = check_output("export", "--output", args.output)  # before any work
-    lineage = load_lineage(args.path)
+    lineage = load_lineage(lineage_file(args.path) if Path(args.path).is_dir() else args.path)
     try:
         write_lineage(lineage, out, args.format)
     except OSError as exc:
@@ -31,7 +33,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``export`` to the ``lineage-sim`` command line."""
     p = sub.add_parser("export", help="convert a lineage file to another format")
-    p.add_argument("path", help="a lineage file (node-link JSON)")
+    p.add_argument("path", help="a run directory or a lineage file (node-link JSON or lineage.parquet)")
     p.add_argument("--format", choices=list(FORMATS), required=True, help="output format")
     p.add_argument("--output", required=True, help="file to write (atomically)")
     p.set_defaults(func=cmd_export)

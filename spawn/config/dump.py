@@ -91,6 +91,8 @@ def config_to_toml(cfg: SimConfig) -> str:
         data.pop("goal_drift", None)  # likewise a run whose [goal_drift] is the default
     if not cfg.baseline.solo:
         data.pop("baseline", None)  # and a run that asks for no counterfactual
+    if cfg.output.format == "json":
+        data.pop("output", None)  # and a run that writes the default files
     if cfg.archive.expand == "batch":  # and an archive run without HGM's loop (its keys then do nothing)
         for key in ("expand", "alpha", "hgm_cooldown", "final_trials"):
             data["archive"].pop(key, None)

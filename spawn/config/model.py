@@ -34,6 +34,7 @@ from spawn.config.sections import (
     GateConfig,
     GoalDriftConfig,
     MutationConfig,
+    OutputConfig,
     Scalar,
     SpawnConfig,
     SStr,
@@ -99,6 +100,7 @@ class SimConfig(StrictModel):
     archive: ArchiveConfig = ArchiveConfig()
     attribution: AttributionConfig = AttributionConfig()
     baseline: BaselineConfig = BaselineConfig()
+    output: OutputConfig = OutputConfig()
     sweep: dict[str, list[Scalar]] = Field(
         default_factory=dict,
         description="config fields to vary (e.g. 'agent.objective', 'selector') and 'seeds': one run per setting",

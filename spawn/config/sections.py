@@ -42,6 +42,7 @@ __all__ = [
     "GateConfig",
     "GoalDriftConfig",
     "MutationConfig",
+    "OutputConfig",
     "SFloat",
     "SStr",
     "Scalar",
@@ -472,5 +473,18 @@ class BaselineConfig(StrictModel):
         description=(
             "also train the root alone (the whole budget, no spawning, the same seed and evaluation "
             "episodes): summary.json 'solo', and compare's gain = root credit - solo value"
+        ),
+    )
+
+
+class OutputConfig(StrictModel):
+    """The files a finished run writes its lineage to (``[output]``). Written to ``config.toml`` only
+    when not the default, so that a config without it writes the text it wrote before."""
+
+    format: Literal["json", "parquet", "both"] = Field(
+        "json",
+        description=(
+            "json: lineage.json and agents.csv; parquet: lineage.parquet and agents.parquet instead (columnar, "
+            "for large runs); both: all four. phylogeny.csv and curves.csv are written either way"
         ),
     )

@@ -184,7 +184,7 @@ def sweep_arms(sweep_dir: str | Path) -> dict[str, tuple[dict[str, Any], list[tu
     from spawn.config import load_config
     from spawn.config.arms import arms
     from spawn.errors import ConfigError, RunDirError
-    from spawn.run.layout import SweepDir, open_output
+    from spawn.run.layout import RunDir, SweepDir, open_output
     from spawn.run.rundir import inside
 
     path = Path(sweep_dir)
@@ -203,7 +203,7 @@ def sweep_arms(sweep_dir: str | Path) -> dict[str, tuple[dict[str, Any], list[tu
         runs = []
         for s in sorted(arm.seeds):
             run = inside(path, f"{arm.name}/seed-{s}", "the sweep's run")
-            lineage = run / "lineage.json"
+            lineage = RunDir(run).lineage
             if not lineage.is_file():
                 raise RunDirError(
                     f"{path}: the run {arm.name}/seed-{s} is missing (no lineage.json); "

@@ -31,6 +31,7 @@ from spawn.errors import ConfigError
 from spawn.experiments.curves import best_against_budget, run_curve, steps_curve
 from spawn.experiments.sweep import run_arms
 from spawn.run.driver import prepare_run_dir
+from spawn.run.layout import RunDir
 
 __all__ = [
     "DEFAULT_RULES",
@@ -132,7 +133,7 @@ def predictiveness(
     """
     from attribution import parse_rule
 
-    full = LineageGraph.load(run / "lineage.json")
+    full = LineageGraph.load(RunDir(run).lineage)
     final_best = _targets(full, target)
     out: dict[str, tuple[list[float], list[float], list[float]]] = {r: ([], [], []) for r in rules}
     for members, then in _states(run)[:-1]:  # the last state has no future to predict
@@ -268,7 +269,7 @@ def study_tables(runs: Mapping[str, Mapping[int, Path]], rules: Sequence[str]) -
     finals: list[dict[str, Any]] = []
     for selector, by_seed in runs.items():
         for seed, run in by_seed.items():
-            lineage = LineageGraph.load(run / "lineage.json")
+            lineage = LineageGraph.load(RunDir(run).lineage)
             batches = pd.read_csv(run / "batches.csv", dtype={"best_agent": str})  # "0.10" stays an id
             root = lineage.attributes("0")
             root_value = float(root.get("value", np.nan))

@@ -183,7 +183,9 @@ class PlotSource:
         """Every arm's lineages, one per seed (a lineage file: itself, under its file name)."""
         if self.kind == "lineage":
             return {self.path.name: [load_lineage(self.path)]}
-        return {arm: [load_lineage(run / "lineage.json") for run in runs] for arm, runs in self.arms.items()}
+        from spawn.run.layout import RunDir
+
+        return {arm: [load_lineage(RunDir(run).lineage) for run in runs] for arm, runs in self.arms.items()}
 
     def single(self) -> LineageGraph:
         """The one lineage of a run or lineage file; a sweep or study has several, so it is refused."""
@@ -242,9 +244,9 @@ def load_source(path: str | Path) -> PlotSource:
         return PlotSource(p, "sweep", _sweep_arms(p, path))
     if kind == "study" and (p / "study.csv").is_file():
         return PlotSource(p, "study", _study_arms(p))
-    if (p / "lineage.json").is_file():
+    if (p / "lineage.json").is_file() or (p / "lineage.parquet").is_file():
         return PlotSource(p, "run", {p.name: [p]})
     raise PlotError(
-        f"{str(path)!r} holds no lineage.json, sweep.json or study.csv; "
+        f"{str(path)!r} holds no lineage.json, lineage.parquet, sweep.json or study.csv; "
         "give a run directory, a lineage file or a sweep directory"
     )

@@ -23,6 +23,7 @@ import pandas as pd
 from spawn.errors import PlotError
 from spawn.experiments.curves import best_against_budget, run_curve, steps_curve
 from spawn.plots.common import PlotSource, finish, load_lineage, load_source, new_figure, read_csv, tex
+from spawn.run.layout import RunDir
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -38,7 +39,7 @@ def _run_curve(run: Path, total: bool) -> pd.Series:
     if total:
         return steps_curve(read_csv(run / "steps.csv", "an archive run's steps.csv"))
     batches = read_csv(run / "batches.csv", "an archive run's batches.csv")
-    g = load_lineage(run / "lineage.json")
+    g = load_lineage(RunDir(run).lineage)
     root = g.attributes(g.roots()[0])
     return run_curve(int(root.get("train_steps", 0)), float(root.get("value", math.nan)), batches)
 

@@ -6,7 +6,8 @@ A directory's marker (``lineage-sim.json``, see :mod:`spawn.run.rundir`) says wh
 version, without a marker, is recognised by its files.
 
 ``DIR/`` of a run
-    ``config.toml``, ``lineage.json``, ``phylogeny.csv``, ``agents.csv``, ``summary.json``,
+    ``config.toml``, ``lineage.json`` and ``agents.csv`` (or, with ``[output] format``, ``lineage.parquet``
+    and ``agents.parquet``), ``phylogeny.csv``, ``curves.csv``, ``summary.json``,
     ``timing.json``, ``checkpoint/``; ``batches.csv`` and ``steps.csv`` (archive regime), ``attribution.csv``.
 ``DIR/`` of a sweep
     ``config.toml``, ``sweep.json`` (the arms and the seed override), ``aggregate.csv``, and a run
@@ -46,7 +47,10 @@ class RunDir:
 
     @property
     def lineage(self) -> Path:
-        return self.path / "lineage.json"
+        """``lineage.json``, or ``lineage.parquet`` when only that is there (``[output] format``)."""
+        json_file = self.path / "lineage.json"
+        parquet = self.path / "lineage.parquet"
+        return parquet if not json_file.is_file() and parquet.is_file() else json_file
 
     @property
     def agents(self) -> Path:
@@ -190,7 +194,8 @@ def lineage_file(path: str | Path) -> Path:
     if p.is_dir():
         if not RunDir(p).finished:
             raise RunDirError(
-                f"{str(path)!r} is a directory without a lineage.json; give a run directory or a lineage file"
+                f"{str(path)!r} is a directory without a lineage.json or lineage.parquet; "
+                "give a run directory or a lineage file"
             )
         return RunDir(p).lineage
     if not p.exists():

@@ -285,9 +285,16 @@ def write_outputs(
     """Write every deterministic output of a finished run (atomically, one file at a time);
     ``extra`` adds to ``summary.json`` (the archive's held-out test of its best agent)."""
     lineage = build_lineage(cfg, records.values())
-    lineage.save(out / "lineage.json")
+    if cfg.output.format in ("json", "both"):
+        lineage.save(out / "lineage.json")
+    if cfg.output.format in ("parquet", "both"):
+        from lineage.parquet import agents_table, save_parquet, write_table
+
+        save_parquet(lineage, out / "lineage.parquet")
+        write_table(agents_table(lineage), out / "agents.parquet")
     atomic_write(out / "phylogeny.csv", to_alife_csv(lineage))
-    atomic_write(out / "agents.csv", agents_csv(lineage))
+    if cfg.output.format in ("json", "both"):
+        atomic_write(out / "agents.csv", agents_csv(lineage))
     atomic_write(out / "curves.csv", curves_csv(records.values()))
     atomic_write(out / "summary.json", json_text(summary(cfg, lineage, records.values()) | dict(extra or {})))
     if cfg.attribution.rules:

@@ -51,8 +51,10 @@ KINDS = ("run", "sweep", "study")
 RUN_FILES = (
     "config.toml",
     "lineage.json",
+    "lineage.parquet",
     "phylogeny.csv",
     "agents.csv",
+    "agents.parquet",
     "curves.csv",
     "summary.json",
     "timing.json",
@@ -113,7 +115,7 @@ def read_marker(path: Path) -> dict[str, Any] | None:
 
 #: Files only lineage-sim writes: a folder without a marker is taken for an older version's run
 #: only when it holds one of them (a folder holding just a ``config.toml`` may well be the user's).
-_SIGNATURE = ("lineage.json", "checkpoint.pkl", "sweep.json", "study.csv", "summary.json")
+_SIGNATURE = ("lineage.json", "lineage.parquet", "checkpoint.pkl", "sweep.json", "study.csv", "summary.json")
 
 
 def _checkpoint_folder(path: Path) -> bool:
@@ -170,7 +172,7 @@ def run_kind(path: Path) -> str | None:
         return "sweep"
     if (path / "study.csv").is_file():
         return "study"
-    if (path / "config.toml").is_file() or (path / "lineage.json").is_file():
+    if any((path / name).is_file() for name in ("config.toml", "lineage.json", "lineage.parquet")):
         return "run"
     return None
 

@@ -315,12 +315,14 @@ def test_integer_ids_in_a_file_become_strings(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------- writing
 def test_write_dispatches_every_format_and_refuses_others(lineage: LineageGraph, tmp_path: Path) -> None:
-    assert set(FORMATS) == {"json", "graphml", "alife", "newick"}
+    assert set(FORMATS) == {"json", "graphml", "alife", "newick", "parquet"}
     for fmt, render in FORMATS.items():
         path = tmp_path / f"out.{fmt}"
         write(lineage, path, fmt)
-        assert path.read_text() == render(lineage)
-    with pytest.raises(ValueError, match=r"unknown format 'xml'; accepted: json, graphml, alife, newick"):
+        want = render(lineage)
+        assert (path.read_bytes() if isinstance(want, bytes) else path.read_text()) == want
+    assert LineageGraph.load(tmp_path / "out.parquet") == lineage
+    with pytest.raises(ValueError, match=r"unknown format 'xml'; accepted: json, graphml, alife, newick, parquet"):
         write(lineage, tmp_path / "out.xml", "xml")
     assert not (tmp_path / "out.xml").exists()
 
