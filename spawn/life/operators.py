@@ -48,6 +48,7 @@ __all__ = [
     "mine_tool",
     "mutate_hyper",
     "operator_kind",
+    "reads_best_episodes",
     "register_operator",
 ]
 
@@ -301,6 +302,16 @@ def apply_operator(name: str, birth: Birth) -> AgentSpec:
     if not isinstance(out, AgentSpec):
         raise TypeError(f"operator {name!r} returned {type(out).__name__}, not an AgentSpec")
     return replace(out, operator=name, **birth.lineage)
+
+
+#: Built-in operators that never read a parent's best episodes (``Birth.best``): only ``add-tool`` does.
+EPISODE_FREE = frozenset({"finetune", "retrain-on-drift", "mutate", "new-task", "change-objective"})
+
+
+def reads_best_episodes(weights: Mapping[str, float]) -> bool:
+    """Whether an operator that may be drawn (weight above 0) reads a parent's best episodes: a
+    parent's are then kept for breeding (every plugin operator is taken to read them)."""
+    return any(w > 0 and name not in EPISODE_FREE for name, w in weights.items())
 
 
 # ---------------------------------------------------------------------- the built-in operators

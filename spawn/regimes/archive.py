@@ -36,7 +36,7 @@ from spawn.life.codec import (
     plain_data,
 )
 from spawn.life.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
-from spawn.life.operators import Birth, apply_operator, draw_operator, lineage_fields
+from spawn.life.operators import Birth, apply_operator, draw_operator, lineage_fields, reads_best_episodes
 from spawn.life.utility import root_utility
 from spawn.regimes.base import Saver
 from spawn.regimes.selectors import select
@@ -103,9 +103,13 @@ class ArchiveState:
     # the selectors' lineage, kept up to date (see lineage), and the agents HGM's loop changed since
     changed: set[str] = field(default_factory=set)
     graph: LineageGraph | None = None
+    # a parent's best training episodes, kept only when an operator that may be drawn reads them
+    keep_best: bool = True
 
     def add(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
+        if not self.keep_best:
+            result = replace(result, best=None)  # nor saved: they are never read
         self.pending.append(
             encode(
                 lambda: {
@@ -133,7 +137,7 @@ class ArchiveState:
     @classmethod
     def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> ArchiveState:
         """The state a checkpoint's entries describe (every counter is rebuilt from them)."""
-        state = cls()
+        state = cls(keep_best=reads_best_episodes(cfg.operators))
         slugs = suite_for(cfg).slugs
         try:
             for e in entries:
@@ -217,7 +221,7 @@ class ArchiveState:
         self.episodes += int(rec.attributes.get("trials", 0) or 0)
         if eligible and result.final is not None and "error" not in rec.attributes:
             self.finals[rec.id] = result.final
-            self.best[rec.id] = dict(result.best or {})
+            self.best[rec.id] = dict(result.best or {}) if self.keep_best else {}
             bisect.insort(self.archive, rec.id, key=path_key)  # kept in id order
 
 

@@ -160,3 +160,35 @@ def test_bad_selector_refused() -> None:
         parse_config(
             {"seed": 1, "budget": 10, "archive": {"dgm_lambda": -1}, "envs": [{"id": "FrozenLake-v1"}]}
         )
+
+
+def test_best_episodes_are_kept_only_for_an_operator_that_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import spawn.regimes.archive as archive
+
+    ops = {"finetune": 1.0, "mutate": 1.0, "add-tool": 0.0, "new-task": 0.0}
+    cfg = _archive_cfg(selector="uniform", operators=ops)
+    simulate(cfg, tmp_path / "lean")
+    segments = sorted((tmp_path / "lean" / "checkpoint").glob("seg-*.jsonl"))
+    entries = [json.loads(line) for seg in segments for line in seg.read_text().splitlines()]
+    agents = [e for e in entries if e["k"] == "agent"]
+    assert agents and all(e["best"] is None for e in agents)  # neither kept nor saved
+    # keeping them anyway (as before) changes no output: nothing drawn reads them
+    monkeypatch.setattr(archive, "reads_best_episodes", lambda weights: True)
+    monkeypatch.setattr("spawn.run.driver.reads_best_episodes", lambda weights: True)
+    simulate(cfg, tmp_path / "kept")
+    kept = [json.loads(line) for seg in sorted((tmp_path / "kept" / "checkpoint").glob("seg-*.jsonl"))
+            for line in seg.read_text().splitlines()]
+    assert any(e.get("best") for e in kept if e["k"] == "agent")
+    for name in ("lineage.json", "agents.csv", "summary.json", "batches.csv", "curves.csv"):
+        assert (tmp_path / "lean" / name).read_bytes() == (tmp_path / "kept" / name).read_bytes(), name
+    # with add-tool drawable they are kept, and a resumed run rebuilds them from the checkpoint
+    tool = _archive_cfg(selector="uniform", operators={**ops, "add-tool": 1.0})
+    simulate(tool, tmp_path / "whole")
+    simulate(tool, tmp_path / "cut", stop_after=3)
+    resume(tmp_path / "cut")
+    for name in ("lineage.json", "agents.csv", "batches.csv"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "cut" / name).read_bytes(), name
