@@ -13,7 +13,7 @@ import pandas as pd
 from attribution.base import Rule, as_rule
 from attribution.errors import RuleSpecError
 from attribution.tree import TreeArrays, as_tree
-from lineage import LineageArrays, LineageGraph, atomic_write, sort_ids
+from lineage import LineageArrays, LineageGraph, atomic_write
 
 __all__ = [
     "attribution_csv",
@@ -99,8 +99,9 @@ def liability_table(
 def rule_frame(tree: TreeArrays, columns: Mapping[str, npt.NDArray[np.float64]]) -> pd.DataFrame:
     """One column per rule spec, rows by agent in lineage-path order (rows for bare arrays)."""
     table = pd.DataFrame(dict(columns), index=tree.index())
-    if tree.ids is not None:
-        table = table.loc[sort_ids(table.index)]
+    order = tree.path_order()
+    if order is not None:
+        table = table.iloc[order]
     table.columns.name = "rule"
     return table
 

@@ -41,6 +41,7 @@ class TreeArrays:
         column: Callable[[str], FloatArray],
         ids: Sequence[str] | None = None,
         names: Sequence[str] | None = None,
+        order: Callable[[], IntArray] | None = None,
     ) -> None:
         self.parent = parent
         self.depth = depth
@@ -50,6 +51,19 @@ class TreeArrays:
         self.names: list[str] | None = None if names is None else sorted(names)
         self._levels: list[IntArray] | None = None
         self._cache: dict[str, FloatArray] = {}
+        self._order = order
+
+    def path_order(self) -> IntArray | None:
+        """Rows in lineage-path order of the ids (``None`` for a view without ids): the lineage's own
+        (:meth:`lineage.LineageGraph.path_order`) when the view came from one, else the ids sorted."""
+        if self.ids is None:
+            return None
+        if self._order is None:
+            from lineage.arrays import path_order
+
+            ids, parent = self.ids, self.parent
+            self._order = lambda: path_order(ids, parent)
+        return self._order()
 
     def __len__(self) -> int:
         return len(self.parent)
@@ -72,7 +86,7 @@ class TreeArrays:
         """The view of a lineage (ids kept) or of a bare array view (ids are row numbers)."""
         if isinstance(lineage, LineageGraph):
             a = lineage.arrays
-            return cls(a.parent, a.depth, a.column, lineage.ids, a.names)
+            return cls(a.parent, a.depth, a.column, lineage.ids, a.names, lineage.path_order)
         if isinstance(lineage, LineageArrays):
             return cls(lineage.parent, lineage.depth, lineage.column, None, lineage.names)
         raise ValueDataError(

@@ -13,7 +13,7 @@ from lineage.text import printable, short
 if TYPE_CHECKING:
     from lineage.graph import LineageGraph
 
-__all__ = ["FOLD", "MAX_NESTING", "format_value", "render_tree"]
+__all__ = ["FOLD", "MAX_AGENTS", "MAX_NESTING", "format_value", "render_tree"]
 
 
 def format_value(value: object) -> str:
@@ -66,6 +66,8 @@ def _count_below(lineage: LineageGraph, agent: str) -> int:
 FOLD = 10
 #: Rendered levels of nesting at most; deeper clades are counted, not drawn.
 MAX_NESTING = 64
+#: Agents drawn at most by default (a lineage of 10^6 would otherwise print a million lines).
+MAX_AGENTS = 2000
 
 
 def render_tree(
@@ -77,6 +79,7 @@ def render_tree(
     root: str | None = None,
     fold: int = FOLD,
     max_nesting: int = MAX_NESTING,
+    max_agents: int | None = MAX_AGENTS,
 ) -> Tree:
     """The lineage (or the clade of ``root``) as a rich ``Tree`` with full agent ids.
 
@@ -101,6 +104,10 @@ def render_tree(
     max_nesting
         Draw at most this many levels of nesting; a clade below is summarised as
         "… N descendants (nested too deep to draw; render from AGENT)".
+    max_agents
+        Draw at most this many agents (``None``: all), depth first; the clades of agents drawn
+        last are then counted, not drawn, and the top line says how many of the lineage's agents
+        the tree shows.
 
     Agent ids, operators and attributes are shown with control characters escaped
     (:func:`lineage.text.printable`) and never read as rich markup.
@@ -125,6 +132,9 @@ def render_tree(
         raise ValueError(f"fold must be >= 0, got {fold}")
     if max_nesting < 1:
         raise ValueError(f"max_nesting must be >= 1, got {max_nesting}")
+    if max_agents is not None and max_agents < 1:
+        raise ValueError(f"max_agents must be >= 1, got {max_agents}")
+    budget = max_agents if max_agents is not None else len(lineage) + 1
     tops = [root] if root is not None else lineage.roots()
     # stack entries: (rich node, agent, generations below the top, rendered nesting)
     if len(tops) == 1:
@@ -136,11 +146,18 @@ def render_tree(
         # from the stack in that same order.
         stack = [(tree.add(_label(lineage, r, attributes)), r, 0, 1) for r in tops]
         stack.reverse()
+    drawn = len(stack)
+    hidden = 0
     # Depth-first with an explicit stack, so deep lineages do not hit the recursion limit.
     while stack:
         node, agent, level, nest = stack.pop()
         kids = lineage.children(agent)
         if not kids:
+            continue
+        if drawn >= budget:
+            n = _count_below(lineage, agent)
+            hidden += n
+            node.add(_note(f"… {_plural(n, 'descendant')} not drawn"))
             continue
         if max_depth is not None and level >= max_depth:
             node.add(_note(f"… {_plural(_count_below(lineage, agent), 'descendant')}"))
@@ -157,6 +174,7 @@ def render_tree(
                     break
                 run.append(more[0])
             if len(run) > fold:
+                drawn += 2
                 first = node.add(_label(lineage, run[0], attributes))
                 between = first.add(
                     _note(
@@ -167,14 +185,25 @@ def render_tree(
                 last = between.add(_label(lineage, run[-1], attributes))
                 stack.append((last, run[-1], level + len(run), nest + 3))
             else:
+                drawn += len(run)
                 for a in run:
                     node = node.add(_label(lineage, a, attributes))
                 stack.append((node, run[-1], level + len(run), nest + len(run)))
             continue
         pending = []
-        for child in kids[:max_children]:
+        shown = kids[: min(max_children, max(1, budget - drawn))]
+        for child in shown:
             pending.append((node.add(_label(lineage, child, attributes)), child, level + 1, nest + 1))
-        if len(kids) > max_children:
-            node.add(_note(f"… {len(kids) - max_children} more"))
+        drawn += len(shown)
+        if len(kids) > len(shown):
+            node.add(_note(f"… {len(kids) - len(shown)} more"))
         stack.extend(reversed(pending))
+    if hidden:
+        total = len(lineage) if root is None else 1 + _count_below(lineage, root)
+        tree.add(
+            _note(
+                f"(the tree draws {drawn:,} of {total:,} agents; the clades of the last are counted: show one "
+                "with --agent ID, cut generations with --depth, draw more with --max-agents)"
+            )
+        )
     return tree

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lineage import LineageGraph, summary_table
+from lineage.display import MAX_AGENTS
 from spawn.cli import PROG
 from spawn.cli.args import csv_list, whole_number
 from spawn.errors import UsageError, did_you_mean
@@ -46,7 +47,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         console.print(agent_record_table(lineage, args.agent))
         console.print(ancestry_table(lineage, args.agent, attributes))
     console.print(
-        lineage.render(max_depth=args.depth, attributes=attributes, max_children=args.max_children, root=args.agent)
+        lineage.render(
+            max_depth=args.depth,
+            attributes=attributes,
+            max_children=args.max_children,
+            root=args.agent,
+            max_agents=args.max_agents,
+        )
     )
     console.print(
         summary_table(
@@ -122,7 +129,7 @@ def _default_attributes(lineage: LineageGraph) -> list[str]:
 def register(sub: Any) -> None:
     """Add ``inspect`` to the ``lineage-sim`` command line."""
     p = sub.add_parser("inspect", help="show a lineage file as a tree and its summary")
-    p.add_argument("path", help="a lineage file (node-link JSON, as written by 'run' or 'export')")
+    p.add_argument("path", help="a run directory or a lineage file (node-link JSON or lineage.parquet)")
     p.add_argument("--depth", type=whole_number(0), default=None, help="cut the tree this many generations down")
     p.add_argument(
         "--attributes",
@@ -131,5 +138,11 @@ def register(sub: Any) -> None:
         help="comma-separated attributes to show (default: value, distance, cost)",
     )
     p.add_argument("--max-children", type=whole_number(1), default=12, help="children shown per agent (default 12)")
+    p.add_argument(
+        "--max-agents",
+        type=whole_number(1),
+        default=MAX_AGENTS,
+        help=f"agents drawn at most, the rest counted (default {MAX_AGENTS:,})",
+    )
     p.add_argument("--agent", default=None, help="show only this agent's clade")
     p.set_defaults(func=cmd_inspect)

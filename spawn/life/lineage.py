@@ -5,18 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from lineage import LineageGraph, path_key
+import numpy as np
+
+from lineage import LineageGraph
+from lineage.arrays import path_order
 
 if TYPE_CHECKING:
     from spawn.config import SimConfig
     from spawn.life.spec import AgentRecord
 
-__all__ = ["build_lineage"]
+__all__ = ["build_lineage", "in_path_order"]
+
+
+def in_path_order(records: Iterable[AgentRecord]) -> list[AgentRecord]:
+    """``records`` in lineage-path order of their ids, from the tree they form (a parent missing from
+    them makes its children roots of the order): :func:`lineage.arrays.path_order`."""
+    recs = list(records)
+    row = {r.id: i for i, r in enumerate(recs)}
+    parent = np.array([row.get(r.parent, -1) if r.parent is not None else -1 for r in recs], np.int64)
+    return [recs[i] for i in path_order([r.id for r in recs], parent).tolist()]
 
 
 def build_lineage(cfg: SimConfig, records: Iterable[AgentRecord]) -> LineageGraph:
     """The lineage from finished records, added in lineage-path order."""
     g = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
-    for r in sorted(records, key=lambda r: path_key(r.id)):
+    for r in in_path_order(records):
         g.add_agent(r.id, parent=r.parent, operator=r.operator, **r.attributes)
     return g

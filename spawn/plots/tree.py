@@ -31,10 +31,45 @@ if TYPE_CHECKING:
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
 
-__all__ = ["draw_tree", "plot_tree"]
+__all__ = ["MAX_DRAWN", "draw_tree", "plot_tree", "top_generations"]
 
 _LABEL_FONT = 9
 _HIGHLIGHT = "#d62728"
+#: Agents drawn at most in one panel: the generations from the top that fit, each deeper clade one
+#: marker (a picture of 10^6 dots is a grey band, and takes minutes).
+MAX_DRAWN = 3000
+
+
+def top_generations(lineage: LineageGraph, budget: int | None = None) -> tuple[LineageGraph, dict[str, int]]:
+    """The lineage cut to the generations from the top that fit ``budget`` agents (default
+    :data:`MAX_DRAWN`; at least the roots), and for each agent of the last generation drawn that has descendants, how many.
+
+    The lineage itself when it fits.
+
+    Examples
+    --------
+    >>> g = LineageGraph(); g.add_agent("0"); g.add_agent("0.0", parent="0"); g.add_agent("0.0.0", parent="0.0")
+    >>> top, below = top_generations(g, budget=2)
+    >>> top.ids, below
+    (['0', '0.0'], {'0.0': 1})
+    """
+    budget = MAX_DRAWN if budget is None else budget
+    depth = lineage.arrays.depth
+    if len(lineage) <= budget:
+        return lineage, {}
+    cum = np.cumsum(np.bincount(depth))
+    cut = max(0, int(np.searchsorted(cum, budget, side="right")) - 1)
+    parent = lineage.arrays.parent
+    ids = lineage.ids
+    top = LineageGraph(**lineage.metadata)
+    for i in np.flatnonzero(depth <= cut).tolist():  # insertion order: parents first
+        p = int(parent[i])
+        top.add_agent(ids[i], parent=None if p < 0 else ids[p], operator=lineage.operator(ids[i]))
+    from lineage import clade_sum
+
+    size = clade_sum(np.ones(len(lineage)), parent, depth)
+    edge = np.flatnonzero((depth == cut) & (size > 1)).tolist()
+    return top, {ids[i]: int(size[i]) - 1 for i in edge}
 
 
 def _colour_values(lineage: LineageGraph, attribute: str, rule: str | None) -> tuple[pd.Series, str]:
@@ -69,7 +104,11 @@ def _label_picks(
 
 
 def _draw_edges(
-    ax: Axes, lineage: LineageGraph, pos: Mapping[str, tuple[float, float]], highlight: str | None
+    ax: Axes,
+    lineage: LineageGraph,
+    pos: Mapping[str, tuple[float, float]],
+    highlight: str | None,
+    best: str | None = None,
 ) -> tuple[list[Any], list[str]]:
     """Parent-child edges, and the highlighted agent's ancestry in red; the legend handles and that path."""
     from matplotlib.collections import LineCollection
@@ -83,7 +122,8 @@ def _draw_edges(
         path = [*reversed(lineage.ancestors(highlight)), highlight]
         hl = [(pos[a], pos[b]) for a, b in itertools.pairwise(path)]
         ax.add_collection(LineCollection(hl, colors=_HIGHLIGHT, linewidths=2.4, zorder=2))
-        handles.append(Line2D([], [], color=_HIGHLIGHT, lw=2.4, label=tex(f"best value's lineage: {highlight}")))
+        name = highlight if best in (None, highlight) else f"{best} (below)"
+        handles.append(Line2D([], [], color=_HIGHLIGHT, lw=2.4, label=tex(f"best value's lineage: {name}")))
     return handles, path
 
 
@@ -155,6 +195,51 @@ def _draw_labels(ax: Axes, pos: Mapping[str, tuple[float, float]], picks: list[s
     return handles
 
 
+def _draw_clades(
+    ax: Axes,
+    full: LineageGraph,
+    pos: Mapping[str, tuple[float, float]],
+    below: Mapping[str, int],
+    colour: pd.Series,
+    scale: Normalize,
+    cmap: str,
+    what: str,
+) -> list[Any]:
+    """Each deeper clade as a triangle under its top agent, sized by its agents, coloured by its best."""
+    from matplotlib.lines import Line2D
+
+    from lineage import clade_max
+
+    best = clade_max(colour.reindex(full.ids).to_numpy(dtype=float), full.arrays.parent, full.arrays.depth)
+    tops = list(below)
+    rows = [full.index(a) for a in tops]
+    xy = np.array([pos[a] for a in tops])
+    n = np.array([below[a] for a in tops], dtype=float)
+    ax.scatter(
+        xy[:, 0],
+        xy[:, 1] - 0.45,
+        s=np.clip(6.0 * np.log10(1.0 + n) ** 2, 4.0, 120.0),
+        c=best[rows],
+        cmap=cmap,
+        norm=scale,
+        marker="v",
+        edgecolors="0.35",
+        linewidths=0.3,
+        zorder=3,
+    )
+    ax.text(
+        1.0,
+        1.0,
+        tex(f"{len(pos):,} of {len(full):,} agents drawn") + "\n" + tex(f"{len(tops):,} deeper clades as ▼"),
+        transform=ax.transAxes,
+        fontsize=8,
+        color="0.3",
+        ha="right",
+        va="top",
+    )
+    return [Line2D([], [], marker="v", ls="", mfc="0.6", mec="0.35", label=tex(f"deeper clade (size, best {what})"))]
+
+
 def draw_tree(
     ax: Axes,
     lineage: LineageGraph,
@@ -170,17 +255,25 @@ def draw_tree(
     return the scatter for a colourbar.
 
     The labelled agents get a numbered marker beside their node and a line in a key below the
-    panel (id and number): ids of deep agents are long, and a key never overlaps the tree.
+    panel (id and number): ids of deep agents are long, and a key never overlaps the tree. A
+    lineage of more than :data:`MAX_DRAWN` agents is drawn down to the last generation that fits
+    (:func:`top_generations`), each deeper clade one triangle, as the key says.
     """
     from attribution.plot import tree_layout
 
+    full, best = lineage, highlight
+    lineage, below = top_generations(full)
+    if highlight is not None and highlight not in lineage:  # the best is deeper: ring its clade's top
+        highlight = next(a for a in full.ancestors(highlight) if a in lineage)
     pos = tree_layout(lineage)
     ids = list(pos)
     xy = np.array([pos[a] for a in ids]) if ids else np.zeros((0, 2))
-    handles, path = _draw_edges(ax, lineage, pos, highlight)
+    handles, path = _draw_edges(ax, lineage, pos, highlight, best)
     values: npt.NDArray[np.float64] = colour.reindex(ids).to_numpy(dtype=float)
     sc, missing, size = _draw_nodes(ax, xy, values, scale, cmap, what)
     handles += missing
+    if below:
+        handles += _draw_clades(ax, full, pos, below, colour, scale, cmap, what)
     if path:
         ax.scatter(*pos[path[-1]], s=size * 2.5, facecolors="none", edgecolors=_HIGHLIGHT, linewidths=2.0, zorder=5)
     ax.set_xticks([])
@@ -188,7 +281,8 @@ def draw_tree(
     if not ids:
         return sc
     px = _frame(ax, xy)
-    handles += _draw_labels(ax, pos, _label_picks(pos, colour, labels, px), colour)
+    shown = colour.reindex(ids)
+    handles += _draw_labels(ax, pos, _label_picks(pos, shown, labels, px), shown)
     if handles:
         ax.legend(
             handles=handles,

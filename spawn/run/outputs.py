@@ -19,7 +19,7 @@ from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_cs
 from spawn.config import SimConfig
 from spawn.errors import ConfigError
 from spawn.life.job import AgentRecord
-from spawn.life.lineage import build_lineage
+from spawn.life.lineage import build_lineage, in_path_order
 from spawn.life.spec import CURVE_COLUMNS
 
 __all__ = [
@@ -70,7 +70,7 @@ def curves_csv(records: Iterable[AgentRecord]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CURVE_COLUMNS)
-    for rec in sorted(records, key=lambda r: path_key(r.id)):
+    for rec in in_path_order(records):
         for row in rec.curve:
             w.writerow([rec.id, *("" if x is None else x for x in row)])
     return buf.getvalue()

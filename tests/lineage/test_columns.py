@@ -212,3 +212,52 @@ def test_parquet_that_is_not_whole_or_not_a_lineage_is_refused(tmp_path: Path) -
         LineageGraph.load(tmp_path / "m.parquet")
     with pytest.raises(LineageFileError, match="over the limit"):
         LineageGraph.load(tmp_path / "m.parquet", max_bytes=10)
+
+
+@st.composite
+def forests(draw: Any) -> tuple[list[str], np.ndarray]:
+    """Ids by the convention (numbered children, gaps allowed), now and then one that is not, in any row order."""
+    n = draw(st.integers(1, 40))
+    ids: list[str] = []
+    parent: list[int] = []
+    kids: dict[int, int] = {}
+    for i in range(n):
+        if i == 0 or draw(st.integers(0, 9)) == 0:
+            ids.append(draw(st.sampled_from(["0", "1", "7", "10", "a", "0.5", f"r{i}"])))
+            parent.append(-1)
+        else:
+            p = draw(st.integers(0, i - 1))
+            k = kids.get(p, 0) + draw(st.integers(0, 2))
+            kids[p] = k + 1
+            odd = draw(st.integers(0, 30)) == 0
+            ids.append(f"{ids[p]}.{draw(st.sampled_from(['01', 'x', '٣']))}" if odd else f"{ids[p]}.{k}")
+            parent.append(p)
+    perm = draw(st.permutations(range(n)))
+    new = {old: j for j, old in enumerate(perm)}
+    return [ids[old] for old in perm], np.array([-1 if parent[old] < 0 else new[parent[old]] for old in perm])
+
+
+@settings(max_examples=150, deadline=None)
+@given(forests())
+def test_path_order_from_the_tree_is_sorting_the_ids(forest: tuple[list[str], np.ndarray]) -> None:
+    from lineage.arrays import path_order
+    from lineage.paths import sort_ids
+
+    ids, parent = forest
+    if len(set(ids)) < len(ids):
+        return  # a lineage's ids are distinct
+    assert [ids[i] for i in path_order(ids, parent).tolist()] == sort_ids(ids)
+
+
+def test_large_queries_order_by_the_tree() -> None:
+    from lineage.paths import sort_ids
+
+    g = LineageGraph()
+    rng = np.random.default_rng(5)
+    g.add_agent("0")
+    for i in range(1, 9000):  # past the size at which queries stop sorting ids
+        p = g.ids[int(rng.integers(i))]
+        g.add_agent(f"{p}.{len(g.children(p))}", parent=p, value=float(i))
+    assert g.sorted_ids() == sort_ids(g.ids)
+    assert g.leaves() == sort_ids(a for a in g if not g.children(a))
+    assert g.descendants("0") == sort_ids(g.ids[1:])

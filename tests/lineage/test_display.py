@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from rich.console import Console
 
@@ -160,3 +161,29 @@ def test_deep_caterpillar_stops_nesting_and_counts_the_rest() -> None:
     text = _text(_chain(500, side_leaves=True).render(max_children=2), width=1000)
     assert "… 870 descendants (nested too deep to draw; render from a64)" in text
     assert max(len(line) for line in text.splitlines()) <= 4 * 64 + 80
+
+
+def test_max_agents_bounds_the_drawing_and_counts_the_rest() -> None:
+    import re
+
+    from rich.console import Console
+
+    g = LineageGraph()
+    g.add_agent("0")
+    rng = np.random.default_rng(4)
+    for i in range(1, 3000):
+        p = g.ids[int(rng.integers(i))]
+        g.add_agent(f"{p}.{len(g.children(p))}", parent=p)
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(g.render(max_agents=100, max_children=10_000))
+    text = console.file.getvalue()
+    hidden = sum(int(n) for n in re.findall(r"… (\d+) descendants? not drawn", text))
+    found = re.search(r"the tree draws ([\d,]+) of 3,000 agents", text)
+    assert found is not None
+    drawn = int(found.group(1).replace(",", ""))
+    folded = sum(int(n) for n in re.findall(r"… (\d+) agents? in a line of descent", text))
+    assert 100 <= drawn <= 102 and drawn + folded + hidden == 3000  # every agent drawn or counted, once
+    assert len(text.splitlines()) < 300
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(g.render(max_agents=None))
+    assert "not drawn" not in console.file.getvalue()

@@ -244,3 +244,31 @@ def test_curves_of_a_run_without_curves_csv_are_one_line(
     assert main(["plot", str(old / "lineage.json"), "--kind", "curves", "--output", str(tmp_path / "p.png")]) == 2
     assert "is not curves.csv" in capsys.readouterr().err
     assert not (tmp_path / "p.png").exists()
+
+
+def test_a_large_lineage_is_drawn_to_the_generations_that_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import spawn.plots.tree as tree
+
+    g = LineageGraph()
+    rng = np.random.default_rng(2)
+    g.add_agent("0", value=0.0)
+    for i in range(1, 400):
+        p = g.ids[int(rng.integers(i))]
+        g.add_agent(f"{p}.{len(g.children(p))}", parent=p, value=float(i) / 400)
+    top, below = tree.top_generations(g, budget=60)
+    cut = max(g.depth(a) for a in top)
+    assert top.ids == [a for a in g if g.depth(a) <= cut] and len(top) <= 60
+    assert sum(1 for a in g if g.depth(a) == cut + 1) > 0  # something is left below
+    assert below == {a: len(g.descendants(a)) for a in top if g.depth(a) == cut and g.children(a)}
+    assert tree.top_generations(g, budget=400) == (g, {})
+    monkeypatch.setattr(tree, "MAX_DRAWN", 60)
+    fig = plot_tree(g)
+    ax = fig.axes[0]
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert f"{len(top)} of 400 agents drawn" in texts and f"{len(below)} deeper clades" in texts
+    from matplotlib.collections import PathCollection
+
+    dots = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+    assert dots <= len(top) + len(below) + 1  # the drawn agents, one marker a clade, the best's ring
+    best = max(g, key=lambda a: g.attributes(a)["value"])
+    assert any(best in h.get_text() for h in ax.get_legend().get_texts())
