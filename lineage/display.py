@@ -195,7 +195,13 @@ def render_tree(
         for child in shown:
             pending.append((node.add(_label(lineage, child, attributes)), child, level + 1, nest + 1))
         drawn += len(shown)
-        if len(kids) > len(shown):
+        if len(kids) > len(shown) and len(shown) < max_children:  # cut by max_agents: count their clades
+            rest = kids[len(shown) :]
+            n = len(rest) + sum(_count_below(lineage, k) for k in rest)
+            hidden += n
+            kin = "child" if len(rest) == 1 else "children"
+            node.add(_note(f"… {len(rest)} more {kin}: {_plural(n, 'agent')} not drawn"))
+        elif len(kids) > len(shown):
             node.add(_note(f"… {len(kids) - len(shown)} more"))
         stack.extend(reversed(pending))
     if hidden:

@@ -42,7 +42,8 @@ MAX_DRAWN = 3000
 
 def top_generations(lineage: LineageGraph, budget: int | None = None) -> tuple[LineageGraph, dict[str, int]]:
     """The lineage cut to the generations from the top that fit ``budget`` agents (default
-    :data:`MAX_DRAWN`; at least the roots), and for each agent of the last generation drawn that has descendants, how many.
+    :data:`MAX_DRAWN`; at least the roots), and for each agent of the last generation drawn that
+    has descendants, how many.
 
     The lineage itself when it fits.
 

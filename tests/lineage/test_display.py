@@ -178,6 +178,7 @@ def test_max_agents_bounds_the_drawing_and_counts_the_rest() -> None:
     console.print(g.render(max_agents=100, max_children=10_000))
     text = console.file.getvalue()
     hidden = sum(int(n) for n in re.findall(r"… (\d+) descendants? not drawn", text))
+    hidden += sum(int(n) for n in re.findall(r"more child\w*: (\d+) agents? not drawn", text))
     found = re.search(r"the tree draws ([\d,]+) of 3,000 agents", text)
     assert found is not None
     drawn = int(found.group(1).replace(",", ""))
