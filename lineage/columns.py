@@ -147,20 +147,20 @@ class Column:
             m[rows[rows < n]] = True
         return m
 
-    def values(self, n: int) -> list[Any]:
-        """The first ``n`` rows' values as Python objects, ``None`` where missing."""
+    def values(self, n: int, start: int = 0) -> list[Any]:
+        """Rows ``start`` to ``n`` (not included) as Python objects, ``None`` where missing."""
         kind = self.kind
         if kind == MIXED:
             get = self.data.get
-            return [get(i) for i in range(n)]
+            return [get(i) for i in range(start, n)]
         if kind == STR:
             table = [*self.strings, None]  # code -1 indexes the final None
-            return [table[c] for c in self.data[:n].tolist()]
+            return [table[c] for c in self.data[start:n].tolist()]
         if kind == BOOL:
             table3 = [False, True, None]
-            return [table3[c] for c in self.data[:n].tolist()]
-        out = self.data[:n].tolist()
-        missing = np.flatnonzero(~self.mask(n)).tolist()
+            return [table3[c] for c in self.data[start:n].tolist()]
+        out = self.data[start:n].tolist()
+        missing = np.flatnonzero(~self.mask(n)[start:]).tolist()
         for i in missing:
             out[i] = None
         return out

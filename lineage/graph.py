@@ -397,41 +397,51 @@ class LineageGraph:
         v = None if col is None else col.get(self._row(agent_id))
         return default if v is None else v
 
-    def values(self, name: str) -> list[Any]:
-        """Attribute ``name`` of every agent in insertion order, exact (an int stays an int), ``None``
-        where missing: one pass over one column."""
+    def _span(self, start: int, stop: int | None) -> tuple[int, int]:
+        n = self._c.n
+        stop = n if stop is None else min(stop, n)
+        return min(max(start, 0), stop), stop
+
+    def values(self, name: str, start: int = 0, stop: int | None = None) -> list[Any]:
+        """Attribute ``name`` of every agent (rows ``start`` to ``stop``) in insertion order, exact
+        (an int stays an int), ``None`` where missing: one pass over one column."""
+        start, stop = self._span(start, stop)
         col = self._c.cols.get(name)
-        return [None] * len(self) if col is None else col.values(self._c.n)
+        return [None] * (stop - start) if col is None else col.values(stop, start)
 
     def attribute_names(self) -> list[str]:
         """Every attribute name some agent carries, sorted."""
         return self._c.names()
 
-    def rows(self) -> list[dict[str, AttributeValue]]:
-        """Every agent's attributes (names sorted), in insertion order, filled column by column.
+    def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, AttributeValue]]:
+        """Every agent's attributes (names sorted; rows ``start`` to ``stop``), in insertion order,
+        filled column by column.
 
-        One dict per agent: at 10^6 agents of 90 attributes this takes seconds and gigabytes; the
-        columns (:meth:`values`, :attr:`arrays`) do not.
+        One dict per agent: at 10^6 agents of 90 attributes this takes gigabytes; the writers ask
+        for a slice at a time, and the columns (:meth:`values`, :attr:`arrays`) need none.
         """
-        n = self._c.n
-        out: list[dict[str, Any]] = [{} for _ in range(n)]
+        start, stop = self._span(start, stop)
+        out: list[dict[str, Any]] = [{} for _ in range(stop - start)]
         for name, col in self._c.items():
-            rows = np.flatnonzero(col.mask(n)).tolist()
+            rows = np.flatnonzero(col.mask(stop)[start:]).tolist()
             if not rows:
                 continue
-            vals = col.values(n)
+            vals = col.values(stop, start)
             for i in rows:
                 out[i][name] = vals[i]
         return out
 
-    def parents(self) -> list[str | None]:
-        """Every agent's parent id in insertion order (``None`` for roots)."""
-        ids = [*self._ids, None]  # row -1 indexes the final None
-        return [ids[p] for p in self._c.parent[: self._c.n].tolist()]
+    def parents(self, start: int = 0, stop: int | None = None) -> list[str | None]:
+        """Every agent's parent id (rows ``start`` to ``stop``) in insertion order (``None`` for roots)."""
+        start, stop = self._span(start, stop)
+        ids = self._ids
+        return [None if p < 0 else ids[p] for p in self._c.parent[start:stop].tolist()]
 
-    def operators(self) -> list[str | None]:
-        """Every agent's operator in insertion order (``None`` for roots and where not recorded)."""
-        return self._c.operator.values(self._c.n)
+    def operators(self, start: int = 0, stop: int | None = None) -> list[str | None]:
+        """Every agent's operator (rows ``start`` to ``stop``) in insertion order (``None`` for roots
+        and where not recorded)."""
+        start, stop = self._span(start, stop)
+        return self._c.operator.values(stop, start)
 
     def operator(self, agent_id: str) -> str | None:
         """The operator that made ``agent_id`` (``None`` for a root or when not recorded)."""

@@ -6,18 +6,18 @@ it, so an interrupted write never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import networkx as nx
+import numpy as np
 
 from lineage.errors import LineageError, LineageFileError
-from lineage.files import MAX_DATA_BYTES, atomic_write, read_text
+from lineage.files import MAX_DATA_BYTES, atomic_write, atomic_write_with, read_text
 from lineage.paths import path_key
 from lineage.text import brief, csv_line, escape, needs_escape, printable, unescape
 
@@ -38,6 +38,7 @@ __all__ = [
     "to_newick",
     "to_parquet",
     "write",
+    "write_pieces",
 ]
 
 
@@ -82,6 +83,43 @@ def dumps_indent1(value: Any, depth: int = 0) -> str:
     return text.replace("\n", "\n" + outer) if depth else text
 
 
+#: Agents per piece of text the writers put together at a time: a file of 10^6 agents is written
+#: piece by piece, never held whole (nor one dict per agent) in memory.
+CHUNK = 20_000
+
+
+def _spans(n: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n, CHUNK):
+        yield start, min(n, start + CHUNK)
+
+
+def json_pieces(lineage: LineageGraph) -> Iterator[str]:
+    """:func:`to_json`'s text in pieces of :data:`CHUNK` agents (what :func:`save_json` streams)."""
+    ids = lineage._ids
+    meta = dumps_indent1(dict(sorted(lineage.metadata.items())), 1)
+    yield '{\n "directed": true,\n "multigraph": false,\n "graph": ' + meta + ',\n "nodes": '
+    sep = "[\n"
+    for start, stop in _spans(len(lineage)):
+        rows = zip(ids[start:stop], lineage.rows(start, stop), strict=True)
+        yield sep + ",\n".join("  " + dumps_indent1({"id": a, **r}, 2) for a, r in rows)
+        sep = ",\n"
+    yield "[]" if sep == "[\n" else "\n ]"
+    yield ',\n "edges": '
+    sep = "[\n"
+    for start, stop in _spans(len(lineage)):
+        links = zip(ids[start:stop], lineage.parents(start, stop), lineage.operators(start, stop), strict=True)
+        edges = [
+            "  " + dumps_indent1({"source": p, "target": a, **({} if op is None else {"operator": op})}, 2)
+            for a, p, op in links
+            if p is not None
+        ]
+        if edges:
+            yield sep + ",\n".join(edges)
+            sep = ",\n"
+    yield "[]" if sep == "[\n" else "\n ]"
+    yield "\n}\n"
+
+
 def to_json(lineage: LineageGraph) -> str:
     """The lineage as networkx node-link JSON text (top-level ``nodes``, ``edges``, ``graph``).
 
@@ -89,24 +127,22 @@ def to_json(lineage: LineageGraph) -> str:
     always gives the same bytes. NaN is never stored (it means "missing"), but an infinite float
     is written as ``Infinity``, which Python's ``json`` and networkx read back as a float.
     """
-    parents, ops = lineage.parents(), lineage.operators()
-    data = {
-        "directed": True,
-        "multigraph": False,
-        "graph": dict(sorted(lineage.metadata.items())),
-        "nodes": [{"id": a, **attrs} for a, attrs in zip(lineage, lineage.rows(), strict=True)],
-        "edges": [
-            {"source": p, "target": a, **({} if op is None else {"operator": op})}
-            for a, p, op in zip(lineage, parents, ops, strict=True)
-            if p is not None
-        ],
-    }
-    return dumps_indent1(data) + "\n"
+    return "".join(json_pieces(lineage))
+
+
+def write_pieces(path: str | Path, pieces: Iterable[str]) -> None:
+    """Write text ``pieces`` to ``path`` atomically, one at a time."""
+
+    def write(fh: BinaryIO) -> None:
+        for piece in pieces:
+            fh.write(piece.encode("utf-8"))
+
+    atomic_write_with(path, write)
 
 
 def save_json(lineage: LineageGraph, path: str | Path) -> None:
-    """Write :func:`to_json` to ``path`` atomically."""
-    atomic_write(path, to_json(lineage))
+    """Write :func:`to_json` to ``path`` atomically, piece by piece."""
+    write_pieces(path, json_pieces(lineage))
 
 
 def _fail(path: str | Path, what: str) -> LineageFileError:
@@ -278,22 +314,115 @@ def _texts(lineage: LineageGraph) -> Iterator[str]:
             yield from (v for v in col.data.values() if isinstance(v, str))
 
 
-def _escaped_graph(lineage: LineageGraph) -> nx.DiGraph:
-    def attrs(d: Mapping[str, Any]) -> dict[str, Any]:
-        return {escape(k): escape(v) if isinstance(v, str) else v for k, v in d.items()}
+_XML_TYPE = {str: "string", int: "long", float: "double", bool: "boolean"}
 
-    out = nx.DiGraph()
-    out.graph.update(attrs(lineage.metadata))
-    out.graph[ESCAPES_KEY] = ESCAPES_VALUE
-    for a, row in zip(lineage, lineage.rows(), strict=True):
-        out.add_node(escape(a))
-        out.nodes[escape(a)].update(attrs(row))
-    for a, p, op in zip(lineage, lineage.parents(), lineage.operators(), strict=True):
-        if p is not None:
-            out.add_edge(escape(p), escape(a))
-            if op is not None:
-                out.edges[escape(p), escape(a)]["operator"] = escape(op)
-    return out
+
+def _data(prefix: str, value: str) -> str:
+    """A ``<data>`` line: ``prefix`` is its opening tag; ElementTree writes an empty text as ``<data ... />``."""
+    from xml.etree.ElementTree import _escape_cdata  # type: ignore[attr-defined]
+
+    return prefix[:-1] + " />\n" if value == "" else prefix + _escape_cdata(value) + "</data>\n"
+_HEAD = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    ' xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns'
+    ' http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
+)
+
+
+def graphml_pieces(lineage: LineageGraph) -> Iterator[str]:
+    """:func:`to_graphml`'s text in pieces of :data:`CHUNK` agents, written from the columns.
+
+    The layout is networkx's ``write_graphml`` (keys numbered in the order networkx meets them,
+    listed last first; the graph's own data after its edges), so the bytes are the ones networkx
+    writes for the same graph; only no graph of networkx is built.
+    """
+    from xml.etree.ElementTree import _escape_attrib  # type: ignore[attr-defined]
+
+    escaped = ESCAPES_KEY in lineage.metadata or any(needs_escape(t) for t in _texts(lineage))
+    text = escape if escaped else _same
+    c = lineage._c
+    n = c.n
+    meta = [(text(k), text(v) if isinstance(v, str) else v) for k, v in lineage.metadata.items()]
+    if escaped:
+        meta.append((ESCAPES_KEY, ESCAPES_VALUE))
+    keys: dict[tuple[str, type, str], str] = {}
+
+    def key(name: str, t: type, scope: str) -> str:
+        return keys.setdefault((name, t, scope), f"d{len(keys)}")
+
+    for k, v in meta:
+        key(k, type(v), "graph")
+    # node keys in the order networkx meets them: by the first agent holding each (name, type), the
+    # names of one agent in order
+    firsts: list[tuple[int, str, type]] = []
+    for name, col in c.items():
+        mask = col.mask(n)
+        if not mask.any():
+            continue
+        if col.kind == "mixed":
+            seen: dict[type, int] = {}
+            for i, v in sorted(col.data.items()):
+                seen.setdefault(type(v), i)
+            firsts += [(i, name, t) for t, i in seen.items()]
+        else:
+            first = int(np.argmax(mask))
+            firsts.append((first, name, type(col.get(first))))
+    for _, name, t in sorted(firsts, key=lambda f: (f[0], f[1])):
+        key(text(name), t, "node")
+    ops = np.flatnonzero(c.operator.mask(n) & (c.parent[:n] >= 0))
+    if len(ops):
+        key("operator", str, "edge")
+    yield _HEAD + "".join(
+        f'  <key id="{kid}" for="{scope}" attr.name="{_escape_attrib(name)}" attr.type="{_XML_TYPE[t]}" />\n'
+        for (name, t, scope), kid in reversed(keys.items())
+    )
+    if n == 0 and not meta:
+        yield '  <graph edgedefault="directed" />\n</graphml>\n'
+        return
+    yield '  <graph edgedefault="directed">\n'
+    ids = lineage._ids
+    names = [(text(name), col) for name, col in c.items()]
+    node_keys: dict[str, dict[type, str]] = {}
+    for (nm, t, scope), kid in keys.items():
+        if scope == "node":
+            node_keys.setdefault(nm, {})[t] = f'      <data key="{kid}">'
+    for start, stop in _spans(n):
+        columns = []
+        for name, col in names:
+            prefix = node_keys.get(name)
+            if not prefix:
+                continue
+            columns.append(
+                [
+                    None if v is None else _data(prefix[type(v)], text(v) if type(v) is str else str(v))
+                    for v in col.values(stop, start)
+                ]
+            )
+        out = []
+        rows = zip(*columns, strict=True) if columns else [()] * (stop - start)
+        for a, parts in zip(ids[start:stop], rows, strict=True):
+            body = "".join(filter(None, parts))
+            label = _escape_attrib(text(a))
+            out.append(f'    <node id="{label}">\n{body}    </node>\n' if body else f'    <node id="{label}" />\n')
+        yield "".join(out)
+    op_tag = f'      <data key="{keys.get(("operator", str, "edge"))}">'
+    # networkx's order: by parent in node order, each parent's children in the order they were added
+    parent = c.parent[:n]
+    by_parent = np.argsort(parent, kind="stable")
+    by_parent = by_parent[parent[by_parent] >= 0]
+    for start, stop in _spans(len(by_parent)):
+        out = []
+        for row in by_parent[start:stop].tolist():
+            a, p, op = ids[row], ids[parent[row]], c.operator.get(row)
+            head = f'    <edge source="{_escape_attrib(text(p))}" target="{_escape_attrib(text(a))}"'
+            if op is None:
+                out.append(head + " />\n")
+            else:
+                out.append(head + ">\n" + _data(op_tag, text(op)) + "    </edge>\n")
+        yield "".join(out)
+    yield "".join(_data(f'    <data key="{keys[(k, type(v), "graph")]}">', str(v)) for k, v in meta)
+    yield "  </graph>\n</graphml>\n"
 
 
 def to_graphml(lineage: LineageGraph) -> str:
@@ -305,14 +434,10 @@ def to_graphml(lineage: LineageGraph) -> str:
     percent-encoded with :func:`lineage.text.escape` (``%0D``; ``%`` itself as ``%25``) and the
     graph gets the attribute ``lineage_text_escapes = "percent"``. :func:`from_networkx` decodes
     a graph so marked; with networkx alone, ``urllib.parse.unquote`` gives back each text. A
-    lineage without such characters is written as it is.
+    lineage without such characters is written as it is. Written from the columns in pieces
+    (:func:`graphml_pieces`), in networkx's layout.
     """
-    # A lineage whose own metadata holds the marker is escaped too, so the marker never lies.
-    escaped = ESCAPES_KEY in lineage.metadata or any(needs_escape(t) for t in _texts(lineage))
-    graph = _escaped_graph(lineage) if escaped else lineage.graph
-    buf = io.BytesIO()
-    nx.write_graphml(graph, buf, encoding="utf-8")
-    return buf.getvalue().decode("utf-8")
+    return "".join(graphml_pieces(lineage))
 
 
 # ---------------------------------------------------------------------- ALife standard CSV
@@ -333,23 +458,30 @@ def to_alife_csv(lineage: LineageGraph, origin_time: str = "birth_time") -> str:
     0,[none],0,,1.0
     1,[0],0.0,mutate,
     """
+    return "".join(alife_pieces(lineage, origin_time))
+
+
+def alife_pieces(lineage: LineageGraph, origin_time: str = "birth_time") -> Iterator[str]:
+    """:func:`to_alife_csv`'s text in pieces of :data:`CHUNK` agents."""
     names = lineage.attribute_names()
     has_time = origin_time in names
     rest = [n for n in names if n != origin_time]
     header = ["id", "ancestor_list", *(["origin_time"] if has_time else []), "agent_id", "operator", *rest]
-    parent = lineage.arrays.parent.tolist()
-    cells = [[_cell(v) for v in lineage.values(name)] for name in ([origin_time] if has_time else []) + rest]
-    ops = ["" if op is None else op for op in lineage.operators()]
     # csv_line, not csv.writer: it quotes a field holding "\r" too, so every reader sees one row per agent.
-    lines = [csv_line(header)]
+    yield csv_line(header)
+    parent = lineage.arrays.parent
+    ids = lineage._ids
     k = 1 if has_time else 0
-    for i, a in enumerate(lineage):
-        p = parent[i]
-        row: list[Any] = [i, "[none]" if p < 0 else f"[{p}]"]
-        row += [cells[0][i]] if has_time else []
-        row += [a, ops[i], *(col[i] for col in cells[k:])]
-        lines.append(csv_line(row))
-    return "".join(lines)
+    for start, stop in _spans(len(lineage)):
+        cells = [[_cell(v) for v in lineage.values(name, start, stop)] for name in [origin_time][:k] + rest]
+        ops = ["" if op is None else op for op in lineage.operators(start, stop)]
+        lines = []
+        for j, p in enumerate(parent[start:stop].tolist()):
+            row: list[Any] = [start + j, "[none]" if p < 0 else f"[{p}]"]
+            row += [cells[0][j]] if has_time else []
+            row += [ids[start + j], ops[j], *(col[j] for col in cells[k:])]
+            lines.append(csv_line(row))
+        yield "".join(lines)
 
 
 def _cell(value: Any) -> str:
@@ -437,6 +569,13 @@ FORMATS: dict[str, Callable[[LineageGraph], str | bytes]] = {
 }
 
 
+_PIECES: dict[str, Callable[[LineageGraph], Iterator[str]]] = {
+    "json": json_pieces,
+    "graphml": graphml_pieces,
+    "alife": alife_pieces,
+}
+
+
 def write(lineage: LineageGraph, path: str | Path, format: str = "json") -> None:
     """Write ``lineage`` to ``path`` atomically in ``format`` (one of :data:`FORMATS`)."""
     try:
@@ -447,5 +586,9 @@ def write(lineage: LineageGraph, path: str | Path, format: str = "json") -> None
         from lineage.parquet import save_parquet
 
         save_parquet(lineage, path)
+        return
+    pieces = _PIECES.get(format)
+    if pieces is not None:  # written piece by piece
+        write_pieces(path, pieces(lineage))
         return
     atomic_write(path, render(lineage))

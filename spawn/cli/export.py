@@ -18,10 +18,15 @@ __all__ = ["cmd_export", "register"]
 def cmd_export(args: argparse.Namespace) -> int:
     from lineage.text import printable
     from spawn.cli.files import check_output, load_lineage
+    from spawn.errors import SpawnError
     from spawn.run.layout import lineage_file
 
     out = check_output("export", "--output", args.output)  # before any work
-    lineage = load_lineage(lineage_file(args.path) if Path(args.path).is_dir() else args.path)
+    try:
+        source = lineage_file(args.path) if Path(args.path).is_dir() else args.path
+    except SpawnError as exc:
+        raise UsageError(f"{PROG} export: {exc}") from None
+    lineage = load_lineage(source)
     try:
         write_lineage(lineage, out, args.format)
     except OSError as exc:

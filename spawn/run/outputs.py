@@ -9,13 +9,14 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lineage import LineageGraph, atomic_write, path_key, summarize, to_alife_csv
+from lineage import LineageGraph, atomic_write, path_key, summarize, write
+from lineage.io import write_pieces
 from spawn.config import SimConfig
 from spawn.errors import ConfigError
 from spawn.life.job import AgentRecord
@@ -52,14 +53,26 @@ _FIXED = ("id", "parent", "depth", "operator", "kind", "birth_time")
 
 def agents_csv(lineage: LineageGraph) -> str:
     """One row per agent: id, parent, depth, operator, kind, birth time, then every metric by name."""
+    return "".join(agents_csv_pieces(lineage))
+
+
+def agents_csv_pieces(lineage: LineageGraph, chunk: int = 20_000) -> Iterator[str]:
+    """:func:`agents_csv`'s text in pieces of ``chunk`` agents, from the lineage's columns."""
     names = [n for n in lineage.attribute_names() if n not in _FIXED]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")  # writes None (a missing value) as an empty cell
     w.writerow([*_FIXED, *names])
-    columns = [lineage.values(n) for n in ("kind", "birth_time", *names)]
-    depth = lineage.arrays.depth.tolist()
-    w.writerows(zip(lineage, lineage.parents(), depth, lineage.operators(), *columns, strict=True))
-    return buf.getvalue()
+    depth = lineage.arrays.depth
+    ids = lineage.ids
+    for start in range(0, len(lineage), chunk):
+        stop = min(len(lineage), start + chunk)
+        columns = [lineage.values(n, start, stop) for n in ("kind", "birth_time", *names)]
+        parents, ops = lineage.parents(start, stop), lineage.operators(start, stop)
+        w.writerows(zip(ids[start:stop], parents, depth[start:stop].tolist(), ops, *columns, strict=True))
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue()
 
 
 def curves_csv(records: Iterable[AgentRecord]) -> str:
@@ -292,9 +305,9 @@ def write_outputs(
 
         save_parquet(lineage, out / "lineage.parquet")
         write_table(agents_table(lineage), out / "agents.parquet")
-    atomic_write(out / "phylogeny.csv", to_alife_csv(lineage))
+    write(lineage, out / "phylogeny.csv", "alife")
     if cfg.output.format in ("json", "both"):
-        atomic_write(out / "agents.csv", agents_csv(lineage))
+        write_pieces(out / "agents.csv", agents_csv_pieces(lineage))
     atomic_write(out / "curves.csv", curves_csv(records.values()))
     atomic_write(out / "summary.json", json_text(summary(cfg, lineage, records.values()) | dict(extra or {})))
     if cfg.attribution.rules:
