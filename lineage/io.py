@@ -330,6 +330,22 @@ _HEAD = (
 )
 
 
+def _data_lines(
+    col: Any, start: int, stop: int, prefix: Mapping[type, str], text: Callable[[str], str]
+) -> list[str | None]:
+    """One attribute's ``<data>`` lines for rows ``start`` to ``stop`` (``None`` where missing): a
+    text column's distinct strings are escaped once, numbers need no escaping."""
+    if col.kind == "str":
+        table: list[str | None] = [_data(prefix[str], text(s)) for s in col.strings]
+        table.append(None)  # code -1
+        return [table[code] for code in col.data[start:stop].tolist()]
+    values = col.values(stop, start)
+    if col.kind in ("float", "int"):
+        head = prefix[float if col.kind == "float" else int]
+        return [None if v is None else head + str(v) + "</data>\n" for v in values]
+    return [None if v is None else _data(prefix[type(v)], text(v) if type(v) is str else str(v)) for v in values]
+
+
 def graphml_pieces(lineage: LineageGraph) -> Iterator[str]:
     """:func:`to_graphml`'s text in pieces of :data:`CHUNK` agents, written from the columns.
 
@@ -393,12 +409,7 @@ def graphml_pieces(lineage: LineageGraph) -> Iterator[str]:
             prefix = node_keys.get(name)
             if not prefix:
                 continue
-            columns.append(
-                [
-                    None if v is None else _data(prefix[type(v)], text(v) if type(v) is str else str(v))
-                    for v in col.values(stop, start)
-                ]
-            )
+            columns.append(_data_lines(col, start, stop, prefix, text))
         out = []
         rows = zip(*columns, strict=True) if columns else [()] * (stop - start)
         for a, parts in zip(ids[start:stop], rows, strict=True):
