@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from attribution import rule_names
+
 ENVS = {
     "lake": {"id": "FrozenLake-v1", "return_range": [0, 1], "kwargs": {"is_slippery": True}},
     "bandit": {
@@ -38,17 +40,8 @@ ENVS = {
         "kwargs": {"n_arms": 4, "episode_length": 100, "drift_step": 10**9, "world_seed": 2},
     },
 }
-RULES = [
-    "self",
-    "discounted",
-    "discounted-mean",
-    "clade-sum",
-    "clade-mean",
-    "cmp",
-    "best-descendant",
-    "nth-generation",
-    "marginal",
-]
+#: Every rule but the Monte-Carlo one (shapley), with its default parameters.
+RULES = [r for r in rule_names() if r != "shapley"]
 EXPORTS = ["json", "graphml", "alife", "newick", "parquet"]
 PLOTS = ["tree", "generations", "compare", "selection", "curves"]
 OUTPUTS = ["lineage.json", "lineage.parquet", "agents.csv", "agents.parquet", "phylogeny.csv", "curves.csv"]

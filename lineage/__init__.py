@@ -1,8 +1,9 @@
 """The lineage record: who made whom, by which operator, and what each achieved.
 
-Imports nothing else of this project. :class:`LineageGraph` owns a networkx ``DiGraph``
-(parent → child) and keeps a growing columnar view (:class:`LineageArrays`) for vectorised
-passes over the tree such as :func:`clade_sum`."""
+Imports nothing else of this project. :class:`LineageGraph` keeps the record as typed columns
+(:mod:`lineage.columns`: the parent as a row index), with an array view (:class:`LineageArrays`) for
+vectorised passes over the tree such as :func:`clade_sum` and a networkx ``DiGraph`` built on first
+use; :mod:`lineage.parquet` writes and reads it as ``lineage.parquet``."""
 
 from __future__ import annotations
 

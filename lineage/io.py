@@ -93,6 +93,32 @@ def _spans(n: int) -> Iterator[tuple[int, int]]:
         yield start, min(n, start + CHUNK)
 
 
+def _json_nodes(lineage: LineageGraph, start: int, stop: int) -> list[str]:
+    """Rows ``start`` to ``stop`` as the node objects of :func:`to_json`, each ``dumps_indent1(node, 2)``
+    indented, put together column by column: a text column's strings encoded once, numbers by ``repr``
+    (what json's encoder writes for a finite float and an int)."""
+    columns: list[list[str | None]] = []
+    for name, col in lineage._c.items():
+        head = ",\n   " + json.dumps(name) + ": "
+        if col.kind == "str":
+            table: list[str | None] = [head + json.dumps(s) for s in col.strings]
+            table.append(None)  # code -1
+            columns.append([table[code] for code in col.data[start:stop].tolist()])
+            continue
+        values = col.values(stop, start)
+        plain = col.kind == "int" or (col.kind == "float" and not np.isinf(col.data[start:stop]).any())
+        if plain:
+            columns.append([None if v is None else head + repr(v) for v in values])
+        else:  # booleans, infinities, mixed types: json's own text
+            columns.append([None if v is None else head + json.dumps(v, allow_nan=True) for v in values])
+    ids = lineage._ids[start:stop]
+    rows = zip(*columns, strict=True) if columns else [()] * (stop - start)
+    return [
+        '  {\n   "id": ' + json.dumps(a) + "".join(filter(None, parts)) + "\n  }"
+        for a, parts in zip(ids, rows, strict=True)
+    ]
+
+
 def json_pieces(lineage: LineageGraph) -> Iterator[str]:
     """:func:`to_json`'s text in pieces of :data:`CHUNK` agents (what :func:`save_json` streams)."""
     ids = lineage._ids
@@ -100,8 +126,7 @@ def json_pieces(lineage: LineageGraph) -> Iterator[str]:
     yield '{\n "directed": true,\n "multigraph": false,\n "graph": ' + meta + ',\n "nodes": '
     sep = "[\n"
     for start, stop in _spans(len(lineage)):
-        rows = zip(ids[start:stop], lineage.rows(start, stop), strict=True)
-        yield sep + ",\n".join("  " + dumps_indent1({"id": a, **r}, 2) for a, r in rows)
+        yield sep + ",\n".join(_json_nodes(lineage, start, stop))
         sep = ",\n"
     yield "[]" if sep == "[\n" else "\n ]"
     yield ',\n "edges": '

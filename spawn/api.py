@@ -42,9 +42,12 @@ class Run:
 
     @property
     def agents(self) -> pd.DataFrame:
-        """``agents.csv`` as a DataFrame indexed by agent id (lineage-path order)."""
+        """``agents.csv`` (or ``agents.parquet``, with ``[output] format = "parquet"``) as a DataFrame
+        indexed by agent id (lineage-path order)."""
         import pandas as pd
 
+        if not (self.path / "agents.csv").is_file() and (self.path / "agents.parquet").is_file():
+            return pd.read_parquet(self.path / "agents.parquet").set_index("id")
         return pd.read_csv(self.path / "agents.csv", dtype={"id": str, "parent": str}).set_index("id")
 
     @property

@@ -92,3 +92,13 @@ def test_a_bad_format_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'xml'" in err[0] and "'parquet'" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_the_python_api_opens_a_parquet_run(runs: dict[str, Path]) -> None:
+    import spawn
+
+    run = spawn.open_run(runs["parquet"])
+    assert run.lineage == LineageGraph.load(runs["json"] / "lineage.json")
+    csv = spawn.open_run(runs["json"]).agents
+    assert run.agents.index.tolist() == csv.index.tolist()
+    assert run.agents["value"].tolist() == csv["value"].tolist()
