@@ -105,6 +105,9 @@ class ArchiveState:
     graph: LineageGraph | None = None
     # a parent's best training episodes, kept only when an operator that may be drawn reads them
     keep_best: bool = True
+    # the highest value so far and its agent, as (-value, path key, id) (None: to be found again, after
+    # HGM's loop changed a record): a batch's row then costs nothing per agent of the lineage
+    top: tuple[float, Any, str] | None = None
 
     def add(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
@@ -208,6 +211,7 @@ class ArchiveState:
         tally[2] += ret
         tally[3] += steps
         self.records[agent] = extended_record(cfg, self.first[agent], self.extra[agent])
+        self.top = None
         self.changed.add(agent)
         self.eval_spent += steps
         self.episodes += 1
@@ -215,6 +219,9 @@ class ArchiveState:
     def _apply(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
         self.records[rec.id] = rec
+        if self.top is not None or len(self.records) == 1:
+            key = (-_value(rec), path_key(rec.id), rec.id)
+            self.top = key if self.top is None else min(self.top, key)
         self.first[rec.id] = rec
         self.spent += rec.train_steps
         self.eval_spent += rec.eval_steps
@@ -411,13 +418,17 @@ def steps_csv(state: ArchiveState) -> str:
     return buf.getvalue()
 
 
-def _best(state: ArchiveState) -> tuple[str, float]:
-    def v(a: str) -> float:
-        x = state.records[a].attributes.get("value")
-        return float(x) if x is not None else float("-inf")
+def _value(rec: AgentRecord) -> float:
+    x = rec.attributes.get("value")
+    return float(x) if x is not None else float("-inf")
 
-    best = min(state.records, key=lambda a: (-v(a), path_key(a)))
-    return best, v(best)
+
+def _best(state: ArchiveState) -> tuple[str, float]:
+    """The agent of the highest value so far (ties by id) and that value."""
+    if state.top is None:
+        recs = state.records
+        state.top = min((-_value(r), path_key(a), a) for a, r in recs.items())
+    return state.top[2], -state.top[0]
 
 
 def _batch_row(

@@ -47,10 +47,10 @@ class RunDir:
 
     @property
     def lineage(self) -> Path:
-        """``lineage.json``, or ``lineage.parquet`` when only that is there (``[output] format``)."""
-        json_file = self.path / "lineage.json"
+        """``lineage.parquet`` when the run wrote one (``[output] format``: the same lineage, read column
+        by column, many times faster than JSON), else ``lineage.json``."""
         parquet = self.path / "lineage.parquet"
-        return parquet if not json_file.is_file() and parquet.is_file() else json_file
+        return parquet if parquet.is_file() else self.path / "lineage.json"
 
     @property
     def agents(self) -> Path:
