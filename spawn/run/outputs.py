@@ -17,6 +17,7 @@ import numpy as np
 
 from lineage import LineageGraph, atomic_write, path_key, summarize, write
 from lineage.io import write_pieces
+from lineage.parquet import AGENT_COLUMNS
 from spawn.config import SimConfig
 from spawn.errors import ConfigError
 from spawn.life.job import AgentRecord
@@ -48,7 +49,7 @@ OUTPUT_FILES = (
     "timing.json",
 )
 
-_FIXED = ("id", "parent", "depth", "operator", "kind", "birth_time")
+_FIXED = AGENT_COLUMNS  # agents.csv's first columns, which agents.parquet shares
 
 
 def agents_csv(lineage: LineageGraph) -> str:
