@@ -12,6 +12,7 @@ from attribution.errors import ValueDataError
 from lineage import LineageArrays, LineageGraph, depth_levels
 from lineage import clade_max as lineage_clade_max
 from lineage import clade_sum as lineage_clade_sum
+from lineage.arrays import depth_of
 
 __all__ = ["TreeArrays", "as_tree", "clade_max", "clade_sum", "nth_ancestor", "strict_clade_max"]
 
@@ -111,14 +112,7 @@ class TreeArrays:
             raise ValueDataError(
                 f"parent rows must come before their children (-1 for a root); row {bad} has parent {p[bad]}"
             )
-        depth = (p >= 0).astype(np.int64)
-        anc = p.copy()
-        live = np.flatnonzero(anc >= 0)
-        while len(live):
-            up = anc[live]
-            depth[live] += depth[up]
-            anc[live] = anc[up]
-            live = live[anc[live] >= 0]
+        depth = depth_of(p)
         cols = {k: np.asarray(v, dtype=np.float64) for k, v in (columns or {}).items()}
         for k, v in cols.items():
             if v.shape != (n,):

@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LineageArrays", "clade_max", "clade_sum", "depth_levels", "path_order"]
+from lineage.paths import path_key
+
+__all__ = ["LineageArrays", "clade_max", "clade_sum", "depth_levels", "depth_of", "path_order"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -198,10 +200,9 @@ def path_order(ids: Sequence[str], parent: IntArray) -> IntArray:
     >>> path_order(["b", "a"], np.array([-1, -1])).tolist()
     [1, 0]
     """
-    from lineage.paths import path_key
-
     n = len(ids)
     parent = np.asarray(parent, np.int64)
+
     def fallback() -> IntArray:
         return np.array(sorted(range(n), key=lambda i: path_key(ids[i])), dtype=np.int64)
 
@@ -223,8 +224,6 @@ def path_order(ids: Sequence[str], parent: IntArray) -> IntArray:
         if str(k) != s:  # "01" or a non-ASCII digit: sorted ids may tie or differ
             return fallback()
         suffix[i] = k
-    from lineage.columns import depth_of
-
     depth = depth_of(parent)
     levels = depth_levels(depth)
     size = clade_sum(np.ones(n), parent, depth, 1.0, levels).astype(np.int64)
@@ -245,3 +244,22 @@ def path_order(ids: Sequence[str], parent: IntArray) -> IntArray:
     order[pre] = np.arange(n)
     return order
 
+
+def depth_of(parent: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Every row's depth from parent rows (any row order): pointer doubling, so
+    ``log2(deepest)`` numpy passes instead of one step per agent.
+
+    Examples
+    --------
+    >>> depth_of(np.array([-1, 0, 1, 0, -1, 4])).tolist()
+    [0, 1, 2, 1, 0, 1]
+    """
+    parent = np.asarray(parent, np.int64)
+    depth = (parent >= 0).astype(np.int64)  # the distance to ``jump``, which doubles each pass
+    jump = parent.copy()
+    while True:
+        live = np.flatnonzero(jump >= 0)
+        if len(live) == 0:
+            return depth
+        up = jump[live]
+        depth[live], jump[live] = depth[live] + depth[up], jump[up]  # a root's own distance is 0

@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BOOL", "FLOAT", "INT", "KINDS", "MIXED", "STR", "Column", "Columns", "kind_of"]
+from lineage.arrays import depth_of
+
+__all__ = ["BOOL", "FLOAT", "INT", "MIXED", "STR", "Column", "Columns", "kind_of"]
 
 FLOAT, INT, BOOL, STR, MIXED = "float", "int", "bool", "str", "mixed"
-KINDS = (FLOAT, INT, BOOL, STR, MIXED)
 _I64 = 2**63 - 1
 
 FloatArray = npt.NDArray[np.float64]
@@ -192,12 +193,6 @@ class Column:
             return any(type(v) is not str for v in self.data.values())
         return True
 
-    def nbytes(self) -> int:
-        if self.kind == MIXED:
-            return 100 * len(self.data)
-        extra = 0 if self.present is None else self.present.nbytes
-        return int(self.data.nbytes) + extra + sum(len(s) + 50 for s in self.strings)
-
 
 class Columns:
     """The rows of a lineage: parent row, depth, operator and typed attribute columns, growing by
@@ -210,7 +205,6 @@ class Columns:
         self.depth = np.zeros(self.capacity, np.int64)
         self.operator = Column(STR, self.capacity)
         self.cols: dict[str, Column] = {}
-        self.version = 0  # bumped at every change, for caches built from the columns
 
     def _grow(self, need: int) -> None:
         new = self.capacity
@@ -236,12 +230,10 @@ class Columns:
         self.n = i + 1
         for name, value in attributes.items():
             self.set(i, name, value)
-        self.version += 1
         return i
 
     def set(self, i: int, name: str, value: Any) -> None:
         """Set (``None``: clear) attribute ``name`` of row ``i``."""
-        self.version += 1
         col = self.cols.get(name)
         if value is None:
             if col is not None:
@@ -273,12 +265,6 @@ class Columns:
     def items(self) -> Iterator[tuple[str, Column]]:
         return iter(sorted(self.cols.items()))
 
-    def nbytes(self) -> int:
-        """Bytes the columns hold (their capacity, not only the rows in use)."""
-        return int(self.parent.nbytes + self.depth.nbytes) + self.operator.nbytes() + sum(
-            c.nbytes() for c in self.cols.values()
-        )
-
     @classmethod
     def from_arrays(
         cls, parent: npt.NDArray[np.int64], operator: Column, columns: Mapping[str, Column]
@@ -294,25 +280,5 @@ class Columns:
         for col in (operator, *out.cols.values()):
             if col.kind != MIXED and len(col.data) < out.capacity:
                 col.grow(out.capacity)
-        out.version = 1
         return out
 
-
-def depth_of(parent: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Every row's depth from parent rows (each parent before its children): pointer doubling, so
-    ``log2(deepest)`` numpy passes instead of one step per agent.
-
-    Examples
-    --------
-    >>> depth_of(np.array([-1, 0, 1, 0, -1, 4])).tolist()
-    [0, 1, 2, 1, 0, 1]
-    """
-    parent = np.asarray(parent, np.int64)
-    depth = (parent >= 0).astype(np.int64)  # the distance to ``jump``, which doubles each pass
-    jump = parent.copy()
-    while True:
-        live = np.flatnonzero(jump >= 0)
-        if len(live) == 0:
-            return depth
-        up = jump[live]
-        depth[live], jump[live] = depth[live] + depth[up], jump[up]  # a root's own distance is 0

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
+from xml.etree.ElementTree import _escape_attrib, _escape_cdata  # type: ignore[attr-defined]  # ElementTree's own
 
 import networkx as nx
 import numpy as np
@@ -344,9 +345,9 @@ _XML_TYPE = {str: "string", int: "long", float: "double", bool: "boolean"}
 
 def _data(prefix: str, value: str) -> str:
     """A ``<data>`` line: ``prefix`` is its opening tag; ElementTree writes an empty text as ``<data ... />``."""
-    from xml.etree.ElementTree import _escape_cdata  # type: ignore[attr-defined]
-
     return prefix[:-1] + " />\n" if value == "" else prefix + _escape_cdata(value) + "</data>\n"
+
+
 _HEAD = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
     '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
@@ -378,8 +379,7 @@ def graphml_pieces(lineage: LineageGraph) -> Iterator[str]:
     listed last first; the graph's own data after its edges), so the bytes are the ones networkx
     writes for the same graph; only no graph of networkx is built.
     """
-    from xml.etree.ElementTree import _escape_attrib  # type: ignore[attr-defined]
-
+    # A lineage whose own metadata holds the marker is escaped too, so the marker never lies.
     escaped = ESCAPES_KEY in lineage.metadata or any(needs_escape(t) for t in _texts(lineage))
     text = escape if escaped else _same
     c = lineage._c
@@ -411,8 +411,7 @@ def graphml_pieces(lineage: LineageGraph) -> Iterator[str]:
             firsts.append((first, name, type(col.get(first))))
     for _, name, t in sorted(firsts, key=lambda f: (f[0], f[1])):
         key(text(name), t, "node")
-    ops = np.flatnonzero(c.operator.mask(n) & (c.parent[:n] >= 0))
-    if len(ops):
+    if (c.operator.mask(n) & (c.parent[:n] >= 0)).any():
         key("operator", str, "edge")
     yield _HEAD + "".join(
         f'  <key id="{kid}" for="{scope}" attr.name="{_escape_attrib(name)}" attr.type="{_XML_TYPE[t]}" />\n'

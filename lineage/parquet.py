@@ -18,7 +18,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -144,12 +144,12 @@ def agents_table(lineage: LineageGraph) -> pa.Table:
 
 def write_table(table: pa.Table, path: str | Path) -> None:
     """Write ``table`` to ``path`` atomically as parquet, row groups of :data:`ROW_GROUP` rows, zstd."""
-    pa = _pa()
+    atomic_write_with(path, lambda fh: _write(table, fh))
 
-    def write(fh: BinaryIO) -> None:
-        pa.parquet.write_table(table, fh, row_group_size=ROW_GROUP, compression="zstd")
 
-    atomic_write_with(path, write)
+def _write(table: pa.Table, where: Any) -> None:
+    """The one way a table is written: row groups of :data:`ROW_GROUP` rows, zstd."""
+    _pa().parquet.write_table(table, where, row_group_size=ROW_GROUP, compression="zstd")
 
 
 def save_parquet(lineage: LineageGraph, path: str | Path) -> None:
@@ -159,9 +159,8 @@ def save_parquet(lineage: LineageGraph, path: str | Path) -> None:
 
 def to_parquet(lineage: LineageGraph) -> bytes:
     """The bytes of ``lineage.parquet`` (what :func:`save_parquet` writes)."""
-    pa = _pa()
-    sink = pa.BufferOutputStream()
-    pa.parquet.write_table(lineage_table(lineage), sink, row_group_size=ROW_GROUP, compression="zstd")
+    sink = _pa().BufferOutputStream()
+    _write(lineage_table(lineage), sink)
     return bytes(sink.getvalue().to_pybytes())
 
 

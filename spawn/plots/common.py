@@ -24,6 +24,7 @@ import pandas as pd
 
 from lineage import LineageGraph, atomic_write
 from spawn.errors import PlotError, SpawnError, did_you_mean
+from spawn.run.layout import RunDir
 
 if TYPE_CHECKING:
     from matplotlib.colors import Normalize
@@ -183,8 +184,6 @@ class PlotSource:
         """Every arm's lineages, one per seed (a lineage file: itself, under its file name)."""
         if self.kind == "lineage":
             return {self.path.name: [load_lineage(self.path)]}
-        from spawn.run.layout import RunDir
-
         return {arm: [load_lineage(RunDir(run).lineage) for run in runs] for arm, runs in self.arms.items()}
 
     def single(self) -> LineageGraph:
@@ -244,7 +243,7 @@ def load_source(path: str | Path) -> PlotSource:
         return PlotSource(p, "sweep", _sweep_arms(p, path))
     if kind == "study" and (p / "study.csv").is_file():
         return PlotSource(p, "study", _study_arms(p))
-    if (p / "lineage.json").is_file() or (p / "lineage.parquet").is_file():
+    if RunDir(p).finished:
         return PlotSource(p, "run", {p.name: [p]})
     raise PlotError(
         f"{str(path)!r} holds no lineage.json, lineage.parquet, sweep.json or study.csv; "

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from lineage import LineageGraph
+from lineage import LineageGraph, clade_max, clade_sum
 from spawn.errors import PlotError
 from spawn.plots.common import DPI, best_agent, check_attribute, finish, grid, new_figure, norm, tex
 
@@ -66,8 +66,6 @@ def top_generations(lineage: LineageGraph, budget: int | None = None) -> tuple[L
     for i in np.flatnonzero(depth <= cut).tolist():  # insertion order: parents first
         p = int(parent[i])
         top.add_agent(ids[i], parent=None if p < 0 else ids[p], operator=lineage.operator(ids[i]))
-    from lineage import clade_sum
-
     size = clade_sum(np.ones(len(lineage)), parent, depth)
     edge = np.flatnonzero((depth == cut) & (size > 1)).tolist()
     return top, {ids[i]: int(size[i]) - 1 for i in edge}
@@ -208,8 +206,6 @@ def _draw_clades(
 ) -> list[Any]:
     """Each deeper clade as a triangle under its top agent, sized by its agents, coloured by its best."""
     from matplotlib.lines import Line2D
-
-    from lineage import clade_max
 
     best = clade_max(colour.reindex(full.ids).to_numpy(dtype=float), full.arrays.parent, full.arrays.depth)
     tops = list(below)

@@ -109,6 +109,11 @@ class ArchiveState:
     # HGM's loop changed a record): a batch's row then costs nothing per agent of the lineage
     top: tuple[float, Any, str] | None = None
 
+    @classmethod
+    def new(cls, cfg: SimConfig) -> ArchiveState:
+        """The state of an archive run of ``cfg`` before its root."""
+        return cls(keep_best=reads_best_episodes(cfg.operators))
+
     def add(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
         if not self.keep_best:
@@ -140,7 +145,7 @@ class ArchiveState:
     @classmethod
     def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> ArchiveState:
         """The state a checkpoint's entries describe (every counter is rebuilt from them)."""
-        state = cls(keep_best=reads_best_episodes(cfg.operators))
+        state = cls.new(cfg)
         slugs = suite_for(cfg).slugs
         try:
             for e in entries:

@@ -23,7 +23,6 @@ from lineage import LineageGraph, atomic_write, remove_stray_temporaries
 from spawn.config import SimConfig, config_to_toml
 from spawn.errors import CheckpointError, RunDirError
 from spawn.life.job import AgentRecord, JobResult
-from spawn.life.operators import reads_best_episodes
 from spawn.regimes.archive import ArchiveState, batches_csv, run_archive, steps_csv
 from spawn.regimes.recursive import RecursiveState, run_recursive
 from spawn.regimes.ucbair import held_out_test, run_ucb_air
@@ -205,10 +204,7 @@ def _body(
     entries: list[dict[str, Any]] | None,
 ) -> Body:
     if cfg.regime == "archive":
-        if entries is None:
-            state = ArchiveState(keep_best=reads_best_episodes(cfg.operators))
-        else:
-            state = ArchiveState.replay(cfg, entries, writer.out)
+        state = ArchiveState.new(cfg) if entries is None else ArchiveState.replay(cfg, entries, writer.out)
         return _archive_body(cfg, writer, executor, state, stop_after)
     rstate = RecursiveState() if entries is None else RecursiveState.replay(cfg, entries, writer.out)
     return _recursive_body(cfg, writer, executor, rstate, stop_after, checkpoint_every, checkpoint_agents)

@@ -49,7 +49,6 @@ OUTPUT_FILES = (
     "timing.json",
 )
 
-_FIXED = AGENT_COLUMNS  # agents.csv's first columns, which agents.parquet shares
 
 
 def agents_csv(lineage: LineageGraph) -> str:
@@ -59,10 +58,10 @@ def agents_csv(lineage: LineageGraph) -> str:
 
 def agents_csv_pieces(lineage: LineageGraph, chunk: int = 20_000) -> Iterator[str]:
     """:func:`agents_csv`'s text in pieces of ``chunk`` agents, from the lineage's columns."""
-    names = [n for n in lineage.attribute_names() if n not in _FIXED]
+    names = [n for n in lineage.attribute_names() if n not in AGENT_COLUMNS]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")  # writes None (a missing value) as an empty cell
-    w.writerow([*_FIXED, *names])
+    w.writerow([*AGENT_COLUMNS, *names])
     depth = lineage.arrays.depth
     ids = lineage.ids
     for start in range(0, len(lineage), chunk):

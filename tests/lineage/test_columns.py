@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import lineage.parquet as lp
 from lineage import LineageFileError, LineageGraph, to_alife_csv, to_json
-from lineage.columns import depth_of
+from lineage.arrays import depth_of
 
 NAMES = ["value", "cost", "kind", "n", "ok", "tasks"]
 VALUES = st.one_of(

@@ -177,8 +177,7 @@ def test_best_episodes_are_kept_only_for_an_operator_that_reads_them(
     agents = [e for e in entries if e["k"] == "agent"]
     assert agents and all(e["best"] is None for e in agents)  # neither kept nor saved
     # keeping them anyway (as before) changes no output: nothing drawn reads them
-    monkeypatch.setattr(archive, "reads_best_episodes", lambda weights: True)
-    monkeypatch.setattr("spawn.run.driver.reads_best_episodes", lambda weights: True)
+    monkeypatch.setattr(archive, "reads_best_episodes", lambda weights: True)  # ArchiveState.new asks it
     simulate(cfg, tmp_path / "kept")
     kept = [json.loads(line) for seg in sorted((tmp_path / "kept" / "checkpoint").glob("seg-*.jsonl"))
             for line in seg.read_text().splitlines()]
