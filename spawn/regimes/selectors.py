@@ -48,7 +48,7 @@ __all__ = [
 @dataclass(frozen=True)
 class Selection:
     picks: tuple[str, ...]
-    scores: dict[str, float]  # the score each archived agent was judged by
+    scores: dict[str, float]  # the score each picked agent (at least) was judged by
 
 
 def _counts(lineage: LineageGraph, eval_trials: int) -> tuple[np.ndarray, np.ndarray]:
@@ -172,6 +172,16 @@ class Uniform(Selector):
 
     def probabilities(self, archive: Sequence[str], lineage: LineageGraph, options: SelectOptions) -> dict[str, float]:
         return {a: 1.0 / len(archive) for a in archive}
+
+    def select(
+        self, archive: Sequence[str], lineage: LineageGraph, n: int, rng: np.random.Generator, options: SelectOptions
+    ) -> Selection:
+        # Selector.select's draws, without a dict and a list over the whole archive for every batch
+        # (at 10^6 agents, a tenth of a second each)
+        p = np.full(len(archive), 1.0 / len(archive))
+        idx = rng.choice(len(archive), size=n, p=p / p.sum())
+        picks = tuple(archive[int(i)] for i in idx)
+        return Selection(picks, dict.fromkeys(picks, 1.0 / len(archive)))
 
 
 @register_selector("greedy")

@@ -232,7 +232,7 @@ def run_ucb_air(
                 break
             d = len(state.steps) + len(specs)  # the decision's number (the root's row is step 0)
             tau = loop_tau(cfg, spent)
-            parents = [x for x in state.archive if state.finals[x].depth < cfg.caps.max_depth]
+            parents = state.parents(cfg.caps.max_depth)
             room = len(state.records) + len(specs) < cfg.caps.max_agents
             if parents and room and state.episodes**a.alpha >= len(state.archive) + len(specs):
                 sel = select(

@@ -191,3 +191,60 @@ def test_best_episodes_are_kept_only_for_an_operator_that_reads_them(
     resume(tmp_path / "cut")
     for name in ("lineage.json", "agents.csv", "batches.csv"):
         assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "cut" / name).read_bytes(), name
+
+
+def test_uniform_draws_what_the_general_select_draws() -> None:
+    """Uniform's own select (no dict over the archive) picks what Selector.select picks from its
+    probabilities, draw for draw."""
+    from spawn.regimes.selectors import Selector, SelectOptions, selector_for
+
+    ids = [f"0.{i}" for i in range(37)]
+    g = LineageGraph()
+    for a in ["0", *ids]:
+        g.add_agent(a, parent=None if a == "0" else "0")
+    uniform = selector_for("uniform")
+    for seed in range(5):
+        fast = uniform.select(ids, g, 50, np.random.default_rng(seed), SelectOptions())
+        slow = Selector.select(uniform, ids, g, 50, np.random.default_rng(seed), SelectOptions())
+        assert fast.picks == slow.picks
+        assert all(fast.scores[p] == slow.scores[p] for p in fast.picks)
+
+
+def test_the_archive_merges_each_batch_in_id_order() -> None:
+    """Agents join the archive a batch at a time, merged in lineage-path order on the next read: the
+    same list as inserting each in order (the reference), whatever the order they join in."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from lineage import path_key
+    from spawn.regimes.archive import ArchiveState
+
+    ids = st.lists(st.integers(0, 12), min_size=1, max_size=4).map(lambda p: ".".join(map(str, [0, *p])))
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.lists(ids, max_size=6), max_size=6))
+    def check(batches: list[list[str]]) -> None:
+        state, reference, seen = ArchiveState(), [], set()
+        for batch in batches:
+            for agent in batch:
+                if agent in seen:
+                    continue
+                seen.add(agent)
+                state.incoming.append(agent)
+                reference = sorted([*reference, agent], key=path_key)
+            assert state.archive == reference
+            assert state.incoming == []
+
+    check()
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_the_depth_cap_keeps_deep_agents_from_breeding(cap: int, tmp_path: Path) -> None:
+    """Once an archived agent reaches max_depth it is no longer picked, and the run goes on breeding
+    from the shallower ones until its budget is spent."""
+    cfg = _archive_cfg(selector="uniform", budget=4200, caps={"max_depth": cap, "max_agents": 100})
+    g = simulate(cfg, tmp_path / "a").lineage
+    assert g is not None
+    depths = [a.count(".") for a in g]
+    assert max(depths) == cap and len(g) == 1 + math.ceil(3600 / 400)
+    assert all(not g.children(a) for a in g if a.count(".") == cap)
