@@ -196,7 +196,7 @@ def test_best_episodes_are_kept_only_for_an_operator_that_reads_them(
 def test_uniform_draws_what_the_general_select_draws() -> None:
     """Uniform's own select (no dict over the archive) picks what Selector.select picks from its
     probabilities, draw for draw."""
-    from spawn.regimes.selectors import Selector, SelectOptions, selector_for
+    from spawn.regimes.selectors import SelectOptions, Selector, selector_for
 
     ids = [f"0.{i}" for i in range(37)]
     g = LineageGraph()
