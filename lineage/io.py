@@ -508,7 +508,7 @@ def alife_pieces(lineage: LineageGraph, origin_time: str = "birth_time") -> Iter
     ids = lineage._ids
     k = 1 if has_time else 0
     for start, stop in _spans(len(lineage)):
-        cells = [[_cell(v) for v in lineage.values(name, start, stop)] for name in [origin_time][:k] + rest]
+        cells = [[alife_cell(v) for v in lineage.values(name, start, stop)] for name in [origin_time][:k] + rest]
         ops = ["" if op is None else op for op in lineage.operators(start, stop)]
         lines = []
         for j, p in enumerate(parent[start:stop].tolist()):
@@ -519,7 +519,8 @@ def alife_pieces(lineage: LineageGraph, origin_time: str = "birth_time") -> Iter
         yield "".join(lines)
 
 
-def _cell(value: Any) -> str:
+def alife_cell(value: Any) -> str:
+    """A value as ``phylogeny.csv`` writes it: empty when missing, ``inf``/``nan`` as ``repr``, else ``str``."""
     if value is None:
         return ""
     if isinstance(value, float) and not math.isfinite(value):

@@ -21,7 +21,7 @@ from lineage.parquet import AGENT_COLUMNS
 from spawn.config import SimConfig
 from spawn.errors import ConfigError
 from spawn.life.job import AgentRecord
-from spawn.life.lineage import build_lineage, in_path_order
+from spawn.life.lineage import build_lineage
 from spawn.life.spec import CURVE_COLUMNS
 
 __all__ = [
@@ -76,14 +76,14 @@ def agents_csv_pieces(lineage: LineageGraph, chunk: int = 20_000) -> Iterator[st
 
 
 def curves_csv(records: Iterable[AgentRecord]) -> str:
-    """Every agent's learning curve, one row a training round: agents in lineage-path order (never
-    the order they finished in), each agent's rounds in order. Numbers are written as ``agents.csv``
-    writes them (``str``: ``repr`` of a float); a return before any episode ended and the
-    exploration rate of an agent without one are empty."""
+    """Every agent's learning curve, one row a training round: agents in the order given (a run's:
+    its lineage's, never the order they finished in), each agent's rounds in order. Numbers are
+    written as ``agents.csv`` writes them (``str``: ``repr`` of a float); a return before any
+    episode ended and the exploration rate of an agent without one are empty."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CURVE_COLUMNS)
-    for rec in in_path_order(records):
+    for rec in records:
         for row in rec.curve:
             w.writerow([rec.id, *("" if x is None else x for x in row)])
     return buf.getvalue()
@@ -293,11 +293,19 @@ def json_text(data: Any) -> str:
 
 
 def write_outputs(
-    cfg: SimConfig, out: Path, records: Mapping[str, AgentRecord], extra: Mapping[str, Any] | None = None
+    cfg: SimConfig,
+    out: Path,
+    records: Mapping[str, AgentRecord],
+    extra: Mapping[str, Any] | None = None,
+    grown: LineageGraph | None = None,
+    streamed: Sequence[str] = (),
 ) -> LineageGraph:
     """Write every deterministic output of a finished run (atomically, one file at a time);
-    ``extra`` adds to ``summary.json`` (the archive's held-out test of its best agent)."""
-    lineage = build_lineage(cfg, records.values())
+    ``extra`` adds to ``summary.json`` (the archive's held-out test of its best agent). ``grown`` is
+    the records' lineage if the run kept one, in the order it joined (the archive regime's; else
+    :func:`build_lineage`'s, in lineage-path order); ``streamed`` names the files the run already
+    wrote as it went (:mod:`spawn.run.streams`), which are left as they are."""
+    lineage = build_lineage(cfg, records.values()) if grown is None else grown
     if cfg.output.format in ("json", "both"):
         lineage.save(out / "lineage.json")
     if cfg.output.format in ("parquet", "both"):
@@ -305,10 +313,12 @@ def write_outputs(
 
         save_parquet(lineage, out / "lineage.parquet")
         write_table(agents_table(lineage), out / "agents.parquet")
-    write(lineage, out / "phylogeny.csv", "alife")
-    if cfg.output.format in ("json", "both"):
+    if "phylogeny.csv" not in streamed:
+        write(lineage, out / "phylogeny.csv", "alife")
+    if cfg.output.format in ("json", "both") and "agents.csv" not in streamed:
         write_pieces(out / "agents.csv", agents_csv_pieces(lineage))
-    atomic_write(out / "curves.csv", curves_csv(records.values()))
+    if "curves.csv" not in streamed:
+        atomic_write(out / "curves.csv", curves_csv(records[a] for a in lineage.ids))
     atomic_write(out / "summary.json", json_text(summary(cfg, lineage, records.values()) | dict(extra or {})))
     if cfg.attribution.rules:
         from attribution import AttributionError, write_attribution_csv

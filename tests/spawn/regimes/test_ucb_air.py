@@ -318,3 +318,42 @@ def test_the_selectors_lineage_is_kept_up_to_date(expand: str) -> None:
     run = run_ucb_air if expand == "ucb-air" else run_archive
     assert run(cfg, _NoSave(), InlineExecutor(), state, check, None)
     assert len(seen) >= 4 and seen[-1] > seen[0]
+
+
+@pytest.mark.parametrize("expand", ["batch", "ucb-air"])
+def test_outputs_from_the_selectors_lineage_are_those_from_the_records(expand: str, tmp_path: Path) -> None:
+    """A finished archive run writes its files from the lineage it kept for the selectors, in the order
+    agents joined: every byte is what a lineage built again from the records in that order writes."""
+    from lineage import LineageGraph
+    from spawn.regimes.archive import ArchiveState, run_archive
+    from spawn.regimes.ucbair import run_ucb_air
+    from spawn.run.outputs import write_outputs
+    from spawn.runtimes.inline import InlineExecutor
+
+    archive = {"batch_size": 1 if expand == "ucb-air" else 2, "child_budget": 300, "root_budget": 500}
+    cfg = config(
+        regime="archive",
+        selector="hgm",
+        budget=2600,
+        envs=[FROZEN, SLIPPERY],
+        archive=archive | {"expand": expand},
+        eval={"episodes": 1, "max_steps": 30},
+        output={"format": "both"},
+    )
+    state = ArchiveState()
+    run = run_ucb_air if expand == "ucb-air" else run_archive
+    assert run(cfg, _NoSave(), InlineExecutor(), state, lambda *a: None, None)
+    grown = state.lineage(cfg)
+    assert grown.ids == list(state.records)  # the order they joined
+    built = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)  # the reference, agent by agent
+    for rec in state.records.values():
+        built.add_agent(rec.id, parent=rec.parent, operator=rec.operator, **rec.attributes)
+    (tmp_path / "grown").mkdir()
+    (tmp_path / "built").mkdir()
+    write_outputs(cfg, tmp_path / "grown", state.records, None, grown)
+    write_outputs(cfg, tmp_path / "built", state.records, None, built)
+    files = sorted(f.name for f in (tmp_path / "built").iterdir())
+    assert "lineage.parquet" in files and "agents.csv" in files
+    assert files == sorted(f.name for f in (tmp_path / "grown").iterdir())
+    for name in files:
+        assert (tmp_path / "grown" / name).read_bytes() == (tmp_path / "built" / name).read_bytes(), name

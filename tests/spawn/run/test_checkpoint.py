@@ -3,7 +3,9 @@ written before the first agent, kept by SIGINT and SIGTERM, resumed to the same 
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import math
 import os
@@ -265,6 +267,38 @@ def test_killed_right_after_start_resumes_to_the_same_bytes(
     assert not (out / ".lineage-sim.lock").exists()
 
 
+def test_killed_mid_run_its_streamed_files_hold_checkpointed_agents_and_resume_to_the_same_bytes(
+    tmp_path: Path, long_reference: dict[str, bytes]
+) -> None:
+    """SIGKILL once agents are saved: agents.csv, phylogeny.csv and curves.csv (written as the run
+    goes) hold rows of checkpointed agents only, the first rows of the finished files; resume
+    writes them again from the checkpoint and finishes every file to the reference's bytes."""
+    out = tmp_path / "r"
+    proc = _start(tmp_path, LONG, out)
+    deadline = time.monotonic() + 120
+    while _manifest(out)["entries"] < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.kill()
+    proc.communicate()
+    assert not (out / "lineage.json").exists(), "the run ended before it was killed"
+    saved = set()
+    for seg in _manifest(out)["segments"]:
+        for line in (out / "checkpoint" / seg["file"]).read_text().splitlines():
+            saved.add(json.loads(line)["record"]["id"])
+    reference = long_reference["agents.csv"].decode().splitlines()
+    for name, column in (("agents.csv", "id"), ("phylogeny.csv", "agent_id"), ("curves.csv", "id")):
+        text = (out / name).read_text()
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert rows and {r[column] for r in rows} <= saved, name
+        if name == "agents.csv":  # a prefix of the finished file (a kill may cut its last line)
+            lines = text.splitlines()
+            assert lines[0] == reference[0] and lines[1:-1] == reference[1 : len(lines) - 1]
+    assert main(["resume", str(out), "--quiet"]) == 0
+    assert _bytes(out) == long_reference
+
+
 @pytest.mark.parametrize(
     ("sig", "status", "word"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "interrupted")]
 )
@@ -347,10 +381,13 @@ def test_a_failed_resume_leaves_the_checkpoint_as_it_was(
     (cut / "lineage.json").mkdir()  # the last write fails, once every agent has run
     before = _tree(cut / "checkpoint")
     assert "manifest.json" in before
+    streamed = {n: (cut / n).read_bytes() for n in ("agents.csv", "phylogeny.csv", "curves.csv")}
     assert main(["resume", str(cut), "--quiet"]) == 2
     assert "lineage.json" in _one_line(capsys)
     assert _tree(cut / "checkpoint") == before
-    assert not (cut / "phylogeny.csv").exists() and not (cut / ".lineage-sim.lock").exists()
+    # the files written as the run went hold what the checkpoint holds, as before the resume
+    assert {n: (cut / n).read_bytes() for n in streamed} == streamed
+    assert not (cut / "summary.json").exists() and not (cut / ".lineage-sim.lock").exists()
     (cut / "lineage.json").rmdir()
     assert main(["resume", str(cut), "--quiet"]) == 0
     assert _bytes(cut) == _bytes(tmp_path / "full")
