@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,6 +50,16 @@ def streamed_files(cfg: SimConfig) -> tuple[str, ...]:
     return (*(("agents.csv",) if csv_table and not loop else ()), *(() if loop else ("phylogeny.csv",)), "curves.csv")
 
 
+def _by_name(cells: Callable[[_Row], dict[str, Any]]) -> Callable[[_Row, list[str]], list[list[Any]]]:
+    """An agent's one row, its cells by column name (empty where it has no value)."""
+
+    def rows(row: _Row, columns: list[str]) -> list[list[Any]]:
+        by_name = cells(row)
+        return [[by_name.get(k, "") for k in columns]]
+
+    return rows
+
+
 def _agents_header(names: Iterable[str]) -> list[str]:
     return [*AGENT_COLUMNS, *sorted(n for n in names if n not in AGENT_COLUMNS)]
 
@@ -74,51 +84,53 @@ def _phylogeny_cells(row: _Row) -> dict[str, Any]:
     return cells | {"id": i, "ancestor_list": ancestors, "agent_id": rec.id, "operator": rec.operator or ""}
 
 
-def _writer_line(fields: Sequence[Any]) -> str:
+def _curve_rows(row: _Row, columns: list[str]) -> list[list[Any]]:
+    rec = row[1]
+    return [[rec.id, *("" if x is None else x for x in r)] for r in rec.curve]
+
+
+def _writer_lines(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as ``csv.writer`` writes them (``agents.csv``'s and ``curves.csv``'s writer)."""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(fields)  # None (a missing value) as an empty cell
+    csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue()
 
 
+def _csv_lines(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as :func:`lineage.text.csv_line` writes them (``phylogeny.csv``'s writer)."""
+    return "".join(map(csv_line, rows))
+
+
 class _Table:
-    """One CSV file of the run, appended to; its columns widen when a row brings a new attribute."""
+    """One CSV file of the run, appended to: ``header`` gives its columns for the attribute names
+    seen so far, ``rows`` an agent's rows under them, ``lines`` their text. When a row brings a new
+    attribute, the file is rewritten once with the wider header (empty cells above)."""
 
     def __init__(
         self,
         path: Path,
-        header: Callable[[Iterable[str]], list[str]] | None,
-        cells: Callable[[_Row], dict[str, Any]] | None,
-        rows: Callable[[list[_Row]], Iterator[str]] | None,
-        line: Callable[[Sequence[Any]], str],
+        header: Callable[[Iterable[str]], list[str]],
+        rows: Callable[[_Row, list[str]], list[list[Any]]],
+        lines: Callable[[Iterable[Sequence[Any]]], str],
     ) -> None:
-        self.path, self._header, self._cells, self._rows, self._line = path, header, cells, rows, line
+        self.path, self._header, self._rows, self._lines = path, header, rows, lines
         self.columns: list[str] = []
         self._fh: IO[str] | None = None
 
     def write(self, rows: list[_Row], names: set[str]) -> None:
         """Append ``rows`` (every attribute name of the run so far is in ``names``)."""
-        if self._rows is not None:  # fixed columns (curves.csv)
-            text = "".join(self._rows(rows))
-            if not self.columns:
-                self.columns = list(CURVE_COLUMNS)
-                text = csv_line(self.columns) + text
-        else:
-            assert self._header is not None and self._cells is not None
-            columns = self._header(names)
-            head = ""
-            if not self.columns:
-                head = self._line(columns)
-            elif columns != self.columns:
-                self._widen(columns)
-            self.columns = columns
-            line, cells = self._line, self._cells
-            text = head + "".join(line([c.get(k, "") for k in columns]) for c in map(cells, rows))
-        self._append(text)
-
-    def _append(self, text: str) -> None:
+        columns = self._header(names)
+        out: list[Sequence[Any]] = []
+        if not self.columns:
+            out.append(columns)
+        elif columns != self.columns:
+            self._widen(columns)
+        self.columns = columns
+        for row in rows:
+            out += self._rows(row, columns)
         if self._fh is None:
             self._fh = self.path.open("a", encoding="utf-8", newline="")
-        self._fh.write(text)
+        self._fh.write(self._lines(out))
 
     def _widen(self, columns: list[str]) -> None:
         """Rewrite the file with ``columns`` (the old ones and new ones), empty cells where new."""
@@ -128,9 +140,7 @@ class _Table:
         with self.path.open(encoding="utf-8", newline="") as fh:
             reader = csv.reader(fh)
             next(reader)  # the old header
-            text = self._line(columns) + "".join(
-                self._line(["" if i < 0 else cells[i] for i in where]) for cells in reader
-            )
+            text = self._lines([columns, *(["" if i < 0 else cells[i] for i in where] for cells in reader)])
         atomic_write(self.path, text)
 
     def flush(self) -> None:
@@ -144,15 +154,6 @@ class _Table:
             self._fh = None
 
 
-def _curve_rows(rows: list[_Row]) -> Iterator[str]:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    for _, rec, _, _, _ in rows:
-        for r in rec.curve:
-            w.writerow([rec.id, *("" if x is None else x for x in r)])
-    yield buf.getvalue()
-
-
 class Streams:
     """The run's streamed files (:func:`streamed_files`) and the order their rows go in.
 
@@ -164,14 +165,13 @@ class Streams:
 
     def __init__(self, cfg: SimConfig, out: Path, order: str) -> None:
         self.order = order
-        self.tables: list[_Table] = []
         files = streamed_files(cfg)
-        if "agents.csv" in files:
-            self.tables.append(_Table(out / "agents.csv", _agents_header, _agents_cells, None, _writer_line))
-        if "phylogeny.csv" in files:
-            self.tables.append(_Table(out / "phylogeny.csv", _phylogeny_header, _phylogeny_cells, None, csv_line))
-        if "curves.csv" in files:
-            self.tables.append(_Table(out / "curves.csv", None, None, _curve_rows, csv_line))
+        tables = {
+            "agents.csv": (_agents_header, _by_name(_agents_cells), _writer_lines),
+            "phylogeny.csv": (_phylogeny_header, _by_name(_phylogeny_cells), _csv_lines),
+            "curves.csv": (lambda names: list(CURVE_COLUMNS), _curve_rows, _writer_lines),
+        }
+        self.tables = [_Table(out / name, *tables[name]) for name in files]
         self.files = files
         self.names: set[str] = set()
         self.rows: dict[str, tuple[int, int]] = {}  # written agents: their row and depth
@@ -183,9 +183,7 @@ class Streams:
         self._stack: list[str] = []
 
     # ------------------------------------------------------------------ what is ready
-    def start(
-        self, records: Mapping[str, AgentRecord], kids: Mapping[str, Sequence[str]] | None = None
-    ) -> None:
+    def start(self, records: Mapping[str, AgentRecord], kids: Mapping[str, Sequence[str]] | None = None) -> None:
         """Write the files afresh from the agents the checkpoint holds (none for a new run): ``records``
         in the order they joined (``"joined"``), or finished with the children each made (``"path"``)."""
         for t in self.tables:
