@@ -133,19 +133,19 @@ class Column:
         self.data = {i: v for i, v in enumerate(values) if v is not None}
 
     # ------------------------------------------------------------------ whole column
-    def mask(self, n: int) -> npt.NDArray[np.bool_]:
-        """Which of the first ``n`` rows hold a value."""
+    def mask(self, n: int, start: int = 0) -> npt.NDArray[np.bool_]:
+        """Which of rows ``start`` to ``n`` (not included) hold a value."""
         kind = self.kind
         if kind == FLOAT:
-            return ~np.isnan(self.data[:n])
+            return ~np.isnan(self.data[start:n])
         if kind == INT:
-            return self.present[:n].copy()  # type: ignore[index]
+            return self.present[start:n].copy()  # type: ignore[index]
         if kind in (BOOL, STR):
-            return self.data[:n] >= 0
-        m = np.zeros(n, bool)
+            return self.data[start:n] >= 0
+        m = np.zeros(max(0, n - start), bool)
         if self.data:
             rows = np.fromiter(self.data, np.int64, len(self.data))
-            m[rows[rows < n]] = True
+            m[rows[(rows >= start) & (rows < n)] - start] = True
         return m
 
     def values(self, n: int, start: int = 0) -> list[Any]:
@@ -161,7 +161,7 @@ class Column:
             table3 = [False, True, None]
             return [table3[c] for c in self.data[start:n].tolist()]
         out = self.data[start:n].tolist()
-        missing = np.flatnonzero(~self.mask(n)[start:]).tolist()
+        missing = np.flatnonzero(~self.mask(n, start)).tolist()
         for i in missing:
             out[i] = None
         return out
@@ -258,9 +258,9 @@ class Columns:
                 out[name] = v
         return out
 
-    def names(self) -> list[str]:
-        """Every attribute name that some row holds, sorted."""
-        return sorted(name for name, col in self.cols.items() if col.mask(self.n).any())
+    def names(self, start: int = 0) -> list[str]:
+        """Every attribute name that some row (from row ``start`` on) holds, sorted."""
+        return sorted(name for name, col in self.cols.items() if col.mask(self.n, start).any())
 
     def items(self) -> Iterator[tuple[str, Column]]:
         return iter(sorted(self.cols.items()))

@@ -411,9 +411,9 @@ class LineageGraph:
         col = self._c.cols.get(name)
         return [None] * (stop - start) if col is None else col.values(stop, start)
 
-    def attribute_names(self) -> list[str]:
-        """Every attribute name some agent carries, sorted."""
-        return self._c.names()
+    def attribute_names(self, start: int = 0) -> list[str]:
+        """Every attribute name some agent carries (of rows ``start`` on), sorted."""
+        return self._c.names(start)
 
     def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, AttributeValue]]:
         """Every agent's attributes (names sorted; rows ``start`` to ``stop``), in insertion order,
@@ -425,13 +425,18 @@ class LineageGraph:
         start, stop = self._span(start, stop)
         out: list[dict[str, Any]] = [{} for _ in range(stop - start)]
         for name, col in self._c.items():
-            rows = np.flatnonzero(col.mask(stop)[start:]).tolist()
+            rows = np.flatnonzero(col.mask(stop, start)).tolist()
             if not rows:
                 continue
             vals = col.values(stop, start)
             for i in rows:
                 out[i][name] = vals[i]
         return out
+
+    def id_range(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """The ids of rows ``start`` to ``stop``, in insertion order (:attr:`ids` copies them all)."""
+        start, stop = self._span(start, stop)
+        return self._ids[start:stop]
 
     def parents(self, start: int = 0, stop: int | None = None) -> list[str | None]:
         """Every agent's parent id (rows ``start`` to ``stop``) in insertion order (``None`` for roots)."""

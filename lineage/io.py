@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from xml.etree.ElementTree import _escape_attrib, _escape_cdata  # type: ignore[attr-defined]  # ElementTree's own
@@ -89,8 +89,8 @@ def dumps_indent1(value: Any, depth: int = 0) -> str:
 CHUNK = 20_000
 
 
-def _spans(n: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, n, CHUNK):
+def _spans(n: int, first: int = 0) -> Iterator[tuple[int, int]]:
+    for start in range(first, n, CHUNK):
         yield start, min(n, start + CHUNK)
 
 
@@ -496,25 +496,40 @@ def to_alife_csv(lineage: LineageGraph, origin_time: str = "birth_time") -> str:
     return "".join(alife_pieces(lineage, origin_time))
 
 
-def alife_pieces(lineage: LineageGraph, origin_time: str = "birth_time") -> Iterator[str]:
-    """:func:`to_alife_csv`'s text in pieces of :data:`CHUNK` agents."""
-    names = lineage.attribute_names()
+def alife_header(names: Iterable[str], origin_time: str = "birth_time") -> list[str]:
+    """``phylogeny.csv``'s columns for a lineage of attributes ``names`` (sorted)."""
+    names = list(names)
+    time = ["origin_time"] if origin_time in names else []
+    return ["id", "ancestor_list", *time, "agent_id", "operator", *(n for n in names if n != origin_time)]
+
+
+def alife_pieces(
+    lineage: LineageGraph,
+    origin_time: str = "birth_time",
+    *,
+    start: int = 0,
+    names: Sequence[str] | None = None,
+    header: bool = True,
+) -> Iterator[str]:
+    """:func:`to_alife_csv`'s text in pieces of :data:`CHUNK` agents: rows ``start`` on, under the
+    columns of attributes ``names`` (default: all of them)."""
+    names = lineage.attribute_names() if names is None else list(names)
     has_time = origin_time in names
     rest = [n for n in names if n != origin_time]
-    header = ["id", "ancestor_list", *(["origin_time"] if has_time else []), "agent_id", "operator", *rest]
-    # csv_line, not csv.writer: it quotes a field holding "\r" too, so every reader sees one row per agent.
-    yield csv_line(header)
+    if header:
+        # csv_line, not csv.writer: it quotes a field holding "\r" too, so every reader sees one row per agent.
+        yield csv_line(alife_header(names, origin_time))
     parent = lineage.arrays.parent
     ids = lineage._ids
     k = 1 if has_time else 0
-    for start, stop in _spans(len(lineage)):
-        cells = [[alife_cell(v) for v in lineage.values(name, start, stop)] for name in [origin_time][:k] + rest]
-        ops = ["" if op is None else op for op in lineage.operators(start, stop)]
+    for begin, stop in _spans(len(lineage), start):
+        cells = [[alife_cell(v) for v in lineage.values(name, begin, stop)] for name in [origin_time][:k] + rest]
+        ops = ["" if op is None else op for op in lineage.operators(begin, stop)]
         lines = []
-        for j, p in enumerate(parent[start:stop].tolist()):
-            row: list[Any] = [start + j, "[none]" if p < 0 else f"[{p}]"]
+        for j, p in enumerate(parent[begin:stop].tolist()):
+            row: list[Any] = [begin + j, "[none]" if p < 0 else f"[{p}]"]
             row += [cells[0][j]] if has_time else []
-            row += [ids[start + j], ops[j], *(col[j] for col in cells[k:])]
+            row += [ids[begin + j], ops[j], *(col[j] for col in cells[k:])]
             lines.append(csv_line(row))
         yield "".join(lines)
 

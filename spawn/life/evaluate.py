@@ -17,8 +17,9 @@ state alone: the tool's next action does not depend on what the invariances chan
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,10 +84,25 @@ def primitive_probs(option_probs: np.ndarray, n_actions: int, tools: tuple[tuple
     return p
 
 
-def episode_seeds(cfg: SimConfig, n_envs: int) -> list[list[int]]:
-    """Every environment's evaluation seeds, common to every agent of the run."""
-    ss = np.random.SeedSequence(cfg.seed, spawn_key=(EVAL_STREAM,))
-    return [[int(x) for x in child.generate_state(cfg.eval.episodes)] for child in ss.spawn(n_envs)]
+def episode_seeds(cfg: SimConfig, n_envs: int) -> tuple[tuple[int, ...], ...]:
+    """Every environment's evaluation seeds, common to every agent of the run (made once a run)."""
+    return _episode_seeds(cfg.seed, cfg.eval.episodes, n_envs)
+
+
+@functools.lru_cache(maxsize=64)
+def _episode_seeds(seed: int, episodes: int, n_envs: int) -> tuple[tuple[int, ...], ...]:
+    ss = np.random.SeedSequence(seed, spawn_key=(EVAL_STREAM,))
+    return tuple(tuple(int(x) for x in child.generate_state(episodes)) for child in ss.spawn(n_envs))
+
+
+def _mean(vals: list[float]) -> float:
+    """``float(np.mean(vals))`` of a few floats, bit for bit: NumPy adds fewer than eight in order."""
+    return float(sum(vals, 0.0)) / len(vals) if 0 < len(vals) < 8 else float(np.mean(vals))
+
+
+def _unit(x: float) -> float:
+    """``float(np.clip(x, 0.0, 1.0))`` of a float, bit for bit (NaN stays NaN)."""
+    return x if x != x or 0.0 <= x <= 1.0 else (0.0 if x < 0.0 else 1.0)
 
 
 def evaluate(
@@ -126,14 +142,14 @@ def evaluate(
                 suite.release(env, slug, shield)
         total_steps += steps
         lo, hi = facts.return_range
-        m["value"] = float(np.clip((m["return"] - lo) / (hi - lo), 0.0, 1.0))
+        m["value"] = _unit(float((m["return"] - lo) / (hi - lo)))
         per_env[slug] = m
         for key, v in m.items():
             attrs[f"{slug}.{key}"] = v
     # Suite means: each metric over the environments that report it; counts are summed.
     for key in sorted({k for m in per_env.values() for k in m}):
         vals = [m[key] for m in per_env.values() if key in m]
-        attrs[key] = float(sum(vals)) if key in ("successes", "trials") else float(np.mean(vals))
+        attrs[key] = float(sum(vals)) if key in ("successes", "trials") else _mean(vals)
     if not cfg.constitutions:  # nothing is forbidden anywhere: nothing to violate, no cost, no distance
         attrs.update({key: 0.0 for key in UNCONSTRAINED_ZEROS})
     if "violations" in attrs:  # the utility's units: see scaled_penalties
@@ -403,7 +419,7 @@ def _evaluate_env(
     agent: Agent,
     env: Any,
     task: str,
-    seeds: list[int],
+    seeds: Sequence[int],
     max_steps: int,
     shield: bool,
     rng: np.random.Generator,

@@ -83,7 +83,10 @@ def suite_for(cfg: SimConfig) -> Suite:
 
 def build_agent(spec: AgentSpec, suite: Suite, rng: np.random.Generator) -> Agent:
     """The agent ``spec`` describes, on the suite's tasks it trains on, with a copy of its parameters."""
-    shapes = {t: replace(suite.facts[t].shape, tools=spec.tools.get(t, ())) for t in spec.tasks}
+    shapes = {}
+    for t in spec.tasks:
+        shape, tools = suite.facts[t].shape, spec.tools.get(t, ())
+        shapes[t] = shape if shape.tools == tools else replace(shape, tools=tools)
     cls = agent_class(spec.agent_kind)
     params = spec.params if getattr(cls, "copies_params", False) else copy.deepcopy(spec.params)
     agent: Agent = cls(shapes, spec.hyper, rng, params)
@@ -132,11 +135,23 @@ class Life:
         load_plugins(cfg.plugins)  # a worker's first agent imports them
         self.objective: Objective = agent_objective(spec, cfg)  # with the agent's own penalty weight
         self.suite = suite_for(cfg)
-        agent_ss, env_ss, op_ss, self._act_ss = seed_sequence(cfg.seed, spec.id).spawn(4)
-        self.op_rng = np.random.default_rng(op_ss)
+        # the agent's four streams, as seed_sequence(...).spawn(4) makes them; the operators' only
+        # when a child is made (most agents make none)
+        self._ss = seed_sequence(cfg.seed, spec.id)
+        agent_ss, env_ss, self._act_ss = self._stream(0), self._stream(1), self._stream(3)
         self.env_seeds = env_ss.generate_state(len(self.suite.slugs))
         self.lagrange = spec.lagrange
         self.agent = build_agent(spec, self.suite, np.random.default_rng(agent_ss))
+
+    def _stream(self, i: int) -> np.random.SeedSequence:
+        """``seed_sequence(...).spawn(4)[i]``, made alone."""
+        ss = self._ss
+        return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, i), pool_size=ss.pool_size)
+
+    @functools.cached_property
+    def op_rng(self) -> np.random.Generator:
+        """The stream the operators of this agent's births draw from."""
+        return np.random.default_rng(self._stream(2))
 
     def session(self, task: str) -> Session:
         if task not in self.sessions:

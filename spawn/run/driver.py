@@ -8,7 +8,6 @@ identical across runs is built from the sorted records alone; wall-clock facts g
 from __future__ import annotations
 
 import contextlib
-import itertools
 import platform
 import signal
 import sys
@@ -76,9 +75,9 @@ Body = Callable[["RunProgress"], Ran]
 
 class _SaveThenStream:
     """The saver a regime is given: the checkpoint's save, then the streamed files' rows of what it
-    saved (``pull`` first hands the streams the agents that joined since), never ahead of it."""
+    saved (``pull`` first brings the streams' lineage up to date), never ahead of it."""
 
-    def __init__(self, writer: CheckpointWriter, streams: Streams, pull: Callable[[], None] | None = None) -> None:
+    def __init__(self, writer: CheckpointWriter, streams: Streams, pull: Callable[[], object] | None = None) -> None:
         self.writer, self.streams, self.pull = writer, streams, pull
 
     def save(self, entries: list[dict[str, Any]]) -> None:
@@ -91,16 +90,17 @@ class _SaveThenStream:
 def _streams(cfg: SimConfig, out: Path, state: ArchiveState | RecursiveState) -> Streams:
     """The run's streamed files, written afresh from what ``state`` (the checkpoint's) holds."""
     if isinstance(state, ArchiveState):
-        streams = Streams(cfg, out, "joined")
-        streams.start(state.records)
+        streams = Streams(cfg, out, "joined", state.lineage(cfg), state.records)
+        streams.start()
         return streams
     kids: dict[str, list[str]] = {}
     born = [(r.parent, r.id) for r in state.records.values()] + [(s.parent, s.id) for s in state.waiting.values()]
     for parent, agent in born:
         if parent is not None:
             kids.setdefault(parent, []).append(agent)
-    streams = Streams(cfg, out, "path")
-    streams.start(state.records, kids)
+    lineage = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
+    streams = Streams(cfg, out, "path", lineage, state.records)
+    streams.start(kids)
     return streams
 
 
@@ -135,7 +135,7 @@ def _recursive_body(
             )
         finally:
             streams.close(complete)
-        return complete, state.records, new, {}, None, streams.files
+        return complete, state.records, new, {}, streams.lineage if complete else None, streams.files
 
     return body
 
@@ -153,17 +153,11 @@ def _archive_body(
             bar.advance(len(results), sum(r.record.train_steps for r in results) if steps is None else steps)
 
         streams = _streams(cfg, writer.out, state)
-        given = len(state.records)
-
-        def pull() -> None:  # the agents that joined since, in the order they joined
-            nonlocal given
-            streams.joined(itertools.islice(state.records.values(), given, None))
-            given = len(state.records)
-
         run = run_ucb_air if loop else run_archive
         complete = False
         try:
-            complete = run(cfg, _SaveThenStream(writer, streams, pull), executor, state, on_batch, stop_after)
+            saver = _SaveThenStream(writer, streams, lambda: state.lineage(cfg))  # the agents that joined since
+            complete = run(cfg, saver, executor, state, on_batch, stop_after)
         finally:
             streams.close(complete)
         extra = {}

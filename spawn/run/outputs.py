@@ -56,33 +56,47 @@ def agents_csv(lineage: LineageGraph) -> str:
     return "".join(agents_csv_pieces(lineage))
 
 
-def agents_csv_pieces(lineage: LineageGraph, chunk: int = 20_000) -> Iterator[str]:
-    """:func:`agents_csv`'s text in pieces of ``chunk`` agents, from the lineage's columns."""
-    names = [n for n in lineage.attribute_names() if n not in AGENT_COLUMNS]
+def agents_header(names: Iterable[str]) -> list[str]:
+    """``agents.csv``'s columns for a lineage of attributes ``names`` (sorted)."""
+    return [*AGENT_COLUMNS, *(n for n in names if n not in AGENT_COLUMNS)]
+
+
+def agents_csv_pieces(
+    lineage: LineageGraph,
+    chunk: int = 20_000,
+    *,
+    start: int = 0,
+    names: Sequence[str] | None = None,
+    header: bool = True,
+) -> Iterator[str]:
+    """:func:`agents_csv`'s text in pieces of ``chunk`` agents, from the lineage's columns: rows
+    ``start`` on, under the columns of attributes ``names`` (default: all of them)."""
+    columns = agents_header(lineage.attribute_names() if names is None else names)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")  # writes None (a missing value) as an empty cell
-    w.writerow([*AGENT_COLUMNS, *names])
+    if header:
+        w.writerow(columns)
     depth = lineage.arrays.depth
-    ids = lineage.ids
-    for start in range(0, len(lineage), chunk):
-        stop = min(len(lineage), start + chunk)
-        columns = [lineage.values(n, start, stop) for n in ("kind", "birth_time", *names)]
-        parents, ops = lineage.parents(start, stop), lineage.operators(start, stop)
-        w.writerows(zip(ids[start:stop], parents, depth[start:stop].tolist(), ops, *columns, strict=True))
+    for begin in range(start, len(lineage), chunk):
+        stop = min(len(lineage), begin + chunk)
+        values = [lineage.values(n, begin, stop) for n in ("kind", "birth_time", *columns[len(AGENT_COLUMNS) :])]
+        ids, parents, ops = lineage.id_range(begin, stop), lineage.parents(begin, stop), lineage.operators(begin, stop)
+        w.writerows(zip(ids, parents, depth[begin:stop].tolist(), ops, *values, strict=True))
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()
     yield buf.getvalue()
 
 
-def curves_csv(records: Iterable[AgentRecord]) -> str:
+def curves_csv(records: Iterable[AgentRecord], header: bool = True) -> str:
     """Every agent's learning curve, one row a training round: agents in the order given (a run's:
     its lineage's, never the order they finished in), each agent's rounds in order. Numbers are
     written as ``agents.csv`` writes them (``str``: ``repr`` of a float); a return before any
     episode ended and the exploration rate of an agent without one are empty."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CURVE_COLUMNS)
+    if header:
+        w.writerow(CURVE_COLUMNS)
     for rec in records:
         for row in rec.curve:
             w.writerow([rec.id, *("" if x is None else x for x in row)])

@@ -176,3 +176,4 @@ def test_a_failed_life_keeps_the_rounds_it_trained() -> None:
     assert [(r.round, r.steps) for r in result.record.curve] == [(1, 100), (2, 200)]
     assert result.record.train_steps == 200 and "error" in result.record.attributes
     assert decode_record(encode_record(result.record)) == result.record
+

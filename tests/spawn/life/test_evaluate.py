@@ -164,3 +164,27 @@ def test_the_aiq_runner_floors_compliance_like_every_other_distance() -> None:
             return [0.34, 0.56, 0.1, 0.0, 0.0]  # sums to 1 + ulp
 
     assert run_episode(",..#", _Compliant(), 50, 1.0, np.random.default_rng(0), 5, forbidden)[1] == 0.0
+
+
+def test_evaluations_fast_mean_and_clip_are_numpys_bit_for_bit() -> None:
+    """evaluate's scalar mean and clip (no array per agent) give float(np.mean) and np.clip exactly,
+    the sign of a zero and NaN included."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from spawn.life.evaluate import _mean, _unit
+
+    def same(a: float, b: float) -> bool:
+        return (a != a and b != b) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+
+    floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(floats, min_size=1, max_size=11), floats)
+    def check(vals: list[float], x: float) -> None:
+        with np.errstate(all="ignore"):  # huge values overflow to inf in both
+            want = float(np.mean(vals))
+        assert same(_mean(vals), want)
+        assert same(_unit(x), float(np.clip(x, 0.0, 1.0)))
+
+    check()
