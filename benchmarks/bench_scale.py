@@ -10,7 +10,11 @@ rule, ``export`` to every format and ``plot`` of every kind a run has; and the b
 each output file.
 
     python benchmarks/bench_scale.py [--sizes 10000 100000] [--envs lake bandit] [--steps 200]
-        [--synthetic 1000000]
+        [--synthetic 1000000] [--kill-at 0.5] [--keep DIR]
+
+``--kill-at F`` also starts the same run again, SIGKILLs it once its checkpoint holds the share F of
+its agents, resumes it with ``lineage-sim resume`` and reports the resume's time and memory and
+whether every output has the uninterrupted run's bytes; ``--keep DIR`` keeps the run directories.
 
 ``--synthetic N`` also times the commands on a lineage of N agents made from the first run's
 ``lineage.parquet`` (its rows repeated, a random recursive tree of lineage-path ids): the command
@@ -87,6 +91,30 @@ def run(cfg: dict[str, Any], out: Path) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def killed_and_resumed(cfg: dict[str, Any], out: Path, agents: int, reference: Path, fraction: float) -> dict[str, Any]:
+    """The same run in a child process, SIGKILLed once its checkpoint holds ``fraction`` of its
+    agents, then ``lineage-sim resume``: the agents saved at the kill, the resume's wall seconds and
+    peak memory, and whether every output has the uninterrupted run's bytes."""
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(cfg), str(out)], stdout=subprocess.DEVNULL)
+    manifest = out / "checkpoint" / "manifest.json"
+    saved = 0
+    while proc.poll() is None and saved < fraction * agents:
+        time.sleep(0.5)
+        try:
+            saved = json.loads(manifest.read_text())["entries"]
+        except (OSError, ValueError, KeyError):
+            continue
+    if proc.poll() is not None:
+        raise SystemExit("the run ended before it was killed")
+    proc.kill()
+    proc.wait()
+    saved = json.loads(manifest.read_text())["entries"]
+    wall, peak = command(["resume", str(out), "--quiet"])
+    names = sorted(f.name for f in reference.iterdir() if f.is_file() and f.name != "timing.json")
+    differ = [n for n in names if (out / n).read_bytes() != (reference / n).read_bytes()]
+    return {"killed_at": saved, "resume_wall": wall, "resume_peak": peak, "files": len(names), "differ": differ}
+
+
 def command(args: list[str]) -> tuple[float, int]:
     """Wall seconds and peak resident bytes of one ``lineage-sim`` command in a child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -143,10 +171,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=200, help="training steps of every agent")
     ap.add_argument("--batch", type=int, default=2000, help="children per batch (one cohort)")
     ap.add_argument("--synthetic", type=int, default=0, help="also time the commands on a lineage this large")
+    ap.add_argument("--kill-at", type=float, default=0.0, help="also SIGKILL a second run at this share, resume it")
+    ap.add_argument("--keep", type=Path, help="keep the run directories here (default: a temporary folder)")
     args = ap.parse_args()
     rows = []
     first: Path | None = None
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = str(args.keep) if args.keep else scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         for env in args.envs:
             base = run(config(env, 10, args.steps, 10), Path(tmp) / f"{env}-base")["peak"]
             for n in args.sizes:
@@ -157,6 +189,10 @@ def main() -> None:
                 times = commands(out, Path(tmp), PLOTS)
                 rows.append((env, r, (r["peak"] - base) / r["agents"], disk, times))
                 print(json.dumps({"env": env, "run": r, "disk_bytes_per_agent": disk, "commands": times}), flush=True)
+                if args.kill_at:
+                    cut = Path(tmp) / f"{env}-{n}-killed"
+                    k = killed_and_resumed(config(env, n, args.steps, min(args.batch, n)), cut, n, out, args.kill_at)
+                    print(json.dumps({"env": env, "agents": n, "kill": k}), flush=True)
         synth = None
         if args.synthetic and first is not None:
             big = Path(tmp) / "synthetic.parquet"

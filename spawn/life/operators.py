@@ -293,7 +293,15 @@ def draw_operator(birth: Birth, weights: Mapping[str, float], fallback: str | No
             return None
         pairs = [(fallback, 1.0)]
     names, w = zip(*pairs, strict=True)
-    return str(names[int(birth.rng.choice(len(names), p=np.asarray(w) / sum(w)))])
+    return str(names[weighted_choice(birth.rng, np.asarray(w) / sum(w))])
+
+
+def weighted_choice(rng: np.random.Generator, p: np.ndarray) -> int:
+    """``int(rng.choice(len(p), p=p))``, the same draw from the same stream, without its checks (a
+    tenth of the cost): NumPy's own steps, one uniform against the normalised cumulative sum."""
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(rng.random(), side="right"))
 
 
 def apply_operator(name: str, birth: Birth) -> AgentSpec:

@@ -145,7 +145,7 @@ class ArchiveState:
 
     def add(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
-        if not self.keep_best:
+        if not self.keep_best and result.best is not None:
             result = replace(result, best=None)  # nor saved: they are never read
         self.pending.append(
             encode(

@@ -237,3 +237,23 @@ def test_user_code_error_can_stop_the_run() -> None:
     cfg = config(agent={"kind": f"{__name__}:Exploding"}, faults={"on_error": "fail"})
     with pytest.raises(AgentFailedError, match="agent 0 failed: ValueError: policy exploded"):
         run_agent(root_spec(cfg), cfg)
+
+
+def test_weighted_choice_is_generator_choice_draw_for_draw() -> None:
+    """The operator draw without Generator.choice's checks: the same index and the same stream after it."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from spawn.life.operators import weighted_choice
+
+    weights = st.lists(st.floats(0.0, 10.0), min_size=1, max_size=6).filter(lambda w: sum(w) > 0)
+
+    @settings(max_examples=200, deadline=None)
+    @given(weights, st.integers(0, 2**32 - 1))
+    def check(w: list[float], seed: int) -> None:
+        p = np.asarray(w) / sum(w)
+        fast, slow = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert [weighted_choice(fast, p) for _ in range(4)] == [int(slow.choice(len(p), p=p)) for _ in range(4)]
+        assert fast.random() == slow.random()
+
+    check()
