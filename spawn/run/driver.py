@@ -8,6 +8,7 @@ identical across runs is built from the sorted records alone; wall-clock facts g
 from __future__ import annotations
 
 import contextlib
+import gc
 import platform
 import signal
 import sys
@@ -85,6 +86,7 @@ class _SaveThenStream:
         if self.pull is not None:
             self.pull()
         self.streams.flush()
+        gc.freeze()  # what the run keeps so far, out of the collector's sight (see _collector)
 
 
 def _streams(cfg: SimConfig, out: Path, state: ArchiveState | RecursiveState) -> Streams:
@@ -215,13 +217,37 @@ def _rearm_sigterm() -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+#: The cyclic collector's thresholds during a run (Python's default is (700, 10, 10)).
+RUN_GC_THRESHOLDS = (100_000, 10, 10)
+
+
+@contextlib.contextmanager
+def _collector() -> Iterator[None]:
+    """The cyclic garbage collector tuned for a run, as it was again afterwards.
+
+    A run allocates millions of small containers that live to its end (records, specs, the
+    lineage's index) and few cycles. With Python's defaults every full collection walked all of
+    them again: at 5*10^4 agents the collector took a third of the run, and more as it grew. Each
+    checkpoint save freezes what the run holds so far (``gc.freeze``: never walked again; all of it
+    lives to the end anyway), and collections of new objects come every 10^5 allocations rather
+    than 700; together the collector's share falls to a few percent. Nothing a run writes depends on it.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
 def _run(cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Body) -> RunOutcome:
     _rearm_sigterm()
     start = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     bar = RunProgress(cfg.budget, enabled=progress)
     try:
-        with bar:
+        with bar, _collector():
             complete, records, new, extra, grown, streamed = body(bar)
     finally:
         where = executor.where()

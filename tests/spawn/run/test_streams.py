@@ -33,8 +33,8 @@ class LateFailure(QAgent):
         return super().act(task, obs, mask)
 
 
-ARCHIVE = {"regime": "archive", "selector": "uniform", "eval": {"episodes": 1, "max_steps": 30}}
-CONFIGS = {
+ARCHIVE: dict[str, Any] = {"regime": "archive", "selector": "uniform", "eval": {"episodes": 1, "max_steps": 30}}
+CONFIGS: dict[str, dict[str, Any]] = {
     "recursive": {},
     "recursive-cohort": {"engine": "cohort", "budget": 4000},
     "late-error": {"agent": {"kind": f"{__name__}:LateFailure"}, "faults": {"on_error": "continue-clade"}},
@@ -123,3 +123,31 @@ def test_an_interrupted_run_holds_its_checkpointed_rows_and_resumes_to_the_same_
         assert not (out / "lineage.json").exists()
         resume(out, stop_after=stop, checkpoint_agents=1)
     assert {n: (out / n).read_bytes() for n in full} == full
+
+
+def test_a_run_tunes_the_collector_and_gives_it_back(tmp_path: Path) -> None:
+    """During a run the collector has the run's thresholds and each save freezes what the run holds;
+    afterwards (finished or stopped) the thresholds are the caller's and nothing stays frozen."""
+    import gc
+
+    from spawn.run.driver import RUN_GC_THRESHOLDS, _SaveThenStream
+
+    seen: list[tuple[tuple[int, int, int], int]] = []
+    save = _SaveThenStream.save
+
+    def spy(self: Any, entries: list[dict[str, Any]]) -> None:
+        save(self, entries)
+        seen.append((gc.get_threshold(), gc.get_freeze_count()))
+
+    before = gc.get_threshold()
+    gc.set_threshold(500, 7, 9)
+    try:
+        _SaveThenStream.save = spy  # type: ignore[method-assign]
+        simulate(config(), tmp_path / "a")
+        assert gc.get_threshold() == (500, 7, 9) and gc.get_freeze_count() == 0
+        simulate(config(), tmp_path / "b", stop_after=2)
+        assert gc.get_threshold() == (500, 7, 9) and gc.get_freeze_count() == 0
+    finally:
+        _SaveThenStream.save = save  # type: ignore[method-assign]
+        gc.set_threshold(*before)
+    assert seen and all(t == RUN_GC_THRESHOLDS and frozen > 0 for t, frozen in seen)
