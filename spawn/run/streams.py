@@ -23,6 +23,7 @@ streams.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -43,9 +44,11 @@ STREAMED = ("agents.csv", "phylogeny.csv", "curves.csv")
 
 def streamed_files(cfg: SimConfig) -> tuple[str, ...]:
     """The files ``cfg``'s run writes as it goes (the others of :data:`STREAMED` are written at the end)."""
-    loop = cfg.regime == "archive" and cfg.archive.expand == "ucb-air"  # measurements change later
-    csv_table = cfg.output.format != "parquet"
-    return (*(("agents.csv",) if csv_table and not loop else ()), *(() if loop else ("phylogeny.csv",)), "curves.csv")
+    if cfg.regime == "archive" and cfg.archive.expand == "ucb-air":
+        return ("curves.csv",)  # an agent's measurements change after it joins
+    if cfg.output.format == "parquet":
+        return ("phylogeny.csv", "curves.csv")  # no agents.csv
+    return STREAMED
 
 
 class _Table:
@@ -97,9 +100,7 @@ class _Table:
 
 
 def _writer_lines(rows: Iterable[Sequence[str]]) -> str:
-    """Rows as ``csv.writer`` writes them (``agents.csv``'s writer)."""
-    import io
-
+    """Rows as ``csv.writer`` writes them (``agents.csv``'s and ``curves.csv``'s writer)."""
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue()
