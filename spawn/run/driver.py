@@ -1,7 +1,9 @@
 """The simulation driver: runs agent jobs on an executor, checkpoints, and writes the run directory.
 
-Results are merged in lineage-path order, never in arrival order, and every file that must be
-identical across runs is built from the sorted records alone; wall-clock facts go to
+Results are merged in the lineage's order (lineage-path order in the recursive regime, the order
+agents joined in the archive regime), never in arrival order, and every file that must be identical
+across runs is built from that lineage alone: ``agents.csv``, ``phylogeny.csv`` and ``curves.csv``
+as the run goes (:mod:`spawn.run.streams`), the rest at its end; wall-clock facts go to
 ``timing.json``.
 """
 

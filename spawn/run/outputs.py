@@ -1,6 +1,7 @@
 """A finished run's outputs: ``lineage.json``, ``phylogeny.csv``, ``agents.csv``, ``curves.csv``,
-``summary.json`` (and ``attribution.csv`` when the config names rules), each built from the sorted
-records alone so that it is byte-identical for the same config and seed.
+``summary.json`` (and ``attribution.csv`` when the config names rules), each built from the run's
+lineage alone so that it is byte-identical for the same config and seed (a run writes the three
+CSV tables as it goes, with these writers: :mod:`spawn.run.streams`).
 """
 
 from __future__ import annotations
