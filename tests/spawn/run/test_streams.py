@@ -73,19 +73,32 @@ def _ids(path: Path, column: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_streamed_files_are_the_whole_file_writers_bytes(name: str, tmp_path: Path) -> None:
+def test_streamed_files_are_the_whole_file_writers_bytes(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spawn.run import streams
+
+    widened: list[str] = []
+    widen = streams._Table._widen
+
+    def spy(self: Any, names: list[str]) -> None:
+        widened.append(self.path.name)
+        widen(self, names)
+
+    monkeypatch.setattr(streams._Table, "_widen", spy)
     LateFailure.calls = 0
     cfg = config(**CONFIGS[name])
     out = tmp_path / "run"
-    simulate(cfg, out)
+    simulate(cfg, out, checkpoint_agents=1)  # a save, and rows written, after every agent
     want, saved = _whole_files(out, cfg, tmp_path / "whole")
     files = {"agents.csv", "phylogeny.csv", "curves.csv"} - ({"agents.csv"} if name == "archive-parquet" else set())
     assert set(want) == files
     assert {n: (out / n).read_bytes() for n in want} == want
-    if name == "late-error":  # the file was widened for the late attribute: empty above it
+    if name == "late-error":  # the files were widened for the late attribute: empty above it
         rows = list(csv.DictReader(io.StringIO((out / "agents.csv").read_text())))
         failed = [i for i, r in enumerate(rows) if r["error"]]
         assert len(failed) == 1 and failed[0] > 3 and all(r["error"] == "" for r in rows[: failed[0]])
+        assert {"agents.csv", "phylogeny.csv"} <= set(widened)
     if name == "ucb-air":  # measurements change after an agent joins: those two files come at the end
         assert streamed_files(cfg) == ("curves.csv",)
     written = _ids(out / "phylogeny.csv", "agent_id")
