@@ -219,7 +219,7 @@ def test_no_package_code_loads_pickles() -> None:
 # ---------------------------------------------------------------------- interruptions, kills, locks
 #: Long enough (about 7 s) to be stopped while it runs: a signal sent after the first timed save
 #: (2 s in) must still find it running on a loaded machine.
-LONG = config(budget=300_000, caps={"max_agents": 100_000})
+LONG = config(budget=700_000, caps={"max_agents": 100_000})
 
 
 @pytest.fixture(scope="module")
