@@ -237,6 +237,9 @@ def _start(tmp_path: Path, cfg: SimConfig, out: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # SIGINT as a terminal sends it, even when the suite itself runs with it ignored (a background
+        # job of a shell): Python then raises KeyboardInterrupt on it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not ((out / "checkpoint" / "manifest.json").is_file() and (out / "config.toml").is_file()):
