@@ -632,15 +632,19 @@ def lockstep_rounds(lives: Sequence[Life], requests: Sequence[RoundRequest]) -> 
 
 
 def suite_kernel(suite: Any) -> bool:
-    """Whether every environment of the suite can be evaluated in lock-step: a kernel's, without
-    constitution, its success a threshold on the return."""
+    """Whether every environment of the suite can be evaluated in lock-step, without constitution: a
+    toy-text kernel's with its success a threshold on the return, or the drifting bandit."""
     for slug in suite.slugs:
         facts = suite.facts[slug]
-        if facts.has_constitution or facts.success_threshold is None:
+        if facts.has_constitution:
             return False
         env = suite.acquire(slug)
         try:
-            if _toy_text(env) is None:
+            found = _unwrap(env)
+            core = None if found is None else found[0]
+            if isinstance(core, DriftingBanditEnv):
+                continue
+            if not isinstance(core, _TOY_TEXT) or facts.success_threshold is None:
                 return False
         finally:
             suite.release(env, slug)
@@ -668,7 +672,10 @@ def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, f
     the probabilities over their last, ``searchsorted`` to the right), from its evaluation stream in
     per-step order across the environments in suite order; a tool's remaining actions follow
     without a draw. Each episode's lake starts from its seed, so its draws are the same for every
-    agent: one for the start, one per step."""
+    agent: one for the start, one per step. The drifting bandit draws once a pull (none at the
+    start), each agent's world at its own clock (its birth time and training steps, moved on a step
+    a pull within the episode, as the environment's ``step`` does), its success ``info``'s (pulls
+    of the arm best at the time, against ``success_fraction``) unless the config sets a threshold."""
     from spawn.life.evaluate import _Tally, episode_seeds
 
     suite, cfg = lives[0].suite, lives[0].cfg
@@ -687,15 +694,22 @@ def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, f
         env = suite.acquire(slug)
         try:
             world, _ = _kernel(suite, slug, (), env)  # type: ignore[misc]  # the tables made once per process
-            nxt, cum, rew, done, start = world.nxt, world.cum, world.rew, world.done, world.start
+            bandit = isinstance(world, _BanditWorld)
+            if bandit:
+                core = _unwrap(env)[0]  # type: ignore[index]
+                pulls_needed = core.success_fraction * core.episode_length  # as info["success"] counts
+                clocks = np.array([life.spec.birth_time + life.stats.steps for life in lives], dtype=np.int64)
+                n_s, n_a = 1, world.n_a
+            else:
+                nxt, cum, rew, done, start = world.nxt, world.cum, world.rew, world.done, world.start
+                n_s, n_a = nxt.shape[0], nxt.shape[1]
             timed = _limit(env)
             limit = cfg.eval.max_steps if timed is None else min(cfg.eval.max_steps, int(timed._max_episode_steps))
         finally:
             suite.release(env, slug)
-        n_a = nxt.shape[1]
         tools = [a.shapes[slug].tools for a in agents]
         width = n_a + max(len(ts) for ts in tools)
-        q = np.full((g, nxt.shape[0], width), -np.inf)  # options past an agent's own never win
+        q = np.full((g, n_s, width), -np.inf)  # options past an agent's own never win
         for i, a in enumerate(agents):
             table = np.asarray(a.q[slug], dtype=float)
             q[i, :, : table.shape[1]] = table
@@ -704,11 +718,16 @@ def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, f
         threshold = suite.facts[slug].success_threshold
         tallies = [_Tally(success_threshold=threshold) for _ in lives]
         returns = [[] for _ in lives]  # type: list[list[float]]
+        won = np.zeros(g, dtype=np.int64)  # the bandit's successes by info
         steps_taken = np.zeros(g, dtype=np.int64)
         for seed in seeds:
             lake = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))  # gymnasium's seeding
             draws = lake.random(limit + 1)
-            state = np.full(g, int(np.argmax(start > draws[0])), dtype=np.int64)
+            if bandit:  # no draw at the start: pull t draws draws[t]
+                state = np.zeros(g, dtype=np.int64)
+                best_pulls = np.zeros(g, dtype=np.int64)
+            else:
+                state = np.full(g, int(np.argmax(start > draws[0])), dtype=np.int64)
             active = np.ones(g, dtype=bool)
             pending = np.zeros(g, dtype=bool)
             tool = np.zeros(g, dtype=np.int64)
@@ -733,12 +752,20 @@ def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, f
                 act = np.where(pending | starts, inside, np.minimum(option, n_a - 1))
                 pos = pos + (pending | starts)
                 pending = (pending | starts) & (pos < lens[rows, tool])
-                j = np.argmax(cum[state, act] > draws[t + 1], axis=1)
-                r = rew[state, act, j]
+                if bandit:
+                    drifted = (clocks + t >= world.drift_step).astype(np.int64)
+                    r = (draws[t] < world.means[drifted, act]).astype(float)
+                    best_pulls += act == world.best[drifted]
+                    over = np.full(g, t + 1 >= world.length)
+                    won += active & over & (best_pulls >= pulls_needed)
+                else:
+                    j = np.argmax(cum[state, act] > draws[t + 1], axis=1)
+                    r = rew[state, act, j]
+                    over = done[state, act, j]
+                    state = nxt[state, act, j]
                 ret = np.where(active, ret + r, ret)
                 length += active
-                ended = active & (done[state, act, j] | (t + 1 >= limit))
-                state = nxt[state, act, j]
+                ended = active & (over | (t + 1 >= limit))
                 active &= ~ended
                 pending &= active
                 if not active.any():
@@ -750,7 +777,7 @@ def lockstep_evaluate(lives: Sequence[Life]) -> list[dict[str, tuple[dict[str, f
             tally.returns = returns[i]
             tally.steps = int(steps_taken[i])
             tally.trials = len(returns[i])
-            tally.successes = sum(x >= threshold for x in returns[i]) if threshold is not None else 0
+            tally.successes = sum(x >= threshold for x in returns[i]) if threshold is not None else int(won[i])
             out[i][slug] = (tally.metrics(False, tools[i]), tally.steps)
     return out
 

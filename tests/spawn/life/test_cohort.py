@@ -307,6 +307,47 @@ def test_a_lockstep_evaluation_is_the_per_agent_evaluation() -> None:
         assert got == ev
 
 
+@pytest.mark.parametrize(
+    ("evaluation", "extra"),
+    [
+        ({"episodes": 3, "max_steps": 100}, {}),
+        ({"episodes": 2, "max_steps": 25}, {}),  # cut before the episode ends: no success said
+        ({"episodes": 2, "max_steps": 100}, {"success_threshold": 24}),  # the config's threshold instead
+    ],
+    ids=["whole-episodes", "cut", "threshold"],
+)
+def test_a_lockstep_bandit_evaluation_is_the_per_agent_evaluation(
+    evaluation: dict[str, int], extra: dict[str, Any]
+) -> None:
+    """The drifting bandit evaluated in lock-step: each agent at its own world time (some born before
+    the drift, some after, some drifting within an episode), tools, successes by info or threshold."""
+    from spawn.life.cohort import evaluation_kernel, lockstep_evaluate
+    from spawn.life.evaluate import evaluate
+
+    bandit = BANDIT | {"kwargs": {**BANDIT["kwargs"], "drift_step": 400}} | extra
+    cfg = config(envs=[bandit], eval=evaluation, spawn={"round_steps": 100, "triggers": []})
+    lives = []
+    for i, life in enumerate(_lives(cfg, 10, task="DriftingBandit-v0")):
+        life.spec = replace(life.spec, birth_time=45 * i)  # world times 300 to 705 after training
+        lives.append(life)
+    for life in lives:
+        life.train()
+    assert all(evaluation_kernel(life) for life in lives)
+    done = lockstep_evaluate(lives)
+    successes = 0
+    for life, metrics in zip(lives, done, strict=True):
+        clock = life.spec.birth_time + life.stats.steps
+        args = (life.spec, life.suite, cfg, life.eval_rng())
+        ev = evaluate(copy.deepcopy(life.agent), *args, clock=clock)
+        got = evaluate(copy.deepcopy(life.agent), life.spec, life.suite, cfg, life.eval_rng(), clock=clock, done=metrics)
+        assert got == ev
+        successes += int(ev.attributes["successes"])
+    if evaluation["max_steps"] < 40 and not extra:
+        assert successes == 0
+    else:
+        assert 0 < successes < 10 * evaluation["episodes"]  # the counts are not all one way
+
+
 def test_run_cohort_gives_run_agents_results_in_order() -> None:
     cfg = _archive([SLIPPERY])
     specs = [replace(root_spec(cfg), id=f"0.{i}", parent="0", depth=1, budget=300, quota=0) for i in range(5)]
