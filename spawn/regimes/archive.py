@@ -87,7 +87,7 @@ class ArchiveState:
     records: dict[str, AgentRecord] = field(default_factory=dict)
     finals: dict[str, AgentSpec] = field(default_factory=dict)  # breeding templates of archived agents
     best: dict[str, dict[str, Any]] = field(default_factory=dict)
-    joined: list[str] = field(default_factory=list)  # who may be picked, in id order (see archive)
+    ordered: list[str] = field(default_factory=list)  # who may be picked, in id order (see archive)
     n_children: dict[str, int] = field(default_factory=dict)
     batch: int = 0
     spent: int = 0
@@ -108,7 +108,7 @@ class ArchiveState:
     # the highest value so far and its agent, as (-value, path key, id) (None: to be found again, after
     # HGM's loop changed a record): a batch's row then costs nothing per agent of the lineage
     top: tuple[float, Any, str] | None = None
-    # archived agents not yet merged into joined (a batch's, merged once: see archive), and the
+    # archived agents not yet merged into ordered (a batch's, merged once: see archive), and the
     # deepest archived agent's depth (the depth cap filters the archive only once someone reaches it)
     incoming: list[str] = field(default_factory=list)
     deepest: int = 0
@@ -120,7 +120,7 @@ class ArchiveState:
         list's tail once per agent (at 10^6 agents, most of a run's time)."""
         if self.incoming:
             new, self.incoming = sorted(self.incoming, key=path_key), []
-            old = self.joined
+            old = self.ordered
             cuts = [bisect.bisect_left(old, path_key(a), key=path_key) for a in new]
             merged: list[str] = []
             start = 0
@@ -129,8 +129,8 @@ class ArchiveState:
                 merged.append(agent)
                 start = cut
             merged += old[start:]
-            self.joined = merged
-        return self.joined
+            self.ordered = merged
+        return self.ordered
 
     def parents(self, max_depth: int) -> list[str]:
         """The archived agents that may still have children under the depth cap ``max_depth``."""
