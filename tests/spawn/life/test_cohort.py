@@ -337,9 +337,9 @@ def test_a_lockstep_bandit_evaluation_is_the_per_agent_evaluation(
     successes = 0
     for life, metrics in zip(lives, done, strict=True):
         clock = life.spec.birth_time + life.stats.steps
-        args = (life.spec, life.suite, cfg, life.eval_rng())
-        ev = evaluate(copy.deepcopy(life.agent), *args, clock=clock)
-        got = evaluate(copy.deepcopy(life.agent), life.spec, life.suite, cfg, life.eval_rng(), clock=clock, done=metrics)
+        spec, suite = life.spec, life.suite
+        ev = evaluate(copy.deepcopy(life.agent), spec, suite, cfg, life.eval_rng(), clock=clock)
+        got = evaluate(copy.deepcopy(life.agent), spec, suite, cfg, life.eval_rng(), clock=clock, done=metrics)
         assert got == ev
         successes += int(ev.attributes["successes"])
     if evaluation["max_steps"] < 40 and not extra:
