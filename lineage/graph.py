@@ -78,9 +78,7 @@ def _clean_value(agent_id: str, name: str, value: Any) -> AttributeValue | None:
 _GOOD_NAMES: set[str] = set()
 
 
-def clean_attributes(agent_id: str, attributes: Mapping[str, Any]) -> dict[str, AttributeValue]:
-    """``attributes`` as a lineage keeps them (what :meth:`LineageGraph.add_agent` stores): NumPy
-    scalars as Python values, ``None`` and NaN left out; raises :class:`AttributeTypeError` as it does."""
+def _clean_attributes(agent_id: str, attributes: Mapping[str, Any]) -> dict[str, AttributeValue]:
     clean: dict[str, AttributeValue] = {}
     for name, value in attributes.items():
         if name in _GOOD_NAMES:
@@ -231,7 +229,7 @@ class LineageGraph:
     """
 
     def __init__(self, /, **metadata: Any) -> None:
-        self._meta: dict[str, Any] = clean_attributes("<graph>", metadata)
+        self._meta: dict[str, Any] = _clean_attributes("<graph>", metadata)
         self._index: dict[str, int] = {}
         self._ids: list[str] = []
         self._c = Columns()
@@ -279,7 +277,7 @@ class LineageGraph:
             if not isinstance(operator, str):
                 raise AttributeTypeError(f"agent {agent_id!r}: operator must be a string, got {_short(operator)}")
             _check_text(agent_id, "operator", operator)
-        clean = clean_attributes(agent_id, attributes)
+        clean = _clean_attributes(agent_id, attributes)
         row = -1 if parent is None else self._index[parent]
         self._c.append(row, None if parent is None else operator, clean)
         self._index[agent_id] = len(self._ids)
@@ -296,7 +294,7 @@ class LineageGraph:
         Every value is checked before any is set, so a refused update changes nothing.
         """
         i = self._row(agent_id)
-        clean_attributes(agent_id, attributes)  # raises before anything changes
+        _clean_attributes(agent_id, attributes)  # raises before anything changes
         for name, value in attributes.items():
             v = _clean_value(agent_id, name, value)
             self._c.set(i, name, v)

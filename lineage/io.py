@@ -523,7 +523,7 @@ def alife_pieces(
     ids = lineage._ids
     k = 1 if has_time else 0
     for begin, stop in _spans(len(lineage), start):
-        cells = [[alife_cell(v) for v in lineage.values(name, begin, stop)] for name in [origin_time][:k] + rest]
+        cells = [[_cell(v) for v in lineage.values(name, begin, stop)] for name in [origin_time][:k] + rest]
         ops = ["" if op is None else op for op in lineage.operators(begin, stop)]
         lines = []
         for j, p in enumerate(parent[begin:stop].tolist()):
@@ -534,8 +534,7 @@ def alife_pieces(
         yield "".join(lines)
 
 
-def alife_cell(value: Any) -> str:
-    """A value as ``phylogeny.csv`` writes it: empty when missing, ``inf``/``nan`` as ``repr``, else ``str``."""
+def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and not math.isfinite(value):

@@ -227,7 +227,7 @@ def load_parquet(path: str | Path, *, max_bytes: int | None = None, hint: str = 
     (no ``id``/``parent`` columns), an id twice, a parent row that is not an earlier row, a column
     of a type a lineage does not hold, a reserved attribute name. Reading never runs code.
     """
-    from lineage.graph import RESERVED_ATTRIBUTES, LineageGraph, _check_text, clean_attributes
+    from lineage.graph import RESERVED_ATTRIBUTES, LineageGraph, _check_text, _clean_attributes
 
     pa = _pa()
     limit = MAX_DATA_BYTES if max_bytes is None else max_bytes
@@ -273,7 +273,7 @@ def load_parquet(path: str | Path, *, max_bytes: int | None = None, hint: str = 
     if not isinstance(metadata, dict):
         raise _fail(path, "its lineage_metadata is not a JSON object")
     try:
-        metadata = clean_attributes("<graph>", metadata)
+        metadata = _clean_attributes("<graph>", metadata)
         columns: dict[str, Column] = {}
         for name in names[3:]:
             if name in RESERVED_ATTRIBUTES:
