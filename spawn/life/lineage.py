@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from spawn.config import SimConfig
     from spawn.life.spec import AgentRecord
 
-__all__ = ["build_lineage", "in_path_order"]
+__all__ = ["add_record", "build_lineage", "in_path_order", "run_lineage"]
 
 
 def in_path_order(records: Iterable[AgentRecord]) -> list[AgentRecord]:
@@ -26,9 +26,19 @@ def in_path_order(records: Iterable[AgentRecord]) -> list[AgentRecord]:
     return [recs[i] for i in path_order([r.id for r in recs], parent).tolist()]
 
 
+def run_lineage(cfg: SimConfig) -> LineageGraph:
+    """An empty lineage with a run's own attributes (its seed, budget and regime)."""
+    return LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
+
+
+def add_record(lineage: LineageGraph, record: AgentRecord) -> None:
+    """Add a finished agent's record to ``lineage`` (its parent already there)."""
+    lineage.add_agent(record.id, parent=record.parent, operator=record.operator, **record.attributes)
+
+
 def build_lineage(cfg: SimConfig, records: Iterable[AgentRecord]) -> LineageGraph:
     """The lineage from finished records, added in lineage-path order."""
-    g = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
+    g = run_lineage(cfg)
     for r in in_path_order(records):
-        g.add_agent(r.id, parent=r.parent, operator=r.operator, **r.attributes)
+        add_record(g, r)
     return g

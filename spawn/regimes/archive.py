@@ -36,6 +36,7 @@ from spawn.life.codec import (
     plain_data,
 )
 from spawn.life.job import AgentRecord, AgentSpec, JobResult, build_agent, root_spec, run_agent, suite_for
+from spawn.life.lineage import add_record, run_lineage
 from spawn.life.operators import Birth, apply_operator, draw_operator, lineage_fields, reads_best_episodes
 from spawn.life.utility import root_utility
 from spawn.regimes.base import Saver
@@ -215,11 +216,10 @@ class ArchiveState:
         loop changes their counts, rather than made again for every batch (which cost, per batch,
         half a millisecond per agent of the archive). Agents are in the order they joined."""
         if self.graph is None:
-            self.graph = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
+            self.graph = run_lineage(cfg)
         g = self.graph
         for agent in itertools.islice(self.records, len(g), None):  # records are in the order they joined
-            rec = self.records[agent]
-            g.add_agent(agent, parent=rec.parent, operator=rec.operator, **rec.attributes)
+            add_record(g, self.records[agent])
             self.changed.discard(agent)
         for agent in sorted(self.changed, key=path_key):
             g.update(agent, **self.records[agent].attributes)

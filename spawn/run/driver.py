@@ -26,6 +26,7 @@ from lineage import LineageGraph, atomic_write, remove_stray_temporaries
 from spawn.config import SimConfig, config_to_toml
 from spawn.errors import CheckpointError, RunDirError
 from spawn.life.job import AgentRecord, JobResult
+from spawn.life.lineage import run_lineage
 from spawn.regimes.archive import ArchiveState, batches_csv, run_archive, steps_csv
 from spawn.regimes.recursive import RecursiveState, run_recursive
 from spawn.regimes.ucbair import held_out_test, run_ucb_air
@@ -102,8 +103,7 @@ def _streams(cfg: SimConfig, out: Path, state: ArchiveState | RecursiveState) ->
     for parent, agent in born:
         if parent is not None:
             kids.setdefault(parent, []).append(agent)
-    lineage = LineageGraph(seed=cfg.seed, budget=cfg.budget, regime=cfg.regime)
-    streams = Streams(cfg, out, "path", lineage, state.records)
+    streams = Streams(cfg, out, "path", run_lineage(cfg), state.records)
     streams.start(kids)
     return streams
 

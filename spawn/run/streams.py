@@ -33,6 +33,7 @@ from lineage import LineageGraph, atomic_write, path_key
 from lineage.io import alife_header, alife_pieces
 from lineage.text import csv_line
 from spawn.config import SimConfig
+from spawn.life.lineage import add_record, in_path_order
 from spawn.life.spec import CURVE_COLUMNS, AgentRecord
 from spawn.run.outputs import agents_csv_pieces, agents_header, curves_csv
 
@@ -169,7 +170,7 @@ class Streams:
         stack, done, g = self._stack, self._done, self.lineage
         while stack and stack[-1] in done:
             rec = done.pop(stack.pop())
-            g.add_agent(rec.id, parent=rec.parent, operator=rec.operator, **rec.attributes)
+            add_record(g, rec)
             stack.extend(sorted(self._kids.pop(rec.id, ()), key=path_key, reverse=True))
 
     def flush(self) -> None:
@@ -190,10 +191,8 @@ class Streams:
         lineage-path order: none wait unless an agent's children never ran)."""
         try:
             if complete and self._done:
-                from spawn.life.lineage import in_path_order
-
                 for rec in in_path_order(self._done.values()):
-                    self.lineage.add_agent(rec.id, parent=rec.parent, operator=rec.operator, **rec.attributes)
+                    add_record(self.lineage, rec)
                 self._done = {}
             if complete:
                 self.flush()
