@@ -7,6 +7,7 @@ what the page shows and what plotly drew.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ CHROMIUM = ("chromium", "chromedriver")
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     missing = [b for b in CHROMIUM if shutil.which(b) is None]
     if missing:
         pytest.fail(
@@ -46,8 +47,19 @@ def browser() -> Iterator[Any]:
         "--disable-background-networking",
     ):
         options.add_argument(arg)
+    # The browser's profile, crash reports and caches in the test's own folder: never in HOME.
+    home = tmp_path_factory.mktemp("chromium")
+    options.add_argument(f"--user-data-dir={home / 'profile'}")
+    options.add_argument("--disable-breakpad")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or ""))
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+    }
+    service = Service(shutil.which("chromedriver") or "", env=env)
+    driver = webdriver.Chrome(options=options, service=service)
     try:
         yield driver
     finally:
@@ -130,7 +142,9 @@ def test_the_page_loads_without_errors_fetches_nothing_and_shows_every_agent(bro
     assert sorted(_drawn_ids(browser)) == sorted(ids)
     assert browser.execute_script("return lineageExplorer.state.shown") == len(ids)
     # the best agent's lineage is drawn, and its record shown first
-    best = browser.execute_script("return document.getElementById('tree').data.find(t => t.name === 'best lineage').x.length")
+    best = browser.execute_script(
+        "return document.getElementById('tree').data.find(t => t.name === 'best lineage').x.length"
+    )
     assert best == len(data["runs"][0]["best_path"])
     assert _shown_agent(browser) == data["runs"][0]["best"]
 
