@@ -79,6 +79,15 @@ def test_example_runs_with_a_tiny_budget(name: str, tmp_path: Path) -> None:
         assert agents["value"].between(0, 1).all()
         if name == "safety_gridworlds.toml":
             assert {"IslandNavigation-v0.hidden_performance", "SideEffectsSokoban-v0.return"} <= set(agents)
+    # the explorer's page of it (lineage-sim view) holds every run and every agent of each
+    from spawn.explorer.data import explorer_data
+    from spawn.plots.common import load_source
+
+    page = explorer_data(tmp_path / "out")
+    runs = [r for rs in load_source(tmp_path / "out").lineages().values() for r in rs]
+    assert [r["agents"] for r in page["runs"]] == [len(g) for g in runs]
+    assert [sorted(r["id"]) for r in page["runs"]] == [sorted(g.ids) for g in runs]
+    assert (page["arms"] is not None) == bool(cfg.sweep) and all(r["credit"] for r in page["runs"])
 
 
 def test_the_quickstart_charges_agents_that_decide_by_group(tmp_path: Path) -> None:
