@@ -34,11 +34,27 @@ def cmd_view(args: argparse.Namespace) -> int:
         except AttributionError as exc:
             raise UsageError(f"{_NAME}: {exc}") from None
 
-    def say(msg: str) -> None:
-        print(printable(msg), file=sys.stderr)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]reading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    task = bar.add_task("", total=None)
+
+    def say(done: int, total: int, name: str) -> None:
+        bar.update(task, completed=done, total=total, description=printable(name))
 
     try:
-        page = explorer_html(args.run, rules=args.rule or None, progress=say)
+        with bar:
+            page = explorer_html(args.run, rules=args.rule or None, progress=say)
     except (PlotError, AttributionError, LineageError, SpawnError) as exc:
         raise UsageError(f"{_NAME}: {exc}") from None
     except (OSError, ValueError, KeyError) as exc:  # an unreadable or malformed file inside the run

@@ -118,9 +118,10 @@ def page_html(data: dict[str, Any]) -> str:
 
 
 def explorer_html(
-    path: str | Path, rules: Sequence[str] | None = None, progress: Callable[[str], None] | None = None
+    path: str | Path, rules: Sequence[str] | None = None, progress: Callable[[int, int, str], None] | None = None
 ) -> str:
-    """The explorer page of a run directory, a lineage file, a sweep or a study directory."""
+    """The explorer page of a run directory, a lineage file, a sweep or a study directory
+    (``progress(done, total, name)`` before each of its runs)."""
     return page_html(explorer_data(path, rules, progress))
 
 

@@ -144,7 +144,6 @@ def run_data(
     name: str,
     rules: Sequence[str] | None = None,
     run_dir: Path | None = None,
-    progress: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """One run's entry of the page's data (see the module's docstring), and notes for the page.
 
@@ -153,7 +152,6 @@ def run_data(
     """
     from attribution import compare
 
-    say = progress or (lambda _msg: None)
     n = len(lineage)
     notes: list[str] = []
     if rules is None:
@@ -174,7 +172,6 @@ def run_data(
             numeric[attr] = _finite(values)
         else:
             text[attr] = [None if v is None else str(v) for v in values]
-    say(f"{name}: {n:,} agents, credit under {len(rules)} rule{'s' if len(rules) != 1 else ''}")
     credit: dict[str, list[Any]] = {}
     liability: dict[str, list[Any]] = {}
     comparison: dict[str, Any] | None = None
@@ -204,7 +201,6 @@ def run_data(
             best_path = [*reversed(lineage.ancestors(best)), best]
     curves, summary = None, None
     if run_dir is not None:
-        say(f"{name}: learning curves")
         curves = _curves(run_dir / "curves.csv", {a: i for i, a in enumerate(ids)})
         summary_path = run_dir / "summary.json"
         if summary_path.is_file():
@@ -280,10 +276,10 @@ def _arm_curves(src: Any) -> dict[str, Any] | None:
 def explorer_data(
     path: str | Path,
     rules: Sequence[str] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """The page's data for what ``lineage-sim view PATH`` accepts: a run directory, a lineage file,
-    a sweep or a selector-study directory.
+    a sweep or a selector-study directory; ``progress(done, total, name)`` is called before each run.
 
     Raises
     ------
@@ -296,17 +292,19 @@ def explorer_data(
     src = load_source(path)
     runs: list[dict[str, Any]] = []
     notes: list[str] = []
+    say = progress or (lambda done, total, name: None)
     if src.kind == "lineage":
-        entry, more = run_data(load_lineage(src.path), src.path.name, rules, None, progress)
+        say(0, 1, src.path.name)
+        entry, notes = run_data(load_lineage(src.path), src.path.name, rules, None)
         runs.append(entry)
-        notes += more
     else:
-        for arm, dirs in src.arms.items():
-            for d in dirs:
-                name = d.name if src.kind == "run" else f"{arm}/{d.name}"
-                entry, more = run_data(load_lineage(RunDir(d).lineage), name, rules, d, progress)
-                runs.append(entry)
-                notes += [m for m in more if m not in notes]
+        todo = [(arm, d) for arm, dirs in src.arms.items() for d in dirs]
+        for k, (arm, d) in enumerate(todo):
+            name = d.name if src.kind == "run" else f"{arm}/{d.name}"
+            say(k, len(todo), name)
+            entry, more = run_data(load_lineage(RunDir(d).lineage), name, rules, d)
+            runs.append(entry)
+            notes += [m for m in more if m not in notes]
     if not runs or not any(r["agents"] for r in runs):
         raise PlotError(f"{str(path)!r} holds no agents to show")
     return {
