@@ -393,7 +393,9 @@
     box.replaceChildren();
     box.appendChild(el("h3", "Arms: " + arms.y));
     const d = el("div", null, "chart"); d.id = "arms-chart"; box.appendChild(d);
-    const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+    const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                     "#bcbd22", "#17becf", "#393b79", "#e7969c", "#637939", "#ad494a", "#6b6ecf", "#8ca252",
+                     "#843c39", "#7b4173", "#3182bd", "#e6550d"];
     const traces = [];
     arms.curves.forEach((c, k) => {
       const col = palette[k % palette.length];
