@@ -20,6 +20,9 @@
     return e;
   }
 
+  // plotly reads hover text as a little HTML: data text goes in with its markup characters escaped
+  const plain = (t) => String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
   function fmt(v) {
     if (v === null || v === undefined) return "–";
     if (typeof v === "number") {
@@ -138,7 +141,7 @@
       const folded = state.collapsed.has(i) && R.size[i] > 1;
       const into = c[i] === null ? none : node;
       into.x.push(pos.x[i]); into.y.push(pos.y[i]); into.i.push(i);
-      into.t.push(R.run.id[i] + (folded ? " (+" + (R.size[i] - 1).toLocaleString("en-US") + " folded)" : ""));
+      into.t.push(plain(R.run.id[i]) + (folded ? " (+" + (R.size[i] - 1).toLocaleString("en-US") + " folded)" : ""));
       into.s.push(folded ? "triangle-down" : "circle");
       into.z.push(folded ? 13 : 8);
       if (into === node) node.c.push(c[i]);
@@ -147,7 +150,7 @@
     const type = gl ? "scattergl" : "scatter";
     const bx = [], by = [];
     for (const i of R.bestPath) if (pos.shown[i]) { bx.push(pos.x[i]); by.push(pos.y[i]); }
-    const hover = "%{text}<br>" + colourLabel() + " %{marker.color:.4g}<extra></extra>";
+    const hover = "%{text}<br>" + plain(colourLabel()) + " %{marker.color:.4g}<extra></extra>";
     const traces = [
       { type, mode: "lines", x: ex, y: ey, hoverinfo: "skip", name: "edges",
         line: { color: "rgba(120,120,120,0.45)", width: 1 }, showlegend: false },
@@ -157,9 +160,9 @@
         hovertemplate: hover, showlegend: false,
         marker: { color: node.c, colorscale: "Viridis", size: node.z, symbol: node.s,
                   line: { color: "#333", width: gl ? 0 : 0.5 },
-                  colorbar: { title: { text: colourLabel(), side: "right" }, thickness: 12 } } },
+                  colorbar: { title: { text: plain(colourLabel()), side: "right" }, thickness: 12 } } },
       { type, mode: "markers", x: none.x, y: none.y, text: none.t, customdata: none.i,
-        name: "no " + colourLabel(), hovertemplate: "%{text}<br>no " + colourLabel() + "<extra></extra>",
+        name: "no " + colourLabel(), hovertemplate: "%{text}<br>no " + plain(colourLabel()) + "<extra></extra>",
         marker: { color: "#bbbbbb", size: none.z, symbol: none.s }, showlegend: none.x.length > 0 },
     ];
     if (state.selected >= 0 && pos.shown[state.selected]) {
@@ -275,7 +278,7 @@
     if (value) {
       const d = el("div", null, "chart"); d.id = "ancestry-chart"; box.appendChild(d);
       plot(d, [{ type: "scatter", mode: "lines+markers", x: chain.map((p) => run.depth[p]),
-                 y: chain.map((p) => value[p]), text: chain.map((p) => run.id[p]), name: "value",
+                 y: chain.map((p) => value[p]), text: chain.map((p) => plain(run.id[p])), name: "value",
                  hovertemplate: "%{text}: %{y:.4g}<extra></extra>" }], "value", "generation");
     }
 
@@ -305,7 +308,7 @@
       const xs = rows.map((r) => cv.steps[r]);
       plot(d, [
         { type: "scatter", mode: "lines+markers", x: xs, y: rows.map((r) => cv.return[r]), name: "return",
-          text: rows.map((r) => cv.tasks[cv.task[r]]), hovertemplate: "%{text}: %{y:.4g}<extra>return</extra>" },
+          text: rows.map((r) => plain(cv.tasks[cv.task[r]])), hovertemplate: "%{text}: %{y:.4g}<extra>return</extra>" },
         { type: "bar", x: xs, y: rows.map((r) => cv.cost[r]), name: "cost", yaxis: "y2", opacity: 0.4 },
         { type: "bar", x: xs, y: rows.map((r) => cv.violations[r]), name: "violations", yaxis: "y2", opacity: 0.4 },
       ], "mean return of the round", "training steps");
@@ -402,8 +405,8 @@
       traces.push({ type: "scatter", mode: "lines", x: c.spent.concat([...c.spent].reverse()),
                     y: c.hi.concat([...c.lo].reverse()), fill: "toself", fillcolor: col + "33",
                     line: { width: 0 }, hoverinfo: "skip", showlegend: false, name: c.arm + " 95%" });
-      traces.push({ type: "scatter", mode: "lines", x: c.spent, y: c.mean, name: c.arm, line: { color: col, shape: "hv" },
-                    customdata: c.n, hovertemplate: c.arm + ": %{y:.4g} (%{customdata} seeds)<extra></extra>" });
+      traces.push({ type: "scatter", mode: "lines", x: c.spent, y: c.mean, name: plain(c.arm), line: { color: col, shape: "hv" },
+                    customdata: c.n, hovertemplate: plain(c.arm) + ": %{y:.4g} (%{customdata} seeds)<extra></extra>" });
     });
     Plotly.newPlot(d, traces, { height: 380, margin: { l: 55, r: 10, t: 10, b: 45 },
                                 xaxis: { title: { text: arms.x } }, yaxis: { title: { text: "best value so far" } },

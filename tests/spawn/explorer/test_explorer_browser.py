@@ -260,3 +260,27 @@ def test_a_large_lineage_is_drawn_with_webgl(browser: Any, tmp_path: Path) -> No
     while _shown_agent(browser) != "0.30" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _shown_agent(browser) == "0.30"
+
+
+def test_hostile_ids_and_a_lineage_without_value(browser: Any, tmp_path: Path) -> None:
+    """Ids and text that look like markup stay text; a lineage with no value still draws every agent."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    g = LineageGraph()
+    g.add_agent("<b>root</b>", cost=1.0, note="<img src=x onerror=alert(1)>")
+    g.add_agent("a&amp;b", parent="<b>root</b>", cost=2.0)
+    g.add_agent("</script>", parent="<b>root</b>", cost=0.0)
+    page = tmp_path / "hostile.html"
+    page.write_text(explorer_html_for(g, "hostile"), encoding="utf-8")
+    assert _errors(_load(browser, page)) == []
+    assert sorted(_drawn_ids(browser)) == sorted(g.ids)
+    assert browser.execute_script("return document.querySelectorAll('img').length") == 0
+    box = browser.find_element(By.ID, "search")
+    box.send_keys("</script>", Keys.ENTER)
+    assert _shown_agent(browser) == "</script>"
+    panel = browser.find_element(By.ID, "agent").text
+    assert "<b>root</b>" in panel  # the parent's id, shown as text
+    notes = browser.find_element(By.ID, "notes").text
+    assert "no agent carries a numeric 'value'" in notes
+    assert _errors(browser.get_log("browser")) == []

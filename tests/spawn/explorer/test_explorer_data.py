@@ -229,3 +229,25 @@ def test_bad_input_is_one_line_and_nothing_written(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and part in err[0], err
     assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob("**/.*.html*"))
+
+
+def test_a_studys_page_holds_its_runs_and_study_csv(tmp_path: Path) -> None:
+    from spawn.experiments.study import selector_study
+
+    from ..helpers import HIRING, config
+
+    cfg = config(
+        regime="archive",
+        budget=1200,
+        envs=[HIRING],
+        archive={"batch_size": 2, "child_budget": 300, "root_budget": 600},
+        eval={"episodes": 2, "max_steps": 40},
+    )
+    selector_study(cfg, ["greedy", "hgm"], [1, 2], tmp_path / "s", rules=["self"])
+    data = _view(tmp_path / "s", tmp_path / "v.html")
+    assert data["kind"] == "study" and len(data["runs"]) == 4
+    study = pd.read_csv(tmp_path / "s" / "study.csv")
+    for c in data["arms"]["curves"]:
+        rows = study[study["selector"] == c["arm"]]
+        assert c["spent"] == rows["spent"].tolist() and c["mean"] == pytest.approx(rows["mean"].tolist())
+    assert sorted(c["arm"] for c in data["arms"]["curves"]) == sorted(study["selector"].unique())
