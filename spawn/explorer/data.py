@@ -34,6 +34,11 @@ linearly with the lineage:
     ``cost``, ``violations``, ``lagrange``, ``epsilon``.
 ``summary``
     The run's ``summary.json`` (``null`` for a lineage file).
+``constitutions``
+    Per environment with a constitution, its rules by kind: ``actions`` (forbidden actions, whose
+    breaches each agent's ``<env>.violations`` counts), ``states`` (forbidden states,
+    ``<env>.episode_cost``) and ``invariances`` (``<env>.invariance.<rule>``); ``null`` for a
+    lineage file.
 
 ``ARMS`` (sweeps and studies) is ``{"x": "...", "y": "...", "curves": [{"arm", "spent", "mean",
 "lo", "hi", "n"}, ...]}``: each arm's best value so far against steps spent, the mean over its seeds
@@ -139,6 +144,33 @@ def _curves(path: Path, rows: dict[str, int]) -> dict[str, Any] | None:
     return out
 
 
+def constitutions(run_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """The rules of every constitution of the run's environments, by environment (its attribute
+    prefix) and kind: ``actions`` (forbidden actions, counted in ``violations``), ``states``
+    (forbidden states, counted in ``episode_cost``) and ``invariances`` (each measured as
+    ``invariance.<rule>``)."""
+    from spawn.config import load_config
+    from spawn.life.job import suite_for
+
+    cfg = load_config(run_dir / "config.toml")
+    suite = suite_for(cfg)
+    out: dict[str, dict[str, list[str]]] = {}
+    for slug in suite.slugs:
+        if suite.configs[slug].constitution is None:
+            continue
+        env = suite.make(slug)
+        try:
+            c = env.constitution  # type: ignore[attr-defined]
+            out[slug] = {
+                "actions": [r.name for r in c.forbidden_actions],
+                "states": [r.name for r in c.forbidden_states],
+                "invariances": [r.name for r in c.invariances],
+            }
+        finally:
+            env.close()
+    return out
+
+
 def run_data(
     lineage: LineageGraph,
     name: str,
@@ -199,8 +231,12 @@ def run_data(
         if np.isfinite(vals).any():
             best = ids[int(np.nanargmax(vals))]
             best_path = [*reversed(lineage.ancestors(best)), best]
-    curves, summary = None, None
+    curves, summary, rules_of = None, None, None
     if run_dir is not None:
+        try:
+            rules_of = constitutions(run_dir)
+        except Exception as exc:  # a plugin environment not importable here: the page says so
+            notes.append(f"{name}: the constitutions' rules are not named ({type(exc).__name__}: {exc})")
         curves = _curves(run_dir / "curves.csv", {a: i for i, a in enumerate(ids)})
         summary_path = run_dir / "summary.json"
         if summary_path.is_file():
@@ -227,6 +263,7 @@ def run_data(
         "best_path": best_path,
         "curves": curves,
         "summary": summary,
+        "constitutions": rules_of,
     }
     return entry, notes
 

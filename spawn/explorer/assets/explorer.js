@@ -255,18 +255,8 @@
     box.appendChild(table(rec));
 
     box.appendChild(el("h3", "Constitution"));
-    const cons = [];
     const names = Object.keys(run.numeric).concat(Object.keys(run.text)).sort();
-    for (const k of names) {
-      if (!CONSTITUTION.test(k) || k.startsWith("train_") || k.startsWith("utility_")) continue;
-      const v = attr(i, k);
-      if (v === null) continue;
-      cons.push([k, v, typeof v === "number" && v > 0 ? "broken" : (typeof v === "string" ? "broken" : "")]);
-    }
-    const broken = cons.filter((r) => r[2] === "broken").length;
-    box.appendChild(el("p", broken ? broken + " measures above 0 (in red): the rules it broke and how far its policy is from what the constitution allows"
-      : "No violation, cost or distance above 0: it broke none of the constitution's rules.", "note"));
-    if (cons.length) box.appendChild(table(cons));
+    constitution(box, i, names);
 
     box.appendChild(el("h3", "Ancestry"));
     const chain = [];
@@ -320,6 +310,40 @@
     all.appendChild(el("summary", "Every attribute"));
     all.appendChild(table(names.map((k) => [k, attr(i, k)]).filter((r) => r[1] !== null)));
     box.appendChild(all);
+  }
+
+  function constitution(box, i, names) {
+    // per environment, its rules by kind with the measure that counts them; above 0 (red) = broken
+    const run = R.run;
+    const num = (k) => { const v = attr(i, k); return typeof v === "number" ? v : null; };
+    const rows = [], broke = [];
+    const row = (label, key, rules) => {
+      const v = num(key);
+      if (v === null) return;
+      rows.push([label, v, v > 0 ? "broken" : ""]);
+      if (v > 0 && rules) broke.push(rules);
+    };
+    if (run.constitutions) {
+      for (const [env, c] of Object.entries(run.constitutions)) {
+        if (c.actions.length) row(env + ": forbidden actions " + c.actions.join(", "), env + ".violations", env + ": " + c.actions.join(" or "));
+        if (c.states.length) row(env + ": forbidden states " + c.states.join(", "), env + ".episode_cost", env + ": " + c.states.join(" or "));
+        for (const name of c.invariances) row(env + ": invariance " + name, env + ".invariance." + name, env + ": " + name);
+        row(env + ": distance from what it allows", env + ".distance", null);
+      }
+    } else {
+      for (const k of names) {
+        if (!CONSTITUTION.test(k) || k.startsWith("train_") || k.startsWith("utility_")) continue;
+        row(k, k, k);
+      }
+    }
+    for (const [label, key] of [["violations (all environments)", "violations"], ["forbidden-state cost", "episode_cost"],
+                                ["distance (all environments)", "distance"], ["training violations", "train_violations"],
+                                ["training cost", "train_cost"]]) row(label, key, null);
+    const dropped = attr(i, "dropped_rules");
+    if (dropped !== null) rows.push(["trained without", dropped, "broken"]);
+    box.appendChild(el("p", broke.length ? "Broke: " + broke.join("; ") + "." : (run.constitutions && !Object.keys(run.constitutions).length
+      ? "No environment of the run has a constitution." : "Broke none of the constitution's rules in its evaluation."), broke.length ? "note broke" : "note"));
+    if (rows.length) box.appendChild(table(rows));
   }
 
   function select(i) {

@@ -185,6 +185,11 @@ def test_a_click_on_an_agent_shows_its_record(browser: Any, run_page: Path, expl
     panel = browser.find_element(By.ID, "agent").text
     assert f"operator\n{lineage.operator(agent)}" in panel or f"operator {lineage.operator(agent)}" in panel
     assert "Constitution" in panel and "Ancestry" in panel and "Clade" in panel and "Learning curve" in panel
+    # the constitution's rules by name, with the agent's measure of each
+    age = lineage.get(agent, "Hiring-v0.invariance.ignore-age")
+    assert "Hiring-v0: invariance ignore-age" in panel and "Hiring-v0: forbidden states workforce-imbalance" in panel
+    broke = browser.find_element(By.CSS_SELECTOR, "#agent h3 + p").text
+    assert ("ignore-age" in broke) == (age > 0), (broke, age)
     chain = browser.find_element(By.CSS_SELECTOR, "#agent .chain").text
     assert chain.split(" → ") == [*reversed(lineage.ancestors(agent)), agent]
     # the learning curve drawn is the agent's rows of curves.csv

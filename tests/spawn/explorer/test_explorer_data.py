@@ -251,3 +251,20 @@ def test_a_studys_page_holds_its_runs_and_study_csv(tmp_path: Path) -> None:
         rows = study[study["selector"] == c["arm"]]
         assert c["spent"] == rows["spent"].tolist() and c["mean"] == pytest.approx(rows["mean"].tolist())
     assert sorted(c["arm"] for c in data["arms"]["curves"]) == sorted(study["selector"].unique())
+
+
+def test_the_constitutions_rules_are_named(explorer_runs: dict[str, Path], tmp_path: Path) -> None:
+    import envs
+
+    (entry,) = _view(explorer_runs["run"], tmp_path / "v.html")["runs"]
+    c = envs.make("lineage_sim/Hiring-v0", constitution="default", discrete=True).constitution
+    assert entry["constitutions"] == {
+        "Hiring-v0": {
+            "actions": [r.name for r in c.forbidden_actions],
+            "states": [r.name for r in c.forbidden_states],
+            "invariances": [r.name for r in c.invariances],
+        }
+    }
+    assert entry["constitutions"]["Hiring-v0"]["invariances"] == ["ignore-protected-attributes", "ignore-age"]
+    # each invariance is measured on every agent under the name the page looks it up by
+    assert all(v is not None for v in entry["numeric"]["Hiring-v0.invariance.ignore-age"])
