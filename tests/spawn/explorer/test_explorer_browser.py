@@ -88,7 +88,7 @@ def _drawn_ids(browser: Any) -> list[str]:
     ids: list[str] = browser.execute_script(
         """const gd = document.getElementById('tree');
         const ids = lineageExplorer.run.run.id;
-        return gd.data.filter(t => t.mode === 'markers' && t.customdata && t.name !== 'selected')
+        return gd.data.filter(t => t.mode === 'markers' && t.customdata)
                       .flatMap(t => Array.from(t.customdata, i => ids[i]));"""
     )
     return ids
@@ -103,7 +103,7 @@ def _click_agent(browser: Any, agent: str) -> None:
         """const gd = document.getElementById('tree'), L = gd._fullLayout, R = lineageExplorer.run;
         const i = R.index.get(arguments[0]);
         for (const t of gd.data) {
-          if (t.mode !== 'markers' || !t.customdata || t.name === 'selected') continue;
+          if (t.mode !== 'markers' || !t.customdata) continue;
           const k = Array.from(t.customdata).indexOf(i);
           if (k >= 0) {
             const r = gd.getBoundingClientRect();
@@ -182,6 +182,9 @@ def test_a_click_on_an_agent_shows_its_record(browser: Any, run_page: Path, expl
     while _shown_agent(browser) != agent and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _shown_agent(browser) == agent
+    # the ring marks it on the tree
+    ring = browser.execute_script("const s = document.getElementById('tree').layout.shapes; return s.map(r => r.name)")
+    assert ring == ["selected"]
     panel = browser.find_element(By.ID, "agent").text
     assert f"operator\n{lineage.operator(agent)}" in panel or f"operator {lineage.operator(agent)}" in panel
     assert "Constitution" in panel and "Ancestry" in panel and "Clade" in panel and "Learning curve" in panel
