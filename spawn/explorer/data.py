@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -115,13 +116,21 @@ def _numeric(values: Sequence[Any]) -> bool:
     return bool(present) and all(isinstance(v, int | float) for v in present)
 
 
+def _cell(v: Any) -> Any:
+    """One value of a frame as JSON holds it (NumPy numbers too): ``None`` for missing or not finite."""
+    if v is None or isinstance(v, bool | np.bool_):
+        return None if v is None else bool(v)
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        return float(v) if math.isfinite(float(v)) else None
+    return str(v)
+
+
 def _frame(df: pd.DataFrame | None) -> dict[str, dict[str, Any]] | None:
     if df is None:
         return None
-    return {
-        str(r): {str(k): _finite([v])[0] if isinstance(v, int | float) else v for k, v in row.items()}
-        for r, row in df.iterrows()
-    }
+    return {str(r): {str(k): _cell(v) for k, v in row.items()} for r, row in df.iterrows()}
 
 
 def _curves(path: Path, rows: dict[str, int]) -> dict[str, Any] | None:
@@ -218,9 +227,7 @@ def run_data(
         comparison = {
             "leaders": _frame(c.leaders),
             "kendall": _frame(c.kendall),
-            "alignment_tax": {
-                k: _finite([v])[0] if isinstance(v, int | float) else v for k, v in c.alignment_tax.items()
-            },
+            "alignment_tax": {k: _cell(v) for k, v in c.alignment_tax.items()},
             "notes": list(c.notes),
         }
     elif "value" not in numeric:

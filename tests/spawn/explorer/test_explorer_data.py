@@ -268,3 +268,18 @@ def test_the_constitutions_rules_are_named(explorer_runs: dict[str, Path], tmp_p
     assert entry["constitutions"]["Hiring-v0"]["invariances"] == ["ignore-protected-attributes", "ignore-age"]
     # each invariance is measured on every agent under the name the page looks it up by
     assert all(v is not None for v in entry["numeric"]["Hiring-v0.invariance.ignore-age"])
+
+
+def test_frames_become_strict_json() -> None:
+    frame = pd.DataFrame(
+        {
+            "n": [np.int64(3), np.int64(4)],
+            "x": [np.float64(0.5), np.nan],
+            "s": ["a", None],
+            "b": [np.bool_(True), False],
+        },
+        index=["r1", "r2"],
+    )
+    out = explorer_data._frame(frame)
+    assert out == {"r1": {"n": 3, "x": 0.5, "s": "a", "b": True}, "r2": {"n": 4, "x": None, "s": None, "b": False}}
+    json.dumps(out, allow_nan=False)
