@@ -1,0 +1,457 @@
+"""Replay: an agent's life run again from its recorded spec, checked against its stored record.
+
+An agent's life is a pure job of its spec and the run's config (:func:`spawn.life.job.run_agent`), so
+running it again gives its record bit for bit. The spec is recovered from the run directory's
+checkpoint, never stored whole for every agent:
+
+- the recursive regime: the root's is the config's (:func:`~spawn.life.spec.root_spec`), every
+  other agent's is in its parent's checkpoint entry (the children it made);
+- the archive regime: the root's is :func:`~spawn.regimes.archive.archive_root`; a child of batch
+  ``b`` is made again as the run made it, from the state rebuilt from the entries before the batch
+  and the batch's parents (:func:`~spawn.regimes.archive.batch_specs`), or under HGM's loop from the
+  round's decisions (:func:`~spawn.regimes.ucbair.round_specs`).
+
+The replayed result is compared with the stored one field by field (:func:`first_difference`): the
+record (every attribute, the learning curve), then the children it made (recursive) or its final
+breeding template (archive). Its evaluation episodes are recorded step by step while it is evaluated
+(an :data:`~spawn.life.evaluate.Observer`: the same seeds and action draws as the record measured),
+with the board and the constitution's forbidden cells of each step on a grid environment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lineage import path_key
+from spawn.config import SimConfig
+from spawn.errors import ReplayError
+from spawn.life.codec import encode_spec
+from spawn.life.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
+from spawn.regimes.archive import ArchiveState, archive_root, batch_specs
+from spawn.regimes.recursive import decode_entry
+from spawn.regimes.ucbair import round_specs
+from spawn.run.driver import read_run
+
+__all__ = [
+    "AgentReplay",
+    "Board",
+    "Recorder",
+    "Replay",
+    "Step",
+    "board_of",
+    "first_difference",
+    "lineage_chain",
+    "replay",
+]
+
+
+# ---------------------------------------------------------------------- boards
+@dataclass(frozen=True)
+class Board:
+    """A grid environment at one step: its cells as characters (``#`` walls; the agent ``A``), the
+    agent's cell, and the constitution's forbidden cells there: ``forbidden`` the cells it forbids
+    being in (forbidden states), ``no_entry`` the other cells it forbids moving into (forbidden
+    actions that lead there, from a neighbouring cell)."""
+
+    rows: tuple[str, ...]
+    agent: tuple[int, int] | None
+    forbidden: frozenset[tuple[int, int]] = frozenset()
+    no_entry: frozenset[tuple[int, int]] = frozenset()
+
+    @property
+    def height(self) -> int:
+        return len(self.rows)
+
+    @property
+    def width(self) -> int:
+        return max((len(r) for r in self.rows), default=0)
+
+
+_GRID_DELTAS = ((-1, 0), (1, 0), (0, -1), (0, 1))  # the safety gridworlds: up, down, left, right
+_LAKE_DELTAS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # FrozenLake: left, down, right, up
+_CLIFF_DELTAS = ((-1, 0), (0, 1), (1, 0), (0, -1))  # CliffWalking: up, right, down, left
+
+
+def _forbidden_cells(
+    constitution: Any,
+    rows: Sequence[str],
+    deltas: Sequence[tuple[int, int]],
+    obs_at: Callable[[tuple[int, int]], Any],
+) -> tuple[frozenset[tuple[int, int]], frozenset[tuple[int, int]]]:
+    """The cells ``constitution`` forbids being in, and the other cells it forbids moving into, with
+    the agent's observation at each cell given by ``obs_at`` (the rest of the state as it is)."""
+    if constitution is None:
+        return frozenset(), frozenset()
+    from envs.errors import RuleError
+
+    h, w = len(rows), max(len(r) for r in rows)
+    states: set[tuple[int, int]] = set()
+    entry: set[tuple[int, int]] = set()
+    for r in range(h):
+        for c in range(len(rows[r])):
+            if rows[r][c] == "#":
+                continue
+            obs = obs_at((r, c))
+            try:
+                if constitution.is_forbidden_state(obs):
+                    states.add((r, c))
+                allowed = constitution.allowed_actions(obs)
+            except RuleError:
+                continue
+            for a, ok in enumerate(allowed):
+                if not ok and a < len(deltas):
+                    t = (r + deltas[a][0], c + deltas[a][1])
+                    if 0 <= t[0] < h and 0 <= t[1] < w and rows[t[0]][t[1]] != "#":
+                        entry.add(t)
+    return frozenset(states), frozenset(entry - states)
+
+
+def board_of(env: Any) -> Board | None:
+    """The board of a grid environment as it is now (the safety gridworlds, FrozenLake, CliffWalking),
+    or ``None`` for any other environment. ``env`` may be wrapped in its constitution."""
+    from envs.gridworlds.engine import GridWorldEnv
+
+    base = env.unwrapped
+    constitution = getattr(env, "constitution", None)
+    if isinstance(base, GridWorldEnv):
+        rows = tuple(base.board_text().split("\n"))
+        codec = base.codec
+        if codec.discrete:
+            extras = base._extras()
+
+            def grid_obs(cell: tuple[int, int]) -> Any:
+                return np.int64(codec.encode(cell, extras))
+        else:
+            now = np.asarray(base._observe())
+            empty = float(base._lut[int(base._background[base.agent])])
+
+            def grid_obs(cell: tuple[int, int]) -> Any:
+                obs = now.copy()
+                obs[base.agent] = empty
+                obs[cell] = codec.agent_value
+                return obs
+
+        forbidden, no_entry = _forbidden_cells(constitution, rows, _GRID_DELTAS, grid_obs)
+        return Board(rows, base.agent, forbidden, no_entry)
+    name = type(base).__name__
+    if name == "FrozenLakeEnv":
+        ncol = int(base.ncol)
+        lake = tuple(bytes(row).decode("ascii") for row in base.desc)
+        agent = divmod(int(base.s), ncol)
+        rows = tuple("".join("A" if (r, c) == agent else ch for c, ch in enumerate(row)) for r, row in enumerate(lake))
+        forbidden, no_entry = _forbidden_cells(constitution, lake, _LAKE_DELTAS, lambda p: p[0] * ncol + p[1])
+        return Board(rows, agent, forbidden, no_entry)
+    if name == "CliffWalkingEnv":
+        n_rows, n_cols = (int(x) for x in base.shape)
+        cliff = np.asarray(base._cliff, dtype=bool)
+        start = divmod(int(base.start_state_index), n_cols)
+        plain = tuple(
+            "".join(
+                "C" if cliff[r, c] else "S" if (r, c) == start else "G" if (r, c) == (n_rows - 1, n_cols - 1) else "."
+                for c in range(n_cols)
+            )
+            for r in range(n_rows)
+        )
+        agent = divmod(int(base.s), n_cols)
+        rows = tuple("".join("A" if (r, c) == agent else ch for c, ch in enumerate(row)) for r, row in enumerate(plain))
+        forbidden, no_entry = _forbidden_cells(constitution, plain, _CLIFF_DELTAS, lambda p: p[0] * n_cols + p[1])
+        return Board(rows, agent, forbidden, no_entry)
+    return None
+
+
+# ---------------------------------------------------------------------- recording
+@dataclass(frozen=True)
+class Step:
+    """One step of an evaluation episode (``t = 0``: its reset): the observation reached, the action
+    taken to reach it, its reward, its cost and the constitution's rules it broke, and the board
+    after it on a grid environment."""
+
+    t: int
+    obs: Any
+    action: int | None
+    reward: float | None
+    cost: float
+    rules_broken: tuple[str, ...]
+    board: Board | None = None
+
+
+@dataclass
+class Recorder:
+    """An :data:`~spawn.life.evaluate.Observer` keeping the steps of the first ``episodes`` evaluation
+    episodes of every environment (per environment slug, a list of episodes, each a list of steps)."""
+
+    episodes: int = 1
+    steps: dict[str, list[list[Step]]] = field(default_factory=dict)
+
+    def __call__(
+        self,
+        slug: str,
+        episode: int,
+        env: Any,
+        t: int,
+        obs: Any,
+        action: int | None,
+        reward: float | None,
+        info: dict[str, Any],
+    ) -> None:
+        if episode >= self.episodes:
+            return
+        shown = self.steps.setdefault(slug, [])
+        if t == 0:
+            shown.append([])
+        cost = float(info.get("cost", 0.0))
+        rules = tuple(str(r) for r in info.get("rules_broken", ()))
+        copied = obs.copy() if isinstance(obs, np.ndarray) else obs
+        shown[-1].append(Step(t, copied, None if action is None else int(action), reward, cost, rules, board_of(env)))
+
+
+# ---------------------------------------------------------------------- comparing
+def _same(a: Any, b: Any) -> bool:
+    """Exact equality of plain data, NaN equal to NaN, an int never equal to a float or a bool."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if type(a) is not type(b) and not (isinstance(a, tuple | list) and isinstance(b, tuple | list)):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple | list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _shown(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _record_difference(stored: AgentRecord, replayed: AgentRecord) -> str | None:
+    for name in ("id", "parent", "operator", "train_steps", "eval_steps"):
+        a, b = getattr(stored, name), getattr(replayed, name)
+        if not _same(a, b):
+            return f"{name} differs: stored {_shown(a)}, replayed {_shown(b)}"
+    sa, ra = stored.attributes, replayed.attributes
+    for key in [*sa, *(k for k in ra if k not in sa)]:
+        if key not in ra:
+            return f"attribute {key!r}: stored {_shown(sa[key])}, missing in the replay"
+        if key not in sa:
+            return f"attribute {key!r}: not stored, replayed {_shown(ra[key])}"
+        if not _same(sa[key], ra[key]):
+            return f"attribute {key!r} differs: stored {_shown(sa[key])}, replayed {_shown(ra[key])}"
+    if len(stored.curve) != len(replayed.curve):
+        return f"learning curve differs: stored {len(stored.curve)} rounds, replayed {len(replayed.curve)}"
+    for i, (x, y) in enumerate(zip(stored.curve, replayed.curve, strict=True)):
+        for name, a, b in zip(x._fields, x, y, strict=True):
+            if not _same(a, b):
+                return f"learning curve round {i + 1} {name} differs: stored {_shown(a)}, replayed {_shown(b)}"
+    return None
+
+
+def _spec_difference(what: str, stored: AgentSpec | None, replayed: AgentSpec | None) -> str | None:
+    if stored is None or replayed is None:
+        if stored is None and replayed is None:
+            return None
+        return f"{what}: stored {'none' if stored is None else 'one'}, replayed {'none' if replayed is None else 'one'}"
+    a, b = encode_spec(stored), encode_spec(replayed)
+    for key in [*a, *(k for k in b if k not in a)]:
+        if not _same(a.get(key), b.get(key)):
+            return f"{what} field {key!r} differs: stored {_shown(a.get(key))}, replayed {_shown(b.get(key))}"
+    return None
+
+
+def first_difference(stored: JobResult, replayed: JobResult, *, archive: bool = False) -> str | None:
+    """The first difference between a stored and a replayed result, as a phrase, or ``None``: the
+    record (its fields, every attribute in the stored order, the learning curve), then the children it
+    made (the recursive regime) or, with ``archive``, its final breeding template.
+
+    >>> rec = AgentRecord("0", None, None, {"value": 0.5}, 10, 5)
+    >>> first_difference(JobResult(rec), JobResult(rec)) is None
+    True
+    >>> other = AgentRecord("0", None, None, {"value": 0.25}, 10, 5)
+    >>> first_difference(JobResult(rec), JobResult(other))
+    "attribute 'value' differs: stored 0.5, replayed 0.25"
+    """
+    found = _record_difference(stored.record, replayed.record)
+    if found is not None:
+        return found
+    if archive:
+        found = _spec_difference("final template", stored.final, replayed.final)
+        if found is None and not _same(stored.best or {}, replayed.best or {}):
+            found = "best training episodes differ"
+        return found
+    if len(stored.children) != len(replayed.children):
+        return f"children differ: stored {len(stored.children)}, replayed {len(replayed.children)}"
+    for s, r in zip(stored.children, replayed.children, strict=True):
+        found = _spec_difference(f"child {s.id}", s, r)
+        if found is not None:
+            return found
+    return None
+
+
+# ---------------------------------------------------------------------- specs from the checkpoint
+def _entry_id(entry: dict[str, Any]) -> str | None:
+    rec = entry.get("record")
+    return rec.get("id") if isinstance(rec, dict) and isinstance(rec.get("id"), str) else None
+
+
+def _agent_entries(cfg: SimConfig, entries: list[dict[str, Any]]) -> dict[str, int]:
+    """Each agent's entry index (its record and what it made): ``done`` or ``agent`` entries."""
+    kind = "agent" if cfg.regime == "archive" else "done"
+    found: dict[str, int] = {}
+    for i, e in enumerate(entries):
+        if e.get("k") == kind:
+            agent = _entry_id(e)
+            if agent is not None:
+                found[agent] = i
+    return found
+
+
+def lineage_chain(agent: str) -> list[str]:
+    """The agent's ancestor chain from the root down to it.
+
+    >>> lineage_chain("0.2.1")
+    ['0', '0.2', '0.2.1']
+    """
+    parts = agent.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _unknown(agent: str, known: dict[str, int]) -> ReplayError:
+    ids = sorted(known, key=path_key)
+    like = ", ".join(ids[:3])
+    many = f"{len(ids)} agent" + ("" if len(ids) == 1 else "s")
+    return ReplayError(f"agent {agent!r} is not in the lineage (it has {many}, ids like {like})")
+
+
+def _recursive_spec(
+    cfg: SimConfig, entries: list[dict[str, Any]], index: dict[str, int], agent: str, out: Path
+) -> AgentSpec:
+    if agent == "0":
+        return root_spec(cfg)
+    parent = agent.rsplit(".", 1)[0]
+    made = decode_entry(cfg, entries[index[parent]], out).children
+    for spec in made:
+        if spec.id == agent:
+            return spec
+    raise ReplayError(f"agent {agent!r}: its parent {parent}'s checkpoint entry does not hold its spec")
+
+
+def _archive_spec(cfg: SimConfig, entries: list[dict[str, Any]], at: int, agent: str, out: Path) -> AgentSpec:
+    """An archive child's spec, made again as its batch (or HGM's round) made it."""
+    if agent == "0":
+        return archive_root(cfg)
+    start = max((i for i in range(at) if entries[i].get("k") == "batch"), default=0) + 1
+    end = next((i for i in range(at, len(entries)) if entries[i].get("k") == "batch"), None)
+    if end is None:
+        raise ReplayError(f"agent {agent!r}: the checkpoint holds no batch row after it (a damaged checkpoint?)")
+    state = ArchiveState.replay(cfg, entries[:start], out)
+    if cfg.archive.expand == "ucb-air":
+        specs = round_specs(cfg, state, entries[start:end])
+    else:
+        specs = batch_specs(cfg, state, str(entries[end]["row"]["parents"]).split())
+    for spec in specs:
+        if spec.id == agent:
+            return spec
+    made = " ".join(s.id for s in specs)
+    raise ReplayError(f"agent {agent!r}: its batch, made again, makes {made or 'no agent'} (not it)")
+
+
+# ---------------------------------------------------------------------- replay
+@dataclass(frozen=True)
+class AgentReplay:
+    """One agent replayed: its recovered spec, the result stored in the checkpoint and the one
+    replayed, and the first difference between them (``None``: they are equal)."""
+
+    spec: AgentSpec
+    stored: JobResult
+    replayed: JobResult
+    difference: str | None
+
+    @property
+    def agent(self) -> str:
+        return self.spec.id
+
+    @property
+    def matches(self) -> bool:
+        return self.difference is None
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A replay of ``agent`` (with ``--lineage``: of its ancestors first, root first): each agent's
+    :class:`AgentReplay`, and the recorded evaluation episodes of ``agent`` (per environment slug,
+    a list of episodes, each a list of :class:`Step`)."""
+
+    path: Path
+    config: SimConfig
+    agent: str
+    agents: tuple[AgentReplay, ...]
+    episodes: dict[str, list[list[Step]]]
+
+    @property
+    def matches(self) -> bool:
+        return all(a.matches for a in self.agents)
+
+    @property
+    def first_mismatch(self) -> AgentReplay | None:
+        return next((a for a in self.agents if not a.matches), None)
+
+    @property
+    def target(self) -> AgentReplay:
+        return self.agents[-1]
+
+
+def replay(
+    run_dir: str | Path,
+    agent: str,
+    *,
+    lineage: bool = False,
+    episodes: int = 1,
+    on_agent: Callable[[AgentReplay], Any] | None = None,
+    on_start: Callable[[AgentSpec], Any] | None = None,
+) -> Replay:
+    """Run ``agent``'s life in the run directory ``run_dir`` again from its recorded spec and compare
+    the result with the stored one; record its first ``episodes`` evaluation episodes of every
+    environment. With ``lineage``, every ancestor is replayed first (root first), each checked. A
+    replay goes on past a mismatch (every agent is reported); ``on_start`` and ``on_agent`` are told
+    of each agent before and after its life.
+
+    Raises :class:`~spawn.errors.ReplayError` (an agent not in the run, a bad ``episodes``), and
+    :class:`~spawn.errors.RunDirError` or :class:`~spawn.errors.CheckpointError` for a directory that
+    is not a run with a readable checkpoint.
+    """
+    if type(episodes) is not int or episodes < 0:
+        raise ReplayError(f"episodes = {episodes!r}; accepted: a whole number >= 0")
+    path = Path(run_dir)
+    cfg, entries = read_run(path, "cannot be replayed")
+    index = _agent_entries(cfg, entries)
+    if not isinstance(agent, str) or agent not in index:
+        raise _unknown(str(agent), index)
+    chain = lineage_chain(agent) if lineage else [agent]
+    missing = [a for a in chain if a not in index]
+    if missing:
+        raise ReplayError(f"agent {missing[0]!r}, an ancestor of {agent!r}, is not in the checkpoint")
+    archive = cfg.regime == "archive"
+    done: list[AgentReplay] = []
+    recorder = Recorder(episodes)
+    for who in chain:
+        at = index[who]
+        if archive:
+            spec = _archive_spec(cfg, entries, at, who, path)
+            stored = ArchiveState.decode_agent(cfg, entries[at], path)
+        else:
+            spec = _recursive_spec(cfg, entries, index, who, path)
+            stored = decode_entry(cfg, entries[at], path)
+        if on_start is not None:
+            on_start(spec)
+        result = run_agent(spec, cfg, observe=recorder if who == agent and episodes else None)
+        one = AgentReplay(spec, stored, result, first_difference(stored, result, archive=archive))
+        done.append(one)
+        if on_agent is not None:
+            on_agent(one)
+    return Replay(path, cfg, agent, tuple(done), recorder.steps)
