@@ -32,6 +32,7 @@ _COMMAND_MODULES: list[str] = [
     "spawn.cli.compare",
     "spawn.cli.export",
     "spawn.cli.plot",
+    "spawn.cli.replay",
     "spawn.cli.universal",
     "spawn.cli.info",
     "spawn.cli.plugins",

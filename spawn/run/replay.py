@@ -43,6 +43,7 @@ __all__ = [
     "Board",
     "Recorder",
     "Replay",
+    "RunRecord",
     "Step",
     "board_of",
     "first_difference",
@@ -406,8 +407,62 @@ class Replay:
         return self.agents[-1]
 
 
+class RunRecord:
+    """What a replay reads of a run directory: its config, its checkpoint's entries and where each
+    agent's entry is (read once; :func:`replay` may be given one to replay several agents)."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.path = Path(run_dir)
+        self.config, self.entries = read_run(self.path, "cannot be replayed")
+        self.index = _agent_entries(self.config, self.entries)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def check(self, agent: str, episodes: int = 0) -> None:
+        """Refuse an agent that is not in the run, and more episodes than its evaluation ran."""
+        if not isinstance(agent, str) or agent not in self.index:
+            raise _unknown(str(agent), self.index)
+        measured = self.config.eval.episodes
+        if type(episodes) is not int or not 0 <= episodes <= measured:
+            raise ReplayError(
+                f"episodes = {episodes!r}; accepted: a whole number from 0 to {measured} "
+                f"(the evaluation episodes per environment the run's records measured)"
+            )
+
+    def spec(self, agent: str) -> AgentSpec:
+        """The agent's spec as the run made it (see the module's docstring)."""
+        cfg, entries = self.config, self.entries
+        if cfg.regime == "archive":
+            return _archive_spec(cfg, entries, self.index[agent], agent, self.path)
+        return _recursive_spec(cfg, entries, self.index, agent, self.path)
+
+    def stored(self, agent: str) -> JobResult:
+        """The agent's result as the checkpoint holds it (its first evaluation's record under HGM's loop)."""
+        entry = self.entries[self.index[agent]]
+        if self.config.regime == "archive":
+            return ArchiveState.decode_agent(self.config, entry, self.path)
+        return decode_entry(self.config, entry, self.path)
+
+    def grid_envs(self) -> list[str]:
+        """The environments of the run's suite that have a board to draw (see :func:`board_of`)."""
+        from spawn.life.job import suite_for
+
+        suite = suite_for(self.config)
+        found = []
+        for slug in suite.slugs:
+            env = suite.make(slug)
+            try:
+                env.reset(seed=0, options=suite.reset_options(slug, 0))
+                if board_of(env) is not None:
+                    found.append(slug)
+            finally:
+                env.close()
+        return found
+
+
 def replay(
-    run_dir: str | Path,
+    run_dir: str | Path | RunRecord,
     agent: str,
     *,
     lineage: bool = False,
@@ -417,41 +472,30 @@ def replay(
 ) -> Replay:
     """Run ``agent``'s life in the run directory ``run_dir`` again from its recorded spec and compare
     the result with the stored one; record its first ``episodes`` evaluation episodes of every
-    environment. With ``lineage``, every ancestor is replayed first (root first), each checked. A
-    replay goes on past a mismatch (every agent is reported); ``on_start`` and ``on_agent`` are told
-    of each agent before and after its life.
+    environment (at most the ``[eval] episodes`` its record measured). With ``lineage``, every
+    ancestor is replayed first (root first), each checked. A replay goes on past a mismatch (every
+    agent is reported); ``on_start`` and ``on_agent`` are told of each agent before and after its life.
 
     Raises :class:`~spawn.errors.ReplayError` (an agent not in the run, a bad ``episodes``), and
     :class:`~spawn.errors.RunDirError` or :class:`~spawn.errors.CheckpointError` for a directory that
     is not a run with a readable checkpoint.
     """
-    if type(episodes) is not int or episodes < 0:
-        raise ReplayError(f"episodes = {episodes!r}; accepted: a whole number >= 0")
-    path = Path(run_dir)
-    cfg, entries = read_run(path, "cannot be replayed")
-    index = _agent_entries(cfg, entries)
-    if not isinstance(agent, str) or agent not in index:
-        raise _unknown(str(agent), index)
+    run = run_dir if isinstance(run_dir, RunRecord) else RunRecord(run_dir)
+    run.check(agent, episodes)
     chain = lineage_chain(agent) if lineage else [agent]
-    missing = [a for a in chain if a not in index]
+    missing = [a for a in chain if a not in run.index]
     if missing:
         raise ReplayError(f"agent {missing[0]!r}, an ancestor of {agent!r}, is not in the checkpoint")
-    archive = cfg.regime == "archive"
+    cfg = run.config
     done: list[AgentReplay] = []
     recorder = Recorder(episodes)
     for who in chain:
-        at = index[who]
-        if archive:
-            spec = _archive_spec(cfg, entries, at, who, path)
-            stored = ArchiveState.decode_agent(cfg, entries[at], path)
-        else:
-            spec = _recursive_spec(cfg, entries, index, who, path)
-            stored = decode_entry(cfg, entries[at], path)
+        spec, stored = run.spec(who), run.stored(who)
         if on_start is not None:
             on_start(spec)
         result = run_agent(spec, cfg, observe=recorder if who == agent and episodes else None)
-        one = AgentReplay(spec, stored, result, first_difference(stored, result, archive=archive))
+        one = AgentReplay(spec, stored, result, first_difference(stored, result, archive=cfg.regime == "archive"))
         done.append(one)
         if on_agent is not None:
             on_agent(one)
-    return Replay(path, cfg, agent, tuple(done), recorder.steps)
+    return Replay(run.path, cfg, agent, tuple(done), recorder.steps)
