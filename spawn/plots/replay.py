@@ -4,7 +4,8 @@ or a table of steps for any environment.
 Each frame is the board after one step (the first: after the reset), cell by cell: walls dark, the
 floor light, the agent a blue disc, the goal green, every other thing of the board its own colour
 with its letter; the constitution's forbidden cells (forbidden states) red-hatched with a red
-border, the cells it forbids moving into a red border alone. Above the board a line says the
+border, the cells it forbids moving into a red border alone; a step that broke a rule frames the
+whole board in red. Above the board a line says the
 environment, the episode, the step, the action, the reward, and the rules the step broke. A GIF holds
 every shown episode's frames one after the other (``steps + 1`` frames per episode, the last of each
 held longer); a PNG strip puts each episode on rows of at most :data:`STRIP_COLUMNS` frames.
@@ -109,7 +110,7 @@ def _palette() -> Image.Image:
     return pal
 
 
-def _draw_board(board: Board, width: int, height: int, caption: str) -> Image.Image:
+def _draw_board(board: Board, width: int, height: int, caption: str, broke: bool = False) -> Image.Image:
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", (width, height), _BACKGROUND)
@@ -133,6 +134,10 @@ def _draw_board(board: Board, width: int, height: int, caption: str) -> Image.Im
                 draw.text((x + CELL // 2 - 3, y + CELL // 2 - 6), ch, fill=_TEXT, font=font)
             elif ch in "HWC" or ch == "G":
                 draw.text((x + CELL // 2 - 3, y + CELL // 2 - 6), ch, fill=_BACKGROUND, font=font)
+    if broke:  # the step broke a rule: the board framed in red
+        draw.rectangle(
+            (0, CAPTION, board.width * CELL - 1, CAPTION + board.height * CELL - 1), outline=FORBIDDEN_RGB, width=3
+        )
     return img
 
 
@@ -157,7 +162,10 @@ def episode_frames(slug: str, episode: int, steps: Sequence[Step], size: tuple[i
     if len(boards) != len(steps):
         raise PlotError(f"{slug} is not a grid environment: its steps have no board to draw")
     width, height = size or _size(boards)
-    return [_draw_board(b, width, height, _caption(slug, episode, s)) for s, b in zip(steps, boards, strict=True)]
+    return [
+        _draw_board(b, width, height, _caption(slug, episode, s), bool(s.rules_broken))
+        for s, b in zip(steps, boards, strict=True)
+    ]
 
 
 def _grid_episodes(episodes: dict[str, list[list[Step]]]) -> list[tuple[str, int, list[Step]]]:

@@ -86,7 +86,9 @@ def _forbidden_cells(
     obs_at: Callable[[tuple[int, int]], Any],
 ) -> tuple[frozenset[tuple[int, int]], frozenset[tuple[int, int]]]:
     """The cells ``constitution`` forbids being in, and the other cells it forbids moving into, with
-    the agent's observation at each cell given by ``obs_at`` (the rest of the state as it is)."""
+    the agent's observation at each cell given by ``obs_at`` (the rest of the state as it is). When
+    every cell is forbidden the state is, wherever the agent stands (a box pushed into a corner, the
+    agent drunk): no cell is marked for it (the step's broken rules say it)."""
     if constitution is None:
         return frozenset(), frozenset()
     from envs.errors import RuleError
@@ -110,6 +112,9 @@ def _forbidden_cells(
                     t = (r + deltas[a][0], c + deltas[a][1])
                     if 0 <= t[0] < h and 0 <= t[1] < w and rows[t[0]][t[1]] != "#":
                         entry.add(t)
+    free = sum(ch != "#" for row in rows for ch in row)
+    if len(states) == free > 1:  # forbidden wherever the agent stands: the state is, not a cell (a box stuck)
+        states = set()
     return frozenset(states), frozenset(entry - states)
 
 
