@@ -30,13 +30,14 @@ import numpy as np
 
 from lineage import path_key
 from spawn.config import SimConfig
-from spawn.errors import ReplayError
+from spawn.errors import ReplayError, RunDirError
 from spawn.life.codec import encode_spec
 from spawn.life.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
 from spawn.regimes.archive import ArchiveState, archive_root, batch_specs
 from spawn.regimes.recursive import decode_entry
 from spawn.regimes.ucbair import round_specs
 from spawn.run.driver import read_run
+from spawn.run.rundir import run_kind
 
 __all__ = [
     "AgentReplay",
@@ -418,7 +419,13 @@ class RunRecord:
 
     def __init__(self, run_dir: str | Path) -> None:
         self.path = Path(run_dir)
-        self.config, self.entries = read_run(self.path, "cannot be replayed")
+        try:
+            self.config, self.entries = read_run(self.path, "cannot be replayed")
+        except RunDirError as exc:
+            if run_kind(self.path) in ("sweep", "study"):
+                where = str(self.path / "<arm>" / "seed-<s>")
+                raise RunDirError(f"{exc}; replay one of its runs, {where!r}") from None
+            raise
         self.index = _agent_entries(self.config, self.entries)
 
     def __len__(self) -> int:
