@@ -148,8 +148,7 @@ class ArchiveState:
 
     def add(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
-        if not self.keep_best and result.best is not None:
-            result = replace(result, best=None)  # nor saved: they are never read
+        result = self.saved(result)
         self.pending.append(
             encode(
                 lambda: {
@@ -163,6 +162,13 @@ class ArchiveState:
             )
         )
         self._apply(result, eligible)
+
+    def saved(self, result: JobResult) -> JobResult:
+        """``result`` as the archive keeps and saves it: without its best training episodes when no
+        operator that may be drawn reads them (they are never read)."""
+        if not self.keep_best and result.best is not None:
+            return replace(result, best=None)
+        return result
 
     def log_batch(self, row: dict[str, Any]) -> None:
         self.pending.append(encode(lambda: {"k": "batch", "row": plain_data(row, "batch row")}, "a batch"))

@@ -499,6 +499,7 @@ def replay(
     if missing:
         raise ReplayError(f"agent {missing[0]!r}, an ancestor of {agent!r}, is not in the checkpoint")
     cfg = run.config
+    archive = cfg.regime == "archive"
     done: list[AgentReplay] = []
     recorder = Recorder(episodes)
     for who in chain:
@@ -506,7 +507,9 @@ def replay(
         if on_start is not None:
             on_start(spec)
         result = run_agent(spec, cfg, observe=recorder if who == agent and episodes else None)
-        one = AgentReplay(spec, stored, result, first_difference(stored, result, archive=cfg.regime == "archive"))
+        if archive:
+            result = ArchiveState.new(cfg).saved(result)  # what the archive would have saved of it
+        one = AgentReplay(spec, stored, result, first_difference(stored, result, archive=archive))
         done.append(one)
         if on_agent is not None:
             on_agent(one)

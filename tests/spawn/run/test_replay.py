@@ -46,6 +46,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             operators=OPERATORS,
         ),
         "cohort": _run(root, "cohort", regime="archive", engine="cohort", archive=ARCHIVE, operators=OPERATORS),
+        # no operator reads the best training episodes: the archive saves none
+        "nobest": _run(root, "nobest", regime="archive", archive=ARCHIVE, operators={"finetune": 1.0, "add-tool": 0.0}),
         "hiring": _run(root, "hiring", budget=400, envs=[HIRING], eval={"episodes": 2, "max_steps": 12}),
     }
 
@@ -79,9 +81,10 @@ def test_lineage_replays_every_ancestor_root_first(runs: dict[str, Path]) -> Non
     assert r.agents[0].spec.parent is None and r.agents[-1].spec.id == deepest
 
 
-@pytest.mark.parametrize("name", ["archive", "cohort", "ucb"])
+@pytest.mark.parametrize("name", ["archive", "cohort", "nobest", "ucb"])
 def test_archive_agents_of_later_batches_replay_exactly(runs: dict[str, Path], name: str) -> None:
-    """Expand-only, the cohort engine (replayed on the per-agent path), and HGM's loop."""
+    """Expand-only, the cohort engine (replayed on the per-agent path), without best episodes kept,
+    and HGM's loop."""
     run = RunRecord(runs[name])
     later = _last_batch_children(runs[name])
     assert later and all(a != "0" for a in later)
