@@ -151,3 +151,12 @@ def test_the_api_replays(runs: dict[str, Path]) -> None:
 
     assert spawn.replay(runs["archive"], "0", episodes=0).matches
     assert api_replay(runs["archive"], "0.0", episodes=0).target.agent == "0.0"
+
+
+def test_an_interrupted_run_replays_from_its_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "stopped"
+    outcome = simulate(config(envs=[LAKE]), out, stop_after=4)
+    assert not outcome.complete and not (out / "lineage.json").exists()
+    run = RunRecord(out)
+    assert len(run) == 4
+    assert all(replay(run, a, episodes=0).matches for a in run.index)
