@@ -20,6 +20,7 @@ with the board and the constitution's forbidden cells of each step on a grid env
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from spawn.config import SimConfig
 from spawn.errors import ReplayError, RunDirError
 from spawn.life.codec import encode_spec
 from spawn.life.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
-from spawn.regimes.archive import ArchiveState, archive_root, batch_specs
+from spawn.regimes.archive import ArchiveState, archive_root, batch_specs, extended_record
 from spawn.regimes.recursive import decode_entry
 from spawn.regimes.ucbair import round_specs
 from spawn.run.driver import read_run
@@ -49,6 +50,7 @@ __all__ = [
     "board_of",
     "first_difference",
     "lineage_chain",
+    "published_difference",
     "replay",
 ]
 
@@ -230,6 +232,37 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, tuple | list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equality of a published attribute and a replayed one: numbers by value (a lineage file may
+    keep a whole number as a float), NaN equal to NaN, a missing value equal to ``None``."""
+    numbers = (int, float, np.integer, np.floating)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        x, y = float(a), float(b)
+        return x == y or (math.isnan(x) and math.isnan(y))
+    return bool(a == b)
+
+
+def published_difference(graph: Any, name: str, expected: AgentRecord) -> str | None:
+    """The first difference between an agent's node in the published lineage ``graph`` (the file
+    ``name``) and ``expected``, its replayed record as the run published it, or ``None``."""
+    agent = expected.id
+    if agent not in graph:
+        return f"{name}: the agent is not in the published lineage"
+    i = graph.index(agent)
+    for what, a, b in (
+        ("parent", graph.parents(i, i + 1)[0], expected.parent),
+        ("operator", graph.operators(i, i + 1)[0], expected.operator),
+    ):
+        if a != b:
+            return f"{name}: {what} differs: published {_shown(a)}, replayed {_shown(b)}"
+    attrs, exp = graph.attributes(agent), expected.attributes
+    for key in [*exp, *(k for k in attrs if k not in exp)]:
+        if not _same_value(attrs.get(key), exp.get(key)):
+            a, b = attrs.get(key), exp.get(key)
+            return f"{name}: attribute {key!r} differs: published {_shown(a)}, replayed {_shown(b)}"
+    return None
 
 
 def _shown(v: Any) -> str:
@@ -456,6 +489,32 @@ class RunRecord:
             return ArchiveState.decode_agent(self.config, entry, self.path)
         return decode_entry(self.config, entry, self.path)
 
+    @functools.cached_property
+    def published(self) -> tuple[str, Any] | None:
+        """The run's lineage file (``lineage.parquet`` or ``lineage.json``) by name and as a lineage,
+        or ``None`` when the run has not finished (only its checkpoint is there)."""
+        from lineage import LineageGraph
+        from spawn.run.layout import RunDir
+
+        found = RunDir(self.path)
+        if not found.finished:
+            return None
+        return found.lineage.name, LineageGraph.load(found.lineage)
+
+    @functools.cached_property
+    def _loop(self) -> ArchiveState:
+        """The archive as the checkpoint leaves it (HGM's loop: every agent's later episodes)."""
+        return ArchiveState.replay(self.config, self.entries, self.path)
+
+    def as_published(self, record: AgentRecord) -> AgentRecord:
+        """An agent's record as the run's lineage publishes it: under HGM's loop with the loop's later
+        evaluation episodes of it counted in (as recorded: they are not played again)."""
+        if self.config.regime == "archive" and self.config.archive.expand == "ucb-air":
+            extra = self._loop.extra.get(record.id)
+            if extra:
+                return extended_record(self.config, record, extra)
+        return record
+
     def grid_envs(self) -> list[str]:
         """The environments of the run's suite that have a board to draw (see :func:`board_of`)."""
         from spawn.life.job import suite_for
@@ -481,12 +540,16 @@ def replay(
     episodes: int = 1,
     on_agent: Callable[[AgentReplay], Any] | None = None,
     on_start: Callable[[AgentSpec], Any] | None = None,
+    check_published: bool = True,
 ) -> Replay:
     """Run ``agent``'s life in the run directory ``run_dir`` again from its recorded spec and compare
     the result with the stored one; record its first ``episodes`` evaluation episodes of every
     environment (at most the ``[eval] episodes`` its record measured). With ``lineage``, every
     ancestor is replayed first (root first), each checked. A replay goes on past a mismatch (every
     agent is reported); ``on_start`` and ``on_agent`` are told of each agent before and after its life.
+    With ``check_published`` (the default), a finished run's lineage file must also hold the
+    replayed record (under HGM's loop, with the loop's later episodes counted in): the numbers a
+    run publishes (``lineage.json``, ``agents.csv`` made from it) are checked, not only its checkpoint.
 
     Raises :class:`~spawn.errors.ReplayError` (an agent not in the run, a bad ``episodes``), and
     :class:`~spawn.errors.RunDirError` or :class:`~spawn.errors.CheckpointError` for a directory that
@@ -509,7 +572,11 @@ def replay(
         result = run_agent(spec, cfg, observe=recorder if who == agent and episodes else None)
         if archive:
             result = ArchiveState.new(cfg).saved(result)  # what the archive would have saved of it
-        one = AgentReplay(spec, stored, result, first_difference(stored, result, archive=archive))
+        difference = first_difference(stored, result, archive=archive)
+        if difference is None and check_published and run.published is not None:
+            name, graph = run.published
+            difference = published_difference(graph, name, run.as_published(result.record))
+        one = AgentReplay(spec, stored, result, difference)
         done.append(one)
         if on_agent is not None:
             on_agent(one)

@@ -116,6 +116,25 @@ def test_a_tampered_record_exits_1_naming_the_difference(
     assert err.strip().splitlines()[-1].startswith("lineage-sim replay: agent 0.1: the replayed record differs")
 
 
+def test_a_published_lineage_that_differs_exits_1(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The checkpoint intact, but lineage.json (what a run publishes) says another value."""
+    copy = tmp_path / "published"
+    shutil.copytree(runs["lake"], copy)
+    doc = json.loads((copy / "lineage.json").read_text())
+    node = next(n for n in doc["nodes"] if n["id"] == "0.0")
+    old, node["episodes"] = node["episodes"], node["episodes"] + 1
+    (copy / "lineage.json").write_text(json.dumps(doc))
+    status, _, err = _cli(capsys, copy, "--agent", "0.0", "--episodes", "0")
+    assert status == 1
+    assert err.strip() == (
+        "lineage-sim replay: agent 0.0: the replayed record differs from the stored one: "
+        f"lineage.json: attribute 'episodes' differs: published {old + 1}, replayed {old}"
+    )
+    assert _cli(capsys, copy, "--agent", "0.1", "--episodes", "0")[0] == 0  # the other agents still match
+
+
 def _frames(path: Path) -> list[np.ndarray]:
     img = Image.open(path)
     out = []
