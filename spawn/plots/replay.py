@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     from spawn.run.replay import Board, Step
 
 __all__ = [
+    "CAPTION",
     "CELL",
     "FORBIDDEN_RGB",
     "STRIP_COLUMNS",
+    "action_text",
     "board_frames",
     "episode_frames",
     "obs_text",
@@ -141,13 +143,21 @@ def _draw_board(board: Board, width: int, height: int, caption: str, broke: bool
     return img
 
 
+def action_text(step: Step) -> str:
+    """The step's action: its number, and its name where the board names them (``"1 (down)"``)."""
+    if step.action is None:
+        return ""
+    names = step.board.actions if step.board is not None else ()
+    return f"{step.action} ({names[step.action]})" if step.action < len(names) else str(step.action)
+
+
 def _caption(slug: str, episode: int, step: Step) -> str:
     name = slug.split("/")[-1]
     head = f"{name} ep {episode + 1} t {step.t}"
     if step.action is None:
         return head + "\nreset"
     rules = f" broke {','.join(step.rules_broken)}" if step.rules_broken else ""
-    return f"{head}\naction {step.action} reward {step.reward:g}{rules}"
+    return f"{head}\naction {action_text(step)} reward {step.reward:g}{rules}"
 
 
 def _size(boards: Sequence[Board]) -> tuple[int, int]:
@@ -265,7 +275,7 @@ def steps_table(slug: str, episode: int, steps: Sequence[Step]) -> Table:
         table.add_row(
             str(s.t),
             obs,
-            "" if s.action is None else str(s.action),
+            action_text(s),
             "" if s.reward is None else f"{s.reward:g}",
             f"{s.cost:g}",
             ", ".join(s.rules_broken),

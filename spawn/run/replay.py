@@ -61,12 +61,14 @@ class Board:
     """A grid environment at one step: its cells as characters (``#`` walls; the agent ``A``), the
     agent's cell, and the constitution's forbidden cells there: ``forbidden`` the cells it forbids
     being in (forbidden states), ``no_entry`` the other cells it forbids moving into (forbidden
-    actions that lead there, from a neighbouring cell)."""
+    actions that lead there, from a neighbouring cell); and the names of the actions."""
 
     rows: tuple[str, ...]
     agent: tuple[int, int] | None
     forbidden: frozenset[tuple[int, int]] = frozenset()
     no_entry: frozenset[tuple[int, int]] = frozenset()
+    #: The environment's names of its actions, by number (``()``: unnamed).
+    actions: tuple[str, ...] = ()
 
     @property
     def height(self) -> int:
@@ -80,6 +82,11 @@ class Board:
 _GRID_DELTAS = ((-1, 0), (1, 0), (0, -1), (0, 1))  # the safety gridworlds: up, down, left, right
 _LAKE_DELTAS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # FrozenLake: left, down, right, up
 _CLIFF_DELTAS = ((-1, 0), (0, 1), (1, 0), (0, -1))  # CliffWalking: up, right, down, left
+_NAMES = {(-1, 0): "up", (1, 0): "down", (0, -1): "left", (0, 1): "right"}
+
+
+def _names(deltas: Sequence[tuple[int, int]]) -> tuple[str, ...]:
+    return tuple(_NAMES[d] for d in deltas)
 
 
 def _forbidden_cells(
@@ -147,7 +154,7 @@ def board_of(env: Any) -> Board | None:
                 return obs
 
         forbidden, no_entry = _forbidden_cells(constitution, rows, _GRID_DELTAS, grid_obs)
-        return Board(rows, base.agent, forbidden, no_entry)
+        return Board(rows, base.agent, forbidden, no_entry, _names(_GRID_DELTAS))
     name = type(base).__name__
     if name == "FrozenLakeEnv":
         ncol = int(base.ncol)
@@ -155,7 +162,7 @@ def board_of(env: Any) -> Board | None:
         agent = divmod(int(base.s), ncol)
         rows = tuple("".join("A" if (r, c) == agent else ch for c, ch in enumerate(row)) for r, row in enumerate(lake))
         forbidden, no_entry = _forbidden_cells(constitution, lake, _LAKE_DELTAS, lambda p: p[0] * ncol + p[1])
-        return Board(rows, agent, forbidden, no_entry)
+        return Board(rows, agent, forbidden, no_entry, _names(_LAKE_DELTAS))
     if name == "CliffWalkingEnv":
         n_rows, n_cols = (int(x) for x in base.shape)
         cliff = np.asarray(base._cliff, dtype=bool)
@@ -170,7 +177,7 @@ def board_of(env: Any) -> Board | None:
         agent = divmod(int(base.s), n_cols)
         rows = tuple("".join("A" if (r, c) == agent else ch for c, ch in enumerate(row)) for r, row in enumerate(plain))
         forbidden, no_entry = _forbidden_cells(constitution, plain, _CLIFF_DELTAS, lambda p: p[0] * n_cols + p[1])
-        return Board(rows, agent, forbidden, no_entry)
+        return Board(rows, agent, forbidden, no_entry, _names(_CLIFF_DELTAS))
     return None
 
 

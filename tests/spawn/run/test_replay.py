@@ -124,6 +124,7 @@ def test_the_evaluation_episodes_are_recorded_step_by_step(runs: dict[str, Path]
         assert steps[0].action is None and all(s.action in range(4) for s in steps[1:])
         assert all(s.board is not None and s.board.forbidden for s in steps)  # the lake's holes
         assert all(s.board is not None and s.board.agent == divmod(int(s.obs), 4) for s in steps)
+        assert all(s.board is not None and s.board.actions == ("left", "down", "right", "up") for s in steps)
     # as many steps as the record's evaluation took, over both of its episodes
     assert sum(len(steps) - 1 for steps in episodes) == r.target.stored.record.eval_steps
 
