@@ -32,7 +32,7 @@ import numpy as np
 from lineage import path_key
 from spawn.config import SimConfig
 from spawn.errors import ReplayError, RunDirError
-from spawn.life.codec import encode_spec
+from spawn.life.codec import bad_entry, encode_spec
 from spawn.life.job import AgentRecord, AgentSpec, JobResult, root_spec, run_agent
 from spawn.regimes.archive import ArchiveState, archive_root, batch_specs, extended_record
 from spawn.regimes.recursive import decode_entry
@@ -397,10 +397,13 @@ def _archive_spec(cfg: SimConfig, entries: list[dict[str, Any]], at: int, agent:
     if end is None:
         raise ReplayError(f"agent {agent!r}: the checkpoint holds no batch row after it (a damaged checkpoint?)")
     state = ArchiveState.replay(cfg, entries[:start], out)
-    if cfg.archive.expand == "ucb-air":
-        specs = round_specs(cfg, state, entries[start:end])
-    else:
-        specs = batch_specs(cfg, state, str(entries[end]["row"]["parents"]).split())
+    try:
+        if cfg.archive.expand == "ucb-air":
+            specs = round_specs(cfg, state, entries[start:end])
+        else:
+            specs = batch_specs(cfg, state, str(entries[end]["row"]["parents"]).split())
+    except (KeyError, ValueError, TypeError, StopIteration) as exc:  # a batch row or decision damaged
+        raise bad_entry(out, exc) from None
     for spec in specs:
         if spec.id == agent:
             return spec
