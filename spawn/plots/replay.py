@@ -232,7 +232,8 @@ def write_strip(
     rows = [r for r in rows if r]
     fw, fh = frames[0][0].size
     gap = 4
-    sheet = Image.new("RGB", (columns * (fw + gap) - gap, len(rows) * (fh + gap) - gap), _BACKGROUND)
+    wide = max(len(r) for r in rows)
+    sheet = Image.new("RGB", (wide * (fw + gap) - gap, len(rows) * (fh + gap) - gap), _BACKGROUND)
     for y, row in enumerate(rows):
         for x, img in enumerate(row):
             sheet.paste(img, (x * (fw + gap), y * (fh + gap)))
