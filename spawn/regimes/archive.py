@@ -184,6 +184,14 @@ class ArchiveState:
     def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> ArchiveState:
         """The state a checkpoint's entries describe (every counter is rebuilt from them)."""
         state = cls.new(cfg)
+        state.extend(cfg, entries, out)
+        return state
+
+    def extend(self, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> None:
+        """Apply more of a checkpoint's entries, the ones that follow those this state was made of
+        (:meth:`replay` applies them all at once; a replay of several agents goes on from one batch
+        to the next)."""
+        state = self
         slugs = suite_for(cfg).slugs
         try:
             for e in entries:
@@ -209,7 +217,6 @@ class ArchiveState:
                     raise ValueError("not an entry of the archive regime")
         except Exception as exc:
             raise bad_entry(out, exc) from None
-        return state
 
     @staticmethod
     def decode_agent(cfg: SimConfig, entry: dict[str, Any], out: Path) -> JobResult:

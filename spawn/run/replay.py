@@ -388,20 +388,47 @@ def _recursive_spec(
     raise ReplayError(f"agent {agent!r}: its parent {parent}'s checkpoint entry does not hold its spec")
 
 
-def _archive_spec(cfg: SimConfig, entries: list[dict[str, Any]], at: int, agent: str, out: Path) -> AgentSpec:
+class _Before:
+    """The archive as it was before a batch, rebuilt from the checkpoint's entries: going on from the
+    last batch asked for when the next is later (a chain of ancestors, agents in the order they
+    joined), made again from the start otherwise."""
+
+    def __init__(self, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> None:
+        self.cfg, self.entries, self.out = cfg, entries, out
+        self.state, self.cursor = ArchiveState.new(cfg), 0
+
+    def at(self, start: int) -> ArchiveState:
+        if start < self.cursor:
+            self.state, self.cursor = ArchiveState.new(self.cfg), 0
+        self.state.extend(self.cfg, self.entries[self.cursor : start], self.out)
+        self.cursor = start
+        return self.state
+
+
+def _archive_spec(before: _Before, at: int, agent: str) -> AgentSpec:
     """An archive child's spec, made again as its batch (or HGM's round) made it."""
+    cfg, entries, out = before.cfg, before.entries, before.out
     if agent == "0":
         return archive_root(cfg)
     start = max((i for i in range(at) if entries[i].get("k") == "batch"), default=0) + 1
     end = next((i for i in range(at, len(entries)) if entries[i].get("k") == "batch"), None)
     if end is None:
         raise ReplayError(f"agent {agent!r}: the checkpoint holds no batch row after it (a damaged checkpoint?)")
-    state = ArchiveState.replay(cfg, entries[:start], out)
     try:
-        if cfg.archive.expand == "ucb-air":
-            specs = round_specs(cfg, state, entries[start:end])
+        if cfg.archive.expand == "ucb-air":  # the round's evaluations change the state: on one of its own
+            specs = round_specs(cfg, ArchiveState.replay(cfg, entries[:start], out), entries[start:end])
         else:
-            specs = batch_specs(cfg, state, str(entries[end]["row"]["parents"]).split())
+            state = before.at(start)
+            picks = str(entries[end]["row"]["parents"]).split()
+            counts = {p: state.n_children.get(p) for p in picks}
+            try:
+                specs = batch_specs(cfg, state, picks)
+            finally:  # the state stays as it was before the batch (its children join from the entries)
+                for p, n in counts.items():
+                    if n is None:
+                        state.n_children.pop(p, None)
+                    else:
+                        state.n_children[p] = n
     except (KeyError, ValueError, TypeError, StopIteration) as exc:  # a batch row or decision damaged
         raise bad_entry(out, exc) from None
     for spec in specs:
@@ -489,8 +516,12 @@ class RunRecord:
         """The agent's spec as the run made it (see the module's docstring)."""
         cfg, entries = self.config, self.entries
         if cfg.regime == "archive":
-            return _archive_spec(cfg, entries, self.index[agent], agent, self.path)
+            return _archive_spec(self._before, self.index[agent], agent)
         return _recursive_spec(cfg, entries, self.index, agent, self.path)
+
+    @functools.cached_property
+    def _before(self) -> _Before:
+        return _Before(self.config, self.entries, self.path)
 
     def stored(self, agent: str) -> JobResult:
         """The agent's result as the checkpoint holds it (its first evaluation's record under HGM's loop)."""

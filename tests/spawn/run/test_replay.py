@@ -97,9 +97,20 @@ def test_archive_agents_of_later_batches_replay_exactly(runs: dict[str, Path], n
         assert "evaluate" in actions and "expand" in actions
 
 
-def test_every_agent_of_an_archive_run_replays(runs: dict[str, Path]) -> None:
-    run = RunRecord(runs["ucb"])
-    assert all(replay(run, a, episodes=0).matches for a in _ids(runs["ucb"]))
+@pytest.mark.parametrize("name", ["archive", "ucb"])
+def test_every_agent_of_an_archive_run_replays_in_any_order(runs: dict[str, Path], name: str) -> None:
+    """In the order they joined (the archive rebuilt once, batch after batch) and backwards."""
+    ids = _ids(runs[name])
+    run = RunRecord(runs[name])
+    assert all(replay(run, a, episodes=0).matches for a in ids)
+    assert all(replay(run, a, episodes=0).matches for a in reversed(ids))
+
+
+def test_an_archive_agents_lineage_replays(runs: dict[str, Path]) -> None:
+    deepest = max(_ids(runs["archive"]), key=lambda a: a.count("."))
+    assert deepest.count(".") >= 3
+    r = replay(runs["archive"], deepest, lineage=True, episodes=0)
+    assert [a.agent for a in r.agents] == lineage_chain(deepest) and r.matches
 
 
 def test_a_changed_record_is_named_at_its_first_difference() -> None:
