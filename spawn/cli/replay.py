@@ -106,8 +106,9 @@ def register(subparsers: Any) -> None:
         help="run an agent's life again from its recorded spec, check it, and show its evaluation episodes",
         description=(
             "Runs the agent's life again from the spec the run recorded (a life is a pure job of its spec "
-            "and the config, so this is exact) and checks that its record equals the stored one: exit 0 "
-            "when it does, 1 naming the first difference. Then shows its evaluation episodes (the same "
+            "and the config, so this is exact) and checks that its record equals the stored one (the "
+            "checkpoint's, and a finished run's lineage file): exit 0 when it does, 1 naming the first "
+            "difference. Then shows its evaluation episodes (the same "
             "seeds and action draws as its record measured): a table of steps (observation, action, "
             "reward, cost, rules broken) for each environment, or with --output a picture of the grid "
             "environments' boards, the constitution's forbidden cells marked red (a .gif animates every "
