@@ -4,7 +4,8 @@ The only package allowed to import the other three (``lineage``, ``envs``, ``att
 For notebooks: ``spawn.simulate(config)`` runs a config (a TOML path, a mapping or a
 :class:`spawn.config.SimConfig`) and returns a :class:`spawn.api.Run` with its lineage, a DataFrame
 of agents and plotting methods; ``spawn.open_run(path)`` opens a finished run directory and
-``spawn.resume(path)`` finishes an interrupted one.
+``spawn.resume(path)`` finishes an interrupted one; ``spawn.replay(path, agent)`` runs an agent's
+life again from its recorded spec and checks it against its stored record.
 
 The package is layered (each imports only those below it; an import-linter contract checks it):
 ``cli`` (the command line), ``api``, ``plots``, ``experiments`` (sweeps, selector studies), ``aiq``,
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from spawn.api import Run, Sweep
+    from spawn.run.replay import Replay
 
 __version__ = "0.1.0"
 
@@ -35,6 +37,7 @@ __all__ = [
     "register_runtime",
     "register_selector",
     "register_trigger",
+    "replay",
     "resume",
     "simulate",
 ]
@@ -45,6 +48,13 @@ def simulate(config: Any, out: Any = None, **kwargs: Any) -> Run | Sweep:
     from spawn.api import simulate as _simulate
 
     return _simulate(config, out, **kwargs)
+
+
+def replay(path: Any, agent: str, **kwargs: Any) -> Replay:
+    """Run an agent's life again from its recorded spec and check it; see :func:`spawn.api.replay`."""
+    from spawn.api import replay as _replay
+
+    return _replay(path, agent, **kwargs)
 
 
 def resume(path: Any, **kwargs: Any) -> Run | Sweep:

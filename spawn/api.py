@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from spawn.run.driver import RunOutcome
+    from spawn.run.replay import Replay
 
-__all__ = ["Run", "Sweep", "open_run", "resume", "resume_output", "run_output", "simulate"]
+__all__ = ["Run", "Sweep", "open_run", "replay", "resume", "resume_output", "run_output", "simulate"]
 
 
 @dataclass
@@ -79,6 +80,10 @@ class Run:
         from spawn.plots import plot_path
 
         return plot_path(self.path, kind, rules=rules, attributes=attributes, output=output)
+
+    def replay(self, agent: str, *, lineage: bool = False, episodes: int = 1) -> Replay:
+        """An agent's life run again and checked against its stored record (``lineage-sim replay``)."""
+        return replay(self.path, agent, lineage=lineage, episodes=episodes)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(f"Run({str(self.path)!r}, {len(self.lineage)} agents)")
@@ -209,3 +214,15 @@ def resume(path: str | Path, *, runtime: str = "inline", progress: bool = False,
     found = open_output(out)
     cfg = load_config(found.config if isinstance(found, SweepDir) else out / "config.toml")
     return _opened(cfg, out, result)
+
+
+def replay(path: str | Path, agent: str, *, lineage: bool = False, episodes: int = 1) -> Replay:
+    """Run ``agent``'s life in the run directory ``path`` again from its recorded spec, as
+    ``lineage-sim replay`` does: the result's ``matches`` says whether every replayed record equals
+    the stored one (``first_mismatch.difference`` names the first difference), ``episodes`` holds
+    its first ``episodes`` evaluation episodes per environment, step by step (see
+    :func:`spawn.run.replay.replay`; with ``lineage``, every ancestor is replayed and checked too).
+    """
+    from spawn.run.replay import replay as _replay
+
+    return _replay(path, agent, lineage=lineage, episodes=episodes)

@@ -17,6 +17,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "PlotError",
+    "ReplayError",
     "RunDirError",
     "SpawnError",
     "UsageError",
@@ -52,6 +53,10 @@ class CheckpointError(SpawnError, ValueError):
 
 class AgentFailedError(SpawnError, RuntimeError):
     """An agent's user code raised and ``[faults] on_error = "fail"`` (or it could not even start)."""
+
+
+class ReplayError(SpawnError, ValueError):
+    """A replay that cannot be made: an agent that is not in the run, a bad number of episodes."""
 
 
 class PlotError(SpawnError, ValueError):

@@ -33,6 +33,7 @@ _COMMAND_MODULES: list[str] = [
     "spawn.cli.export",
     "spawn.cli.plot",
     "spawn.cli.view",
+    "spawn.cli.replay",
     "spawn.cli.universal",
     "spawn.cli.info",
     "spawn.cli.plugins",

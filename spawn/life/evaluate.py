@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "UNCONSTRAINED_ZEROS",
     "Episode",
     "Evaluation",
+    "Observer",
     "episode_seeds",
     "evaluate",
     "evaluate_episode",
@@ -62,6 +63,14 @@ EVAL_STREAM = 2**31 - 1
 
 #: Epsilon of the smoothed sigma in the KL distance.
 KL_EPSILON = 1e-3
+
+
+#: A watcher of evaluation steps (the replay's recorder): called as ``observe(slug, episode, env, t,
+#: obs, action, reward, info)`` once at each episode's reset (``t = 0``, ``action`` and ``reward``
+#: ``None``, the reset's ``info``) and after each step ``t`` (the observation reached, the action the
+#: agent took, its reward and the step's ``info``). It must only read: the episodes are the same
+#: with or without it.
+Observer = Callable[[str, int, Any, int, Any, "int | None", "float | None", dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -113,13 +122,15 @@ def evaluate(
     rng: np.random.Generator,
     clock: int = 0,
     done: Mapping[str, tuple[dict[str, float], int]] | None = None,
+    observe: Observer | None = None,
 ) -> Evaluation:
     """Run ``cfg.eval.episodes`` seeded episodes on every environment; return the attributes to record.
 
     A clocked environment is evaluated at world time ``clock`` (the end of the agent's training),
     every episode starting there, so evaluation never moves the world on. ``done`` holds, per
     environment, the metrics and steps of its episodes already run (by the cohort engine's lock-step
-    evaluation, which drew from ``rng`` as these episodes would have).
+    evaluation, which drew from ``rng`` as these episodes would have). ``observe``, if given, is
+    shown every step of the episodes run here (see :data:`Observer`).
     """
     attrs: dict[str, Any] = {}
     per_env: dict[str, dict[str, float]] = {}
@@ -136,7 +147,7 @@ def evaluate(
             options = suite.reset_options(slug, clock)
             try:
                 m, steps = _evaluate_env(
-                    agent, env, slug, seeds, cfg.eval.max_steps, shield, rng, options, facts.success_threshold
+                    agent, env, slug, seeds, cfg.eval.max_steps, shield, rng, options, facts.success_threshold, observe
                 )
             finally:
                 suite.release(env, slug, shield)
@@ -388,10 +399,19 @@ class _Tally:
 
 
 def _episode(
-    policy: _Policy, tally: _Tally, env: Any, seed: int, max_steps: int, options: dict[str, Any] | None
+    policy: _Policy,
+    tally: _Tally,
+    env: Any,
+    seed: int,
+    max_steps: int,
+    options: dict[str, Any] | None,
+    observe: Callable[[Any, int, Any, int | None, float | None, dict[str, Any]], None] | None = None,
 ) -> None:
-    """One evaluation episode from ``seed``, at most ``max_steps`` steps, added to ``tally``."""
+    """One evaluation episode from ``seed``, at most ``max_steps`` steps, added to ``tally``
+    (``observe``: an :data:`Observer` bound to the environment and the episode)."""
     raw, info = env.reset(seed=seed, options=options)
+    if observe is not None:
+        observe(env, 0, raw, None, None, info)
     ep_return = ep_cost = ep_viol = 0.0
     pending: list[int] = []
     t = 0
@@ -412,6 +432,8 @@ def _episode(
         ep_cost += float(info.get("cost", 0.0))
         ep_viol += float(info.get("violations", 0))
         ended = terminated or truncated
+        if observe is not None:
+            observe(env, t, raw, a, float(r), info)
     tally.episode(env, info, t, ep_return, ep_cost, ep_viol)
 
 
@@ -425,11 +447,14 @@ def _evaluate_env(
     rng: np.random.Generator,
     options: dict[str, Any] | None = None,
     success_threshold: float | None = None,
+    observe: Observer | None = None,
 ) -> tuple[dict[str, float], int]:
     """The metrics of ``task``'s episodes, one per seed, and the steps they took (``success_threshold``:
-    the return an episode's success needs; ``None``: its ``info["success"]``)."""
+    the return an episode's success needs; ``None``: its ``info["success"]``; ``observe``: see
+    :data:`Observer`)."""
     policy = _Policy(agent, env, task, shield, rng)
     tally = _Tally(success_threshold=success_threshold)
-    for seed in seeds:
-        _episode(policy, tally, env, seed, max_steps, options)
+    for i, seed in enumerate(seeds):
+        seen = None if observe is None else functools.partial(observe, task, i)
+        _episode(policy, tally, env, seed, max_steps, options, seen)
     return tally.metrics(policy.constitution is not None, policy.tools), tally.steps

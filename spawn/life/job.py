@@ -26,7 +26,7 @@ from lineage.paths import child_id
 from spawn.agents import Agent, agent_class
 from spawn.config import SimConfig, load_plugins
 from spawn.errors import AgentFailedError, SpawnError
-from spawn.life.evaluate import evaluate
+from spawn.life.evaluate import Observer, evaluate
 from spawn.life.objectives import Objective
 from spawn.life.operators import Birth, apply_operator, draw_operator, first_task, lineage_fields, operator_kind
 from spawn.life.spec import AgentRecord, AgentSpec, CurveRow, JobResult, path_ints, root_spec, seed_sequence
@@ -335,12 +335,16 @@ class Life:
         """The stream the evaluation's action draws come from (the same generator every time)."""
         return np.random.default_rng(self._act_ss)
 
-    def finish(self, evaluated: Mapping[str, tuple[dict[str, float], int]] | None = None) -> JobResult:
+    def finish(
+        self, evaluated: Mapping[str, tuple[dict[str, float], int]] | None = None, observe: Observer | None = None
+    ) -> JobResult:
         """Evaluate and record (after :meth:`train`); ``evaluated``: episodes already run (see
-        :func:`~spawn.life.evaluate.evaluate`'s ``done``)."""
+        :func:`~spawn.life.evaluate.evaluate`'s ``done``); ``observe``: shown every evaluation step."""
         spec, stats = self.spec, self.stats
         clock = spec.birth_time + stats.steps
-        ev = evaluate(self.agent, spec, self.suite, self.cfg, self.eval_rng(), clock=clock, done=evaluated)
+        ev = evaluate(
+            self.agent, spec, self.suite, self.cfg, self.eval_rng(), clock=clock, done=evaluated, observe=observe
+        )
         attrs = self._attributes() | {"eval_steps": ev.steps} | ev.attributes
         attrs["root_utility"] = root_utility(self.cfg, attrs)  # the root's utility of this agent
         record = AgentRecord(spec.id, spec.parent, spec.operator, attrs, stats.steps, ev.steps, tuple(self.curve))
@@ -387,8 +391,9 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
-def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
-    """Run one agent's life, a pure function of ``spec`` and ``cfg``.
+def run_agent(spec: AgentSpec, cfg: SimConfig, observe: Observer | None = None) -> JobResult:
+    """Run one agent's life, a pure function of ``spec`` and ``cfg`` (``observe``, if given, is shown
+    every step of its evaluation episodes: see :data:`~spawn.life.evaluate.Observer`).
 
     An exception from user code (an agent, an environment) is recorded on the agent's node as
     ``error`` and its budget left unspent; ``[faults] on_error`` decides whether the children it
@@ -401,7 +406,7 @@ def run_agent(spec: AgentSpec, cfg: SimConfig) -> JobResult:
         with _threadpools().limit(limits=1):
             life = Life(spec, cfg)
             life.train()
-            return life.finish()
+            return life.finish(observe=observe)
     except Exception as exc:
         return failed_result(spec, cfg, life, exc)
 

@@ -46,6 +46,8 @@ __all__ = [
     "SELECTOR_STREAM",
     "STEP_COLUMNS",
     "ArchiveState",
+    "archive_root",
+    "batch_specs",
     "batches_csv",
     "extended_record",
     "run_archive",
@@ -146,8 +148,7 @@ class ArchiveState:
 
     def add(self, result: JobResult, eligible: bool) -> None:
         rec = result.record
-        if not self.keep_best and result.best is not None:
-            result = replace(result, best=None)  # nor saved: they are never read
+        result = self.saved(result)
         self.pending.append(
             encode(
                 lambda: {
@@ -161,6 +162,13 @@ class ArchiveState:
             )
         )
         self._apply(result, eligible)
+
+    def saved(self, result: JobResult) -> JobResult:
+        """``result`` as the archive keeps and saves it: without its best training episodes when no
+        operator that may be drawn reads them (they are never read)."""
+        if not self.keep_best and result.best is not None:
+            return replace(result, best=None)
+        return result
 
     def log_batch(self, row: dict[str, Any]) -> None:
         self.pending.append(encode(lambda: {"k": "batch", "row": plain_data(row, "batch row")}, "a batch"))
@@ -176,15 +184,20 @@ class ArchiveState:
     def replay(cls, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> ArchiveState:
         """The state a checkpoint's entries describe (every counter is rebuilt from them)."""
         state = cls.new(cfg)
+        state.extend(cfg, entries, out)
+        return state
+
+    def extend(self, cfg: SimConfig, entries: list[dict[str, Any]], out: Path) -> None:
+        """Apply more of a checkpoint's entries, the ones that follow those this state was made of
+        (:meth:`replay` applies them all at once; a replay of several agents goes on from one batch
+        to the next)."""
+        state = self
         slugs = suite_for(cfg).slugs
         try:
             for e in entries:
                 kind = e.get("k")
                 if kind == "agent" and sorted(e) == ["best", "eligible", "final", "k", "record"]:
-                    if type(e["eligible"]) is not bool:
-                        raise ValueError("eligible is not true or false")
-                    final = None if e["final"] is None else decode_spec(e["final"], (cfg.agent.kind,), slugs)
-                    result = JobResult(decode_record(e["record"]), (), final, decode_best(e["best"]))
+                    result = _decode_agent(cfg, e, slugs)
                     state._apply(result, e["eligible"])
                     parent = result.record.parent
                     if parent is not None:
@@ -204,7 +217,16 @@ class ArchiveState:
                     raise ValueError("not an entry of the archive regime")
         except Exception as exc:
             raise bad_entry(out, exc) from None
-        return state
+
+    @staticmethod
+    def decode_agent(cfg: SimConfig, entry: dict[str, Any], out: Path) -> JobResult:
+        """An ``agent`` entry of the checkpoint as the job's result it saved (record, final, best)."""
+        try:
+            if entry.get("k") != "agent" or sorted(entry) != ["best", "eligible", "final", "k", "record"]:
+                raise ValueError("not an agent entry of the archive regime")
+            return _decode_agent(cfg, entry, suite_for(cfg).slugs)
+        except Exception as exc:
+            raise bad_entry(out, exc) from None
 
     @property
     def total(self) -> int:
@@ -265,6 +287,13 @@ class ArchiveState:
             self.best[rec.id] = dict(result.best or {}) if self.keep_best else {}
             self.incoming.append(rec.id)
             self.deepest = max(self.deepest, result.final.depth)
+
+
+def _decode_agent(cfg: SimConfig, e: dict[str, Any], slugs: list[str]) -> JobResult:
+    if type(e["eligible"]) is not bool:
+        raise ValueError("eligible is not true or false")
+    final = None if e["final"] is None else decode_spec(e["final"], (cfg.agent.kind,), slugs)
+    return JobResult(decode_record(e["record"]), (), final, decode_best(e["best"]))
 
 
 def extended_record(cfg: SimConfig, first: AgentRecord, extra: dict[str, list[float]]) -> AgentRecord:
@@ -488,11 +517,30 @@ def _batch_row(
     }
 
 
+def archive_root(cfg: SimConfig) -> AgentSpec:
+    """The archive's root: the lineage's first agent on ``root_budget``, keeping its final state."""
+    budget = min(cfg.budget, cfg.archive.root_budget or cfg.archive.child_budget)
+    return replace(root_spec(cfg), budget=budget, quota=0, keep_final=True)
+
+
+def batch_specs(cfg: SimConfig, state: ArchiveState, picks: tuple[str, ...] | list[str]) -> list[AgentSpec]:
+    """The children of batch ``state.batch``, one per parent in ``picks`` (in pick order, repeats
+    included), made from ``state`` as it is before the batch: each parent's template, its children so
+    far, the budget spent. The operators draw from one stream per batch, in pick order. The run
+    makes its batches here, and so does the replay of one of their agents (rebuilding the state
+    from the checkpoint's entries before the batch)."""
+    a = cfg.archive
+    remaining = cfg.budget - state.spent
+    op_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch, 1)))
+    return [
+        _child(cfg, state, parent, state.spent, min(a.child_budget, remaining - k * a.child_budget), op_rng)
+        for k, parent in enumerate(picks)
+    ]
+
+
 def start_root(cfg: SimConfig, executor: Any, state: ArchiveState) -> JobResult:
     """Train and evaluate the root (on ``root_budget``) and put it in the archive."""
-    budget = min(cfg.budget, cfg.archive.root_budget or cfg.archive.child_budget)
-    root = replace(root_spec(cfg), budget=budget, quota=0, keep_final=True)
-    (result,) = executor.map(_run_job, [(root, cfg)])
+    (result,) = executor.map(_run_job, [(archive_root(cfg), cfg)])
     state.add(result, True)
     return result
 
@@ -521,7 +569,6 @@ def run_archive(
             break
         n = min(a.batch_size, math.ceil(remaining / a.child_budget), cfg.caps.max_agents - len(state.records))
         sel_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch)))
-        op_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(SELECTOR_STREAM, state.batch, 1)))
         lineage = state.lineage(cfg)
         sel = select(
             cfg.selector,
@@ -534,10 +581,7 @@ def run_archive(
             temperature=a.temperature,
             eval_trials=trials,
         )
-        specs = []
-        for k, parent in enumerate(sel.picks):
-            budget = min(a.child_budget, remaining - k * a.child_budget)
-            specs.append(_child(cfg, state, parent, state.spent, budget, op_rng))
+        specs = batch_specs(cfg, state, sel.picks)
         results = run_jobs(cfg, executor, specs)
         for r in sorted(results, key=lambda r: path_key(r.record.id)):
             state.add(r, _eligible(cfg, state, r))

@@ -18,7 +18,7 @@ from spawn.life.job import AgentRecord, AgentSpec, JobResult, root_spec, suite_f
 from spawn.regimes.base import Saver, StopRun
 from spawn.runtimes import Executor
 
-__all__ = ["RecursiveState", "StopRun", "run_recursive"]
+__all__ = ["RecursiveState", "StopRun", "decode_entry", "run_recursive"]
 
 
 @dataclass
@@ -54,13 +54,27 @@ class RecursiveState:
         slugs = suite_for(cfg).slugs
         try:
             for e in entries:
-                if e.get("k") != "done" or sorted(e) != ["children", "k", "record"]:
-                    raise ValueError("not an agent entry of the recursive regime")
-                children = [decode_spec(c, (cfg.agent.kind,), slugs) for c in e["children"]]
-                state._apply(decode_record(e["record"]), children)
+                result = _decode(cfg, e, slugs)
+                state._apply(result.record, result.children)
         except Exception as exc:
             raise bad_entry(out, exc) from None
         return state
+
+
+def _decode(cfg: SimConfig, e: dict[str, Any], slugs: Sequence[str]) -> JobResult:
+    """A checkpoint entry of the recursive regime: an agent's record and the children it made."""
+    if e.get("k") != "done" or sorted(e) != ["children", "k", "record"]:
+        raise ValueError("not an agent entry of the recursive regime")
+    children = tuple(decode_spec(c, (cfg.agent.kind,), slugs) for c in e["children"])
+    return JobResult(decode_record(e["record"]), children)
+
+
+def decode_entry(cfg: SimConfig, entry: dict[str, Any], out: Path) -> JobResult:
+    """One checkpoint entry of a recursive run as the job's result it saved (record and children)."""
+    try:
+        return _decode(cfg, entry, suite_for(cfg).slugs)
+    except Exception as exc:
+        raise bad_entry(out, exc) from None
 
 
 

@@ -67,8 +67,10 @@ __all__ = [
     "archive_best",
     "final_agent",
     "held_out_test",
+    "loop_child",
     "loop_tau",
     "own_counts",
+    "round_specs",
     "run_ucb_air",
 ]
 
@@ -192,6 +194,32 @@ class _Evaluator:
         return slug, evaluate_episode(built, spec, suite, cfg, slug, seed, _rng(cfg, LOOP_EVAL_STREAM, k, 1), clock)
 
 
+def loop_child(cfg: SimConfig, state: ArchiveState, d: int, parent: str, committed: int) -> AgentSpec:
+    """The child decision ``d`` makes of ``parent``, with ``committed`` steps of the round's children
+    made before it: on ``child_budget`` or what is left of the budget, its operator drawn from the
+    decision's stream. The loop makes its children here, and so does :func:`round_specs`."""
+    budget = min(cfg.archive.child_budget, cfg.budget - state.total - committed)
+    return _child(cfg, state, parent, state.spent, budget, _rng(cfg, SELECTOR_STREAM, d, 1))
+
+
+def round_specs(cfg: SimConfig, state: ArchiveState, entries: list[dict[str, Any]]) -> list[AgentSpec]:
+    """The children of a round of the loop, made again from ``state`` as it was before the round and
+    the round's checkpoint ``entries`` (up to its batch row): its decisions in order, each
+    evaluation's episode applied as the run applied it, each expansion's child made by
+    :func:`loop_child`. For the replay of an agent; the run makes them as it decides."""
+    evals = iter(e for e in entries if e.get("k") == "eval")
+    rows = sorted((e["row"] for e in entries if e.get("k") == "step"), key=lambda row: int(row["step"]))
+    specs: list[AgentSpec] = []
+    for row in rows:
+        if row["action"] == "evaluate":
+            e = next(evals)
+            state.add_episode(cfg, e["agent"], e["env"], float(e["return"]), e["success"], e["steps"])
+        elif row["action"] == "expand":
+            committed = sum(spec.budget for spec in specs)
+            specs.append(loop_child(cfg, state, int(row["step"]), str(row["parent"]), committed))
+    return specs
+
+
 def _evaluation_pick(cfg: SimConfig, state: ArchiveState, d: int, tau: float) -> str:
     """The agent Thompson sampling on its own counts picks for one more episode (decision ``d``)."""
     counts = [own_counts(state, x) for x in state.archive]
@@ -248,9 +276,7 @@ def run_ucb_air(
                 )
                 (parent,) = sel.picks
                 scores |= sel.scores
-                budget = min(a.child_budget, cfg.budget - spent - committed)
-                child = _child(cfg, state, parent, state.spent, budget, _rng(cfg, SELECTOR_STREAM, d, 1))
-                specs.append((d, parent, child))
+                specs.append((d, parent, loop_child(cfg, state, d, parent, committed)))
                 continue
             agent = _evaluation_pick(cfg, state, d, tau)
             slug, ep = evaluator.run(agent)

@@ -144,12 +144,15 @@ def _fail(path: Path, why: str) -> CheckpointError:
     return CheckpointError(f"{path}: {why}")
 
 
-def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> tuple[list[dict[str, Any]], CheckpointWriter]:
+def read_checkpoint(
+    out: Path, cfg: SimConfig, regime: str, *, tidy: bool = True
+) -> tuple[list[dict[str, Any]], CheckpointWriter]:
     """The entries a run of ``regime`` saved in ``out``, in order, and a writer that appends to them.
 
     Every check comes before any entry is used: the manifest's format, version, regime and config
-    digest, then each segment's size and sha256. Stray temporary files of an interrupted save and
-    segments no manifest lists (a save interrupted between the two writes) are removed.
+    digest, then each segment's size and sha256. With ``tidy``, stray temporary files of an
+    interrupted save and segments no manifest lists (a save interrupted between the two writes) are
+    removed (a reader that does not own the directory passes ``tidy=False``).
     """
     out = Path(out)
     folder = out / CHECKPOINT
@@ -164,7 +167,8 @@ def read_checkpoint(out: Path, cfg: SimConfig, regime: str) -> tuple[list[dict[s
         entries.extend(_read_segment(folder, i, seg))
     if len(entries) != total:
         raise _fail(path, "malformed checkpoint manifest (entry count)")
-    _tidy(folder, len(segments))
+    if tidy:
+        _tidy(folder, len(segments))
     writer = CheckpointWriter(out, regime, manifest["config_sha256"], list(segments), total)
     return entries, writer
 

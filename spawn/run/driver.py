@@ -42,6 +42,7 @@ __all__ = [
     "RunOutcome",
     "Terminated",
     "prepare_run_dir",
+    "read_run",
     "resume",
     "sigterm_saves_checkpoint",
     "sigterm_seen",
@@ -352,6 +353,39 @@ def simulate(
     return outcome
 
 
+def _check_run_dir(out: Path) -> None:
+    """Refuse what is not a run directory with a config (a sweep's or study's folder, a plain folder)."""
+    if not out.is_dir():
+        raise RunDirError(f"{str(out)!r} is not a run directory")
+    kind = run_kind(out)
+    if kind in ("sweep", "study"):
+        raise RunDirError(f"{str(out)!r} is a {kind} directory, not a run directory")
+    if not (out / "config.toml").is_file():
+        raise RunDirError(f"{str(out)!r} is not a run directory (no config.toml)")
+
+
+def _run_config(out: Path, what: str) -> SimConfig:
+    """The config a run directory was run with (a config this version refuses: ``what`` cannot be done)."""
+    from spawn.config import load_config
+    from spawn.errors import ConfigError
+
+    try:
+        return load_config(out / "config.toml")
+    except ConfigError as exc:
+        raise CheckpointError(f"{out / 'config.toml'}: {what} ({exc})") from None
+
+
+def read_run(out: str | Path, what: str = "cannot be read") -> tuple[SimConfig, list[dict[str, Any]]]:
+    """A run directory's config and its checkpoint's entries, as :func:`resume` reads them, but only
+    read: no lock is taken and nothing is tidied (a run may be writing there). ``what`` ends the
+    line of a config this version refuses."""
+    path = Path(out)
+    _check_run_dir(path)
+    cfg = _run_config(path, what)
+    entries, _ = read_checkpoint(path, cfg, cfg.regime, tidy=False)
+    return cfg, entries
+
+
 def resume(
     out: str | Path,
     executor: Executor | None = None,
@@ -366,28 +400,16 @@ def resume(
     A failure leaves the checkpoint as it was before the command (and removes outputs this command
     wrote); an interruption keeps what was added, for the next ``resume``.
     """
-    from spawn.config import load_config
-    from spawn.errors import ConfigError
-
     out = Path(out)
     try:
-        if not out.is_dir():
-            raise RunDirError(f"{str(out)!r} is not a run directory")
-        kind = run_kind(out)
-        if kind in ("sweep", "study"):
-            raise RunDirError(f"{str(out)!r} is a {kind} directory, not a run directory")
-        if not (out / "config.toml").is_file():
-            raise RunDirError(f"{str(out)!r} is not a run directory (no config.toml)")
+        _check_run_dir(out)
         rd = open_dir(out, kind="run")
     except BaseException:
         if executor is not None:
             executor.close()
         raise
     try:
-        try:
-            cfg = load_config(out / "config.toml")
-        except ConfigError as exc:
-            raise CheckpointError(f"{out / 'config.toml'}: cannot be resumed ({exc})") from None
+        cfg = _run_config(out, "cannot be resumed")
         entries, writer = read_checkpoint(out, cfg, cfg.regime)
         remove_stray_temporaries(out, PROJECT_FILES)
         before = {name for name in PROJECT_FILES if (out / name).exists()}

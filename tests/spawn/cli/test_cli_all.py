@@ -9,7 +9,21 @@ import pytest
 from spawn.cli import build_parser, main
 
 #: The documented commands, in the order of the README's table (and of ``lineage-sim --help``).
-COMMANDS = ["run", "resume", "inspect", "compare", "export", "plot", "view", "universal", "envs", "rules", "plugins", "limits"]
+COMMANDS = [
+    "run",
+    "resume",
+    "inspect",
+    "compare",
+    "export",
+    "plot",
+    "view",
+    "replay",
+    "universal",
+    "envs",
+    "rules",
+    "plugins",
+    "limits",
+]
 
 
 def test_every_documented_command_is_registered() -> None:
@@ -45,6 +59,7 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
         (["export", "{tmp}/absent.json", "--format", "json", "--output", "{tmp}/x.json"], "no such file"),
         (["plot", "{tmp}/absent", "--kind", "tree", "--output", "{tmp}/x.png"], "absent"),
         (["view", "{tmp}/absent", "--output", "{tmp}/x.html"], "absent"),
+        (["replay", "{tmp}/absent", "--agent", "0", "--output", "{tmp}/x.gif"], "absent"),
         (["universal", "--agent", "nobody"], "nobody"),
         (["envs", "NoSuchEnv-v0"], "unknown environment"),
         (["rules", "--colour"], "unrecognized arguments"),
