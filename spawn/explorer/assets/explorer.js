@@ -220,11 +220,11 @@
     return a;
   }
 
-  function plot(div, traces, ytitle, xtitle) {
+  function plot(div, traces, ytitle, xtitle, whole) {
     Plotly.newPlot(div, traces, {
       height: 210, margin: { l: 50, r: 10, t: 10, b: 36 }, hovermode: "closest",
       legend: { orientation: "h", y: -0.35, font: { size: 10 } },
-      xaxis: { title: { text: xtitle } }, yaxis: { title: { text: ytitle } },
+      xaxis: { title: { text: xtitle }, dtick: whole ? 1 : undefined }, yaxis: { title: { text: ytitle } },
     }, { displaylogo: false, responsive: true });
   }
 
@@ -272,7 +272,7 @@
       const d = el("div", null, "chart"); d.id = "ancestry-chart"; box.appendChild(d);
       plot(d, [{ type: "scatter", mode: "lines+markers", x: chain.map((p) => run.depth[p]),
                  y: chain.map((p) => value[p]), text: chain.map((p) => plain(run.id[p])), name: "value",
-                 hovertemplate: "%{text}: %{y:.4g}<extra></extra>" }], "value", "generation");
+                 hovertemplate: "%{text}: %{y:.4g}<extra></extra>" }], "value", "generation", true);
     }
 
     box.appendChild(el("h3", "Clade"));
