@@ -113,13 +113,13 @@ class RunProgress:
         best = "-" if self.best == -math.inf else f"{self.best:.4g}"
         parts = [
             f"best value {best}",
-            f"agents alive {self.alive():,} of {self.born_count:,} born",
-            f"deepest generation {self.deepest}",
+            f"{self.alive():,} alive of {self.born_count:,} born",
+            f"generation {self.deepest}",
             f"{self.steps_per_second():,.0f} steps/s",
         ]
         if self.nodes is not None:
-            parts.append(f"nodes in use {self.nodes()}")
-        return Text("  ".join(parts), style="dim")
+            parts.append(f"{self.nodes()} nodes in use")
+        return Text(" · ".join(parts), style="dim")
 
     def __enter__(self) -> RunProgress:
         self.progress.start()
