@@ -83,6 +83,22 @@ class Run:
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(f"Run({str(self.path)!r}, {len(self.lineage)} agents)")
 
+    def _repr_html_(self) -> str:
+        """In a notebook: a summary table and a small interactive tree (inline SVG, no script; at most
+        :data:`spawn.plots.notebook.TREE_LIMIT` agents drawn)."""
+        from spawn.plots.notebook import run_html
+
+        cfg = self.config
+        facts: dict[str, Any] = {"run directory": str(self.path), "regime": cfg.regime}
+        if cfg.regime == "archive":
+            facts["selector"] = cfg.selector
+        facts |= {"engine": cfg.engine, "seed": cfg.seed, "environments": ", ".join(e.slug for e in cfg.envs)}
+        try:
+            summary = self.summary
+        except (OSError, ValueError):
+            summary = {}
+        return run_html(self.lineage, summary, title=f"Run {self.path.name}", facts=facts)
+
 
 @dataclass
 class Sweep:

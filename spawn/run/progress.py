@@ -118,7 +118,8 @@ class RunProgress:
             f"{self.steps_per_second():,.0f} steps/s",
         ]
         if self.nodes is not None:
-            parts.append(f"{self.nodes()} nodes in use")
+            n = self.nodes()
+            parts.append(f"{n} node{'' if n == 1 else 's'} in use")
         return Text(" · ".join(parts), style="dim")
 
     def __enter__(self) -> RunProgress:
