@@ -183,7 +183,7 @@ def resume_output(
     tracking: TrackingConfig | None = None,
 ) -> RunOutcome | pd.DataFrame:
     """Finish the interrupted run or sweep in ``out`` (``resume`` and ``lineage-sim resume``);
-    ``tracking`` writes its directories afresh from the checkpoint (docs/tracking.md)."""
+    ``tracking`` writes its directories afresh from the checkpoint (the README, Tracking)."""
     from spawn.errors import RunDirError
     from spawn.run.layout import StudyDir, SweepDir, open_output
 

@@ -161,7 +161,7 @@ def _tracking(args: argparse.Namespace, base: dict[str, Any]) -> Any:
 
 
 def _add_tracking_options(p: argparse.ArgumentParser, resume: bool = False) -> None:
-    g = p.add_argument_group("tracking (docs/tracking.md; changes no byte of the run)")
+    g = p.add_argument_group("tracking (see the README, Tracking; changes no byte of the run)")
     again = " afresh from the checkpoint, then as the run goes on" if resume else " as the run goes"
     g.add_argument(
         "--tensorboard",

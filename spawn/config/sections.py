@@ -507,7 +507,7 @@ class TrackingConfig(StrictModel):
 
     tensorboard: str | None = Field(
         None,
-        description="write TensorBoard event files into this directory as the run goes (see docs/tracking.md)",
+        description="write TensorBoard event files into this directory as the run goes (see the README, Tracking)",
     )
     mlflow: str | None = Field(
         None,

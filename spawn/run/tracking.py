@@ -199,7 +199,7 @@ def check_tracking_dir(path: Path, out: Path, what: str, *, force: bool, resume:
 def mark_tracking_dir(path: Path, out: Path) -> None:
     """Make ``path`` and say in it that lineage-sim tracks the run (or sweep) in ``out`` there."""
     path.mkdir(parents=True, exist_ok=True)
-    marker = {"written_by": "lineage-sim", "run": str(out.resolve()), "layout": "docs/tracking.md"}
+    marker = {"written_by": "lineage-sim", "run": str(out.resolve()), "layout": "the README of lineage-sim, Tracking"}
     atomic_write(path / MARKER, json.dumps(marker, indent=1) + "\n")
 
 

@@ -294,7 +294,7 @@ class _FakeClient:
 
 def test_the_mlflow_path_logs_what_tensorboard_gets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The MLflow code path against a stand-in client (mlflow-skinny is an optional extra that CI does not
-    install; see docs/tracking.md): the same scalars, at the same steps, one MLflow run per run."""
+    install; see the README, Tracking): the same scalars, at the same steps, one MLflow run per run."""
     mlflow = types.ModuleType("mlflow")
     entities, client_mod = types.ModuleType("mlflow.entities"), types.ModuleType("mlflow.tracking")
     entities.Metric = lambda key, value, timestamp, step: (key, value, timestamp, step)  # type: ignore[attr-defined]
