@@ -4,8 +4,8 @@
 The tree is inline SVG, no script and nothing fetched: each agent a dot coloured by its value (dark
 purple low, yellow high, grey without one), a ``<title>`` tooltip giving its id, operator and value,
 and the best agent's line of descent from the root drawn in red. It holds at most ``limit`` agents
-(the first generations, breadth first, and the best agent's ancestors) and says how many more
-there are, so that a run of 10^5 agents shows a page, not a megabyte.
+(the best agent's line, then generation by generation each agent's six children whose clades hold
+the best values) and says how many more there are, so that a run of 10^5 agents shows a page, not a megabyte.
 
 Examples
 --------
@@ -26,10 +26,11 @@ from typing import Any
 
 from lineage import LineageGraph
 
-__all__ = ["TREE_LIMIT", "run_html", "tree_svg"]
+__all__ = ["MAX_CHILDREN", "TREE_LIMIT", "run_html", "tree_svg"]
 
-#: Agents the tree shows at most.
+#: Agents the tree shows at most, and of a larger run's, the children of one agent at most.
 TREE_LIMIT = 300
+MAX_CHILDREN = 6
 
 #: Viridis at 0, 0.5 and 1: the colour of a value from the run's lowest to its highest.
 _STOPS = ((0x44, 0x01, 0x54), (0x21, 0x91, 0x8C), (0xFD, 0xE7, 0x25))
@@ -63,18 +64,29 @@ def _best(g: LineageGraph) -> str | None:
 
 
 def _shown(g: LineageGraph, best: str | None, limit: int) -> list[str]:
-    """Up to ``limit`` agents, generation by generation from the roots, and the best agent's line."""
+    """Every agent of a lineage of at most ``limit``; of a larger one, ``limit`` agents: the best
+    agent's line, then generation by generation from the roots, each agent's :data:`MAX_CHILDREN`
+    children whose clades hold the best values (four times as many again, while that leaves room).
+    Depth first (a parent before its children)."""
+    if len(g) <= limit:
+        return list(g.walk())
     line = [] if best is None else [*reversed(g.ancestors(best)), best]
     keep = set(line)
+    clade = {a: (-math.inf if math.isnan(v) else v) for a, v in g.clade_max("value").items()}
+    keep.update(g.roots())
     room = max(limit - len(keep), 0)
-    queue = deque(g.roots())
-    while queue and room > 0:
-        a = queue.popleft()
-        if a not in keep:
-            keep.add(a)
-            room -= 1
-        queue.extend(g.children(a))
-    return [a for a in g.walk() if a in keep]  # depth first: a parent before its children
+    cap = MAX_CHILDREN
+    while room > 0:  # a shallow tree fills ``limit`` with more children an agent
+        queue = deque(g.roots())
+        while queue and room > 0:
+            a = queue.popleft()
+            for c in sorted(g.children(a), key=lambda c: (c not in keep, -clade[c]))[:cap]:
+                queue.append(c)
+                if c not in keep and room > 0:
+                    keep.add(c)
+                    room -= 1
+        cap *= 4
+    return [a for a in g.walk() if a in keep]
 
 
 def tree_svg(g: LineageGraph, limit: int = TREE_LIMIT) -> tuple[str, int]:
@@ -120,6 +132,9 @@ def tree_svg(g: LineageGraph, limit: int = TREE_LIMIT) -> tuple[str, int]:
         v = values[a]
         op = g.operator(a) or "root"
         tip = f"{a} · {op} · value {'-' if v is None else f'{v:.4g}'}"
+        hidden = len(g.children(a)) - len(kids[a])
+        if hidden:
+            tip += f" · {hidden:,} more children not drawn"
         fill = _colour(None if v is None else (v - low) / span)
         on = a in line
         ring = f' stroke="{BEST}" stroke-width="2.5"' if on else ' stroke="#333" stroke-width="0.5"'
@@ -179,7 +194,9 @@ def run_html(
     )
     svg, more = tree_svg(g, limit)
     note = (
-        f"<p><small>{more:,} more agents not drawn: the first generations and the best agent's line are.</small></p>"
+        f"<p><small>{more:,} more agents not drawn: the best agent's line is, and each agent's "
+        f"{MAX_CHILDREN} children whose clades hold the best values (a tooltip says how many it has more)."
+        "</small></p>"
         if more
         else ""
     )

@@ -114,6 +114,23 @@ def test_a_large_run_is_bounded_and_keeps_the_best_agents_line() -> None:
     assert f"{len(g) - TREE_LIMIT:,} more agents not drawn" in html
 
 
+def test_a_wide_run_draws_its_best_clades_generations_deep() -> None:
+    """A root of 2,000 children (an archive run's uniform draws): not a row of 300 of them, but each
+    agent's six children of the best clades, and the tooltip tells how many more it has."""
+    g = LineageGraph()
+    g.add_agent("0", value=0.0)
+    for i in range(2000):
+        g.add_agent(f"0.{i}", parent="0", operator="finetune", value=0.1)
+        for j in range(3):
+            g.add_agent(f"0.{i}.{j}", parent=f"0.{i}", operator="finetune", value=(i * 3 + j) / 10_000)
+    p = _parse(run_html(g, {}))
+    assert len(p.agents) == TREE_LIMIT
+    drawn_children = [a for a in p.agents if a.count(".") == 1]
+    assert len(drawn_children) < TREE_LIMIT / 2  # grandchildren drawn too
+    assert p.agents["0"]["title"].endswith(f"{2000 - len(drawn_children):,} more children not drawn")
+    assert "0.1999.2" in p.agents  # the best, and its line
+
+
 def test_text_from_a_plugin_is_escaped() -> None:
     g = LineageGraph()
     g.add_agent("0", value=0.1)
