@@ -131,6 +131,8 @@ class Streams:
         tracker: Tracker | None = None,
     ) -> None:
         self.order, self.lineage, self.records, self.tracker = order, lineage, records, tracker
+        if tracker is not None:  # measurements that change after an agent joins are tracked at the end
+            tracker.final_at_end = cfg.regime == "archive" and cfg.archive.expand == "ucb-air"
         self.files = streamed_files(cfg)
         g = lineage
 
@@ -213,6 +215,8 @@ class Streams:
                 self._done = {}
             if complete:
                 self.flush()
+                if self.tracker is not None:
+                    self.tracker.finish([self.records[a] for a in self.lineage.id_range()])
         finally:
             for t in self.tables:
                 t.close()

@@ -16,6 +16,9 @@ joined the lineage since, in the lineage's order, never in arrival order)::
         final/<metric>   every numeric attribute      step: its training steps at the end
     DIR/lineage-sim-tracking.json      what wrote the directory
 
+Under HGM's loop (``expand = "ucb-air"``) an agent's measurements change after it joins: its final
+metrics (``agents/*``, ``final/*``) are written when the run completes, with the values it ends with.
+
 Event files are written directly (TFRecord framing of tensorboardX's ``Event`` protos, one event
 holding every scalar of one step), not through ``SummaryWriter``: that is a thread and a queue per
 writer, and one call per scalar. Tracking reads the run and writes only into its own directories:
@@ -25,6 +28,7 @@ directory afresh from the checkpoint (as the streamed files are), so no event is
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -83,6 +87,9 @@ def _crc() -> Callable[[bytes], int]:
     return crc32c
 
 
+_SERIAL = itertools.count(1)
+
+
 def _masked(crc: int) -> int:
     return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
 
@@ -96,7 +103,9 @@ class EventFile:
         self._event, self._summary = event_pb2.Event, summary_pb2.Summary
         self._crc = _crc()
         directory.mkdir(parents=True, exist_ok=True)
-        name = f"{EVENTS_PREFIX}{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.lineage-sim"
+        # names sort in the order files were made (TensorBoard reads a directory's files in name order)
+        stamp = f"{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{next(_SERIAL):06d}"
+        name = f"{EVENTS_PREFIX}{stamp}.lineage-sim"
         self.path = directory / name
         self._fh: IO[bytes] | None = self.path.open("wb")
         self._write(self._event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
@@ -279,6 +288,9 @@ class Tracker:
         self.agent_runs, self.name = agent_runs, name or out.name
         self.made = made  # whether this session made the TensorBoard directory (undone on failure)
         self.alive: Callable[[], int] | None = None
+        #: Under HGM's loop an agent's measurements change after it joins: its final metrics are
+        #: written at the end (:meth:`finish`), its curve and the run's scalars as it goes.
+        self.final_at_end = False
         self._run: EventFile | None = None
         self._mlflow: _MLflow | None = None
         self.joined = 0  # agents in the lineage so far
@@ -319,22 +331,39 @@ class Tracker:
             if self.best > -math.inf:
                 run.insert(0, ("run/best_value", self.best))
             self._emit(self.world, run, now)
-            metrics = [("agents/" + m, v) for m in AGENT_METRICS if (v := _number(_metric(rec, m))) is not None]
-            self._emit(self.joined - 1, metrics, now)
+            if not self.final_at_end:
+                self._final(self.joined - 1, rec, now)
             for step, values in _curve(rec.curve, before, "curves/"):
                 self._emit(step, values, now)
             if self.tensorboard is not None and self.joined <= self.agent_runs:
-                self._agent_run(rec, now)
+                self._agent_run(rec, now, curve=True, final=not self.final_at_end)
 
-    def _agent_run(self, rec: AgentRecord, now: float) -> None:
+    def _final(self, index: int, rec: AgentRecord, now: float) -> None:
+        metrics = [("agents/" + m, v) for m in AGENT_METRICS if (v := _number(_metric(rec, m))) is not None]
+        self._emit(index, metrics, now)
+
+    def finish(self, records: Sequence[AgentRecord]) -> None:
+        """A complete run's every agent, in the lineage's order: the final metrics deferred to the
+        end (:attr:`final_at_end`)."""
+        if not self.final_at_end:
+            return
+        now = time.time()
+        for i, rec in enumerate(records):
+            self._final(i, rec, now)
+            if self.tensorboard is not None and i < self.agent_runs:
+                self._agent_run(rec, now, curve=False, final=True)
+
+    def _agent_run(self, rec: AgentRecord, now: float, *, curve: bool, final: bool) -> None:
         assert self.tensorboard is not None
         f = EventFile(self.tensorboard / "agents" / rec.id)
         try:
-            for step, values in _curve(rec.curve, 0, "curve/"):
-                f.scalars(step, values, now)
-            final = sorted((k, v) for k, x in rec.attributes.items() if (v := _number(x)) is not None)
-            final += [("final/train_steps", float(rec.train_steps)), ("final/eval_steps", float(rec.eval_steps))]
-            f.scalars(rec.train_steps, [(k if k.startswith("final/") else "final/" + k, v) for k, v in final], now)
+            if curve:
+                for step, values in _curve(rec.curve, 0, "curve/"):
+                    f.scalars(step, values, now)
+            if final:
+                last = sorted((k, v) for k, x in rec.attributes.items() if (v := _number(x)) is not None)
+                last += [("train_steps", float(rec.train_steps)), ("eval_steps", float(rec.eval_steps))]
+                f.scalars(rec.train_steps, [("final/" + k, v) for k, v in dict(last).items()], now)
         finally:
             f.close()
 
