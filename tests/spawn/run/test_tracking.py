@@ -159,10 +159,15 @@ def test_a_tracked_run_resumes_without_tracking(tmp_path: Path) -> None:
     assert _run_bytes(tmp_path / "cut") == _run_bytes(tmp_path / "full")
 
 
-def test_a_sweep_tracks_every_arm_and_seed_in_its_own_subdirectory(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["config", "flag"])
+def test_a_sweep_tracks_every_arm_and_seed_in_its_own_subdirectory(tmp_path: Path, how: str) -> None:
     tb = tmp_path / "tb"
-    cfg = config(sweep={"agent.objective": ["raw", "penalised"], "seeds": [1, 2]}, tracking={"tensorboard": str(tb)})
-    assert main(["run", _toml(tmp_path, cfg), "--out", str(tmp_path / "s"), "--quiet"]) == 0
+    sweep = {"agent.objective": ["raw", "penalised"], "seeds": [1, 2]}
+    if how == "config":
+        cfg, flags = config(sweep=sweep, tracking={"tensorboard": str(tb)}), []
+    else:
+        cfg, flags = config(sweep=sweep), ["--tensorboard", str(tb)]
+    assert main(["run", _toml(tmp_path, cfg), "--out", str(tmp_path / "s"), "--quiet", *flags]) == 0
     for arm in ("objective=raw", "objective=penalised"):
         for seed in (1, 2):
             _check_against_run(tb / arm / f"seed-{seed}", tmp_path / "s" / arm / f"seed-{seed}")
