@@ -187,11 +187,7 @@ def check_tracking_dir(path: Path, out: Path, what: str, *, force: bool, resume:
     problem = _refusal(path, what)
     if problem:
         raise RunDirError(problem)
-    here, run = path.resolve(), out.resolve()
-    if here == run or run in here.parents:
-        raise RunDirError(
-            f"{what} {str(path)!r} is inside the run directory; accepted: a directory outside {str(out)!r}"
-        )
+    _outside(path, out, what)
     if not path.is_dir() or not any(path.iterdir()):
         return
     if not _owned(path):
@@ -202,6 +198,14 @@ def check_tracking_dir(path: Path, out: Path, what: str, *, force: bool, resume:
         raise RunDirError(
             f"{what} {str(path)!r} holds an earlier run's events; accepted: another directory, "
             "or --force to replace them"
+        )
+
+
+def _outside(path: Path, out: Path, what: str) -> None:
+    here, run = path.resolve(), out.resolve()
+    if here == run or run in here.parents:
+        raise RunDirError(
+            f"{what} {str(path)!r} is inside the run directory; accepted: a directory outside {str(out)!r}"
         )
 
 
@@ -228,6 +232,9 @@ def _clear(path: Path) -> None:
             agents.rmdir()
 
 
+_NO_MLFLOW = '[tracking] mlflow needs MLflow; accepted: pip install -e ".[mlflow]" (mlflow-skinny), or leave it out'
+
+
 class _MLflow:
     """The same scalars into a local MLflow file store (``pip install -e ".[mlflow]"``): one MLflow run
     per lineage-sim run, tagged with its run directory; a resumed run's earlier MLflow run is replaced."""
@@ -239,17 +246,16 @@ class _MLflow:
             from mlflow.entities import Metric
             from mlflow.tracking import MlflowClient
         except ImportError:
-            raise RunDirError(
-                'tracking.mlflow needs MLflow; accepted: pip install -e ".[mlflow]" (mlflow-skinny), or leave it out'
-            ) from None
+            raise RunDirError(_NO_MLFLOW) from None
         store.mkdir(parents=True, exist_ok=True)
         self.metric = Metric
         self.client = MlflowClient(tracking_uri=store.resolve().as_uri())
         found = self.client.get_experiment_by_name("lineage-sim")
         exp = found.experiment_id if found else self.client.create_experiment("lineage-sim")
         tag = str(out.resolve())
-        for old in self.client.search_runs([exp], filter_string=f"tags.`lineage_sim.out` = '{tag}'"):
-            self.client.delete_run(old.info.run_id)
+        for old in self.client.search_runs([exp]):  # filtered here: a path may hold any character
+            if old.data.tags.get("lineage_sim.out") == tag:
+                self.client.delete_run(old.info.run_id)
         self.run = self.client.create_run(exp, run_name=name, tags={"lineage_sim.out": tag}).info.run_id
         self.pending: list[Any] = []
 
@@ -420,5 +426,11 @@ def open_tracker(
         problem = _refusal(ml, "[tracking] mlflow")
         if problem:
             raise RunDirError(problem)
+        _outside(ml, out, "[tracking] mlflow")
+        import importlib.util
+        import sys
+
+        if "mlflow" not in sys.modules and importlib.util.find_spec("mlflow") is None:
+            raise RunDirError(_NO_MLFLOW)
     made = tb is not None and not tb.exists()
     return Tracker(tb, ml, out, agent_runs=tracking.agent_runs, name=name, made=made)

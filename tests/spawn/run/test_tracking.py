@@ -232,8 +232,9 @@ def test_the_command_line_tracks_run_and_resume(tmp_path: Path, capsys: pytest.C
         (lambda p: None, ("--tensorboard", "{out}/tb"), "is inside the run directory"),
         (lambda p: None, ("--tensorboard", ""), "--tensorboard: '' is not a directory path"),
         (lambda p: p.write_text("x"), ("--mlflow", "{tb}"), "[tracking] mlflow"),
+        (lambda p: None, ("--mlflow", "{out}/ml"), "[tracking] mlflow '"),
     ],
-    ids=["a-file", "not-empty", "inside-the-run", "empty-path", "mlflow-a-file"],
+    ids=["a-file", "not-empty", "inside-the-run", "empty-path", "mlflow-a-file", "mlflow-inside-the-run"],
 )
 def test_a_bad_tracking_directory_is_refused_in_one_line_writing_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], make: Any, args: tuple[str, ...], expected: str
@@ -296,9 +297,11 @@ class _FakeClient:
     def create_experiment(self, name: str) -> str:
         return "1"
 
-    def search_runs(self, experiments: list[str], filter_string: str) -> list[Any]:
-        mine = [r for r, run in self.runs.items() if f"'{run['tags']['lineage_sim.out']}'" in filter_string]
-        return [types.SimpleNamespace(info=types.SimpleNamespace(run_id=r)) for r in mine]
+    def search_runs(self, experiments: list[str]) -> list[Any]:
+        return [
+            types.SimpleNamespace(info=types.SimpleNamespace(run_id=r), data=types.SimpleNamespace(tags=run["tags"]))
+            for r, run in self.runs.items()
+        ]
 
     def delete_run(self, run_id: str) -> None:
         self.runs.pop(run_id)
@@ -314,6 +317,20 @@ class _FakeClient:
 
     def set_terminated(self, run_id: str, status: str) -> None:
         self.runs[run_id]["status"] = status
+
+
+def test_mlflow_missing_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))
+    out = tmp_path / "out"
+    assert main(["run", _toml(tmp_path, config()), "--out", str(out), "--quiet", "--mlflow", str(tmp_path / "ml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'pip install -e ".[mlflow]"' in err[0]
+    assert not out.exists() and not (tmp_path / "ml").exists()
 
 
 def test_the_mlflow_path_logs_what_tensorboard_gets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
