@@ -130,14 +130,16 @@ def open_run(path: str | Path) -> Run:
 
 def _tracking(data: Mapping[str, Any]) -> TrackingConfig:
     """A ``[tracking]`` table, checked as a config's is (one-line :class:`~spawn.errors.ConfigError`)."""
-    from pydantic import ValidationError
+    from pydantic import ValidationError, create_model
 
     from spawn.config import one_line
 
+    table = create_model("Tracked", tracking=(TrackingConfig, ...))  # so errors name tracking.<key>
     try:
-        return TrackingConfig.model_validate(dict(data))
+        checked: TrackingConfig = getattr(table.model_validate({"tracking": dict(data)}), "tracking")  # noqa: B009
+        return checked
     except ValidationError as exc:
-        raise one_line("tracking", exc) from None
+        raise one_line("resume(tracking=...)", exc) from None
 
 
 def _config(config: SimConfig | Mapping[str, Any] | str | Path, seed: int | None) -> SimConfig:

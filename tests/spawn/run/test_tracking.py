@@ -359,3 +359,24 @@ def test_the_mlflow_path_logs_what_tensorboard_gets(tmp_path: Path, monkeypatch:
     resume(tmp_path / "cut", tracking=tracking)
     names = sorted((run["name"], run["status"]) for run in _FakeClient.runs.values())
     assert names == [("cut", "FINISHED"), ("r", "FINISHED")]
+
+
+def test_the_python_api_tracks_simulate_and_resume(tmp_path: Path) -> None:
+    import spawn
+    from spawn.errors import ConfigError
+
+    data = {
+        "seed": 3,
+        "budget": 3000,
+        "envs": [{"id": "FrozenLake-v1", "return_range": [0, 1], "kwargs": {"is_slippery": False}}],
+        "spawn": {"round_steps": 100, "triggers": ["schedule"], "every": 1, "min_child_budget": 100},
+        "eval": {"episodes": 2, "max_steps": 50},
+    }
+    spawn.simulate({**data, "tracking": {"tensorboard": str(tmp_path / "tb")}}, tmp_path / "r")
+    _check_against_run(tmp_path / "tb", tmp_path / "r")
+    simulate(config(), tmp_path / "cut", stop_after=3)
+    expected = r"unknown key 'tracking.tensorbord' \(did you mean 'tensorboard'\?\); accepted keys: tensorboard,"
+    with pytest.raises(ConfigError, match=expected):
+        spawn.resume(tmp_path / "cut", tracking={"tensorbord": "x"})
+    spawn.resume(tmp_path / "cut", tracking={"tensorboard": str(tmp_path / "tb2")})
+    _check_against_run(tmp_path / "tb2", tmp_path / "cut")
