@@ -159,14 +159,29 @@ def run_arms(
             name = f"{arm.name}/seed-{s}"
             executor = make_executor(runtime, **(runtime_options or {}))
             if resume and has_checkpoint(run):
-                resume_run(run, executor, progress=progress, tracking=tracked, tracking_name=name)
+                resume_run(
+                    run,
+                    executor,
+                    progress=progress,
+                    tracking=tracked,
+                    tracking_name=name,
+                    tracking_settings=arm.settings,
+                )
                 continue
             if progress:
                 from rich.console import Console
 
                 Console(stderr=True).print(f"[bold]{arm.name}[/bold] seed {s}")
             run_cfg = arm.config.model_copy(update={"seed": s, "tracking": tracked})
-            simulate(run_cfg, run, executor, force=True, progress=progress, tracking_name=name)
+            simulate(
+                run_cfg,
+                run,
+                executor,
+                force=True,
+                progress=progress,
+                tracking_name=name,
+                tracking_settings=arm.settings,
+            )
 
 
 def run_tracking(tracking: TrackingConfig, sub: str) -> TrackingConfig:

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -326,6 +326,18 @@ def _nodes_in_use(executor: Executor) -> Callable[[], int] | None:
     return lambda: len(getattr(executor, "nodes", ()))
 
 
+def _settings(cfg: SimConfig, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A run's settings on TensorBoard's HParams dashboard: seed, regime, selector, engine, budget, then ``extra``."""
+    return {
+        "seed": cfg.seed,
+        "regime": cfg.regime,
+        "selector": cfg.selector,
+        "engine": cfg.engine,
+        "budget": cfg.budget,
+        **(extra or {}),
+    }
+
+
 #: Checkpoint at least this often (seconds of wall-clock) and every this many agents, by default.
 CHECKPOINT_SECONDS = 2.0
 CHECKPOINT_AGENTS = 1000
@@ -347,6 +359,7 @@ def simulate(
     checkpoint_every: float = CHECKPOINT_SECONDS,
     checkpoint_agents: int = CHECKPOINT_AGENTS,
     tracking_name: str | None = None,
+    tracking_settings: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Run a whole simulation into the run directory ``out``.
 
@@ -357,7 +370,8 @@ def simulate(
     started (an agent's error with ``on_error = "fail"``, a write that fails) removes what the run
     wrote; an interruption (SIGINT, SIGTERM, ``stop_after``) keeps its checkpoint for ``resume``.
     ``cfg.tracking`` (:mod:`spawn.run.tracking`) is written beside the run, as it goes, and changes
-    none of its bytes; ``tracking_name`` names the run there (default: the run directory's name).
+    none of its bytes; ``tracking_name`` names the run there (default: the run directory's name),
+    ``tracking_settings`` (a sweep's arm settings) join its settings on the HParams dashboard.
     """
     from spawn.life.job import suite_for
 
@@ -365,7 +379,9 @@ def simulate(
     try:
         suite_for(cfg)  # makes and checks every environment before anything is written
         out = Path(out)
-        tracker = open_tracker(cfg.tracking, out, force=force, name=tracking_name)
+        tracker = open_tracker(
+            cfg.tracking, out, force=force, name=tracking_name, hparams=_settings(cfg, tracking_settings)
+        )
         rd = prepare_run_dir(out, force)
     except BaseException:
         if executor is not None:
@@ -402,6 +418,7 @@ def resume(
     checkpoint_agents: int = CHECKPOINT_AGENTS,
     tracking: TrackingConfig | None = None,
     tracking_name: str | None = None,
+    tracking_settings: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Finish an interrupted run in ``out`` from its checkpoint.
 
@@ -433,6 +450,8 @@ def resume(
             cfg = load_config(out / "config.toml")
         except ConfigError as exc:
             raise CheckpointError(f"{out / 'config.toml'}: cannot be resumed ({exc})") from None
+        if tracker is not None:
+            tracker.hparams = _settings(cfg, tracking_settings)
         entries, writer = read_checkpoint(out, cfg, cfg.regime)
         remove_stray_temporaries(out, PROJECT_FILES)
         before = {name for name in PROJECT_FILES if (out / name).exists()}

@@ -16,6 +16,10 @@ joined the lineage since, in the lineage's order, never in arrival order)::
         final/<metric>   every numeric attribute      step: its training steps at the end
     DIR/lineage-sim-tracking.json      what wrote the directory
 
+The run's own event file also holds its settings for TensorBoard's HParams dashboard (seed, regime,
+selector, engine, and a sweep's arm settings; metrics: :data:`HPARAM_METRICS`), so a sweep's runs
+line up there as a Tune experiment's trials do.
+
 Under HGM's loop (``expand = "ucb-air"``) an agent's measurements change after it joins: its final
 metrics (``agents/*``, ``final/*``) are written when the run completes, with the values it ends with.
 
@@ -124,6 +128,10 @@ class EventFile:
         summary = self._summary(value=[value(tag=t, simple_value=v) for t, v in values])
         if summary.value:
             self._write(self._event(wall_time=wall_time, step=step, summary=summary).SerializeToString())
+
+    def summary(self, summary: Any, wall_time: float, step: int = 0) -> None:
+        """One event holding a ready ``Summary`` proto (the HParams dashboard's)."""
+        self._write(self._event(wall_time=wall_time, step=step, summary=summary).SerializeToString())
 
     def flush(self) -> None:
         if self._fh is not None:
@@ -289,8 +297,11 @@ class Tracker:
         agent_runs: int = 100,
         name: str | None = None,
         made: bool = False,
+        hparams: Mapping[str, Any] | None = None,
     ) -> None:
         self.tensorboard, self.mlflow_dir, self.out = tensorboard, mlflow, out
+        #: The run's settings for TensorBoard's HParams dashboard (a sweep's arm settings and seed)
+        self.hparams: dict[str, Any] = dict(hparams or {})
         self.agent_runs, self.name = agent_runs, name or out.name
         self.made = made  # whether this session made the TensorBoard directory (undone on failure)
         self.alive: Callable[[], int] | None = None
@@ -298,6 +309,7 @@ class Tracker:
         #: written at the end (:meth:`finish`), its curve and the run's scalars as it goes.
         self.final_at_end = False
         self._run: EventFile | None = None
+        self._session: tuple[Any, Any, Any] | None = None
         self._mlflow: _MLflow | None = None
         self.joined = 0  # agents in the lineage so far
         self.world = 0  # training steps the lineage spent so far
@@ -312,8 +324,15 @@ class Tracker:
             _clear(self.tensorboard)
             mark_tracking_dir(self.tensorboard, self.out)
             self._run = EventFile(self.tensorboard)
+            if self.hparams:
+                self._session = _hparams(self.hparams)
+                now = time.time()
+                self._run.summary(self._session[0], now)
+                self._run.summary(self._session[1], now)
         if self.mlflow_dir is not None:
             self._mlflow = _MLflow(self.mlflow_dir, self.out, self.name)
+            if self.hparams:
+                self._mlflow.client.log_batch(self._mlflow.run, params=_params(self.hparams))
 
     def _emit(self, step: int, values: list[tuple[str, float]], now: float) -> None:
         if self._run is not None:
@@ -385,6 +404,8 @@ class Tracker:
     def close(self, complete: bool = False) -> None:
         try:
             if self._run is not None:
+                if complete and self._session is not None:
+                    self._run.summary(self._session[2], time.time())  # the HParams session ended
                 self._run.close()
         finally:
             if self._mlflow is not None:
@@ -402,6 +423,25 @@ class Tracker:
                 (self.tensorboard / MARKER).unlink(missing_ok=True)
 
 
+#: The metrics TensorBoard's HParams dashboard shows for each run (its last value of each tag).
+HPARAM_METRICS = ("run/best_value", "run/population", "run/depth")
+
+
+def _hparams(settings: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """The HParams dashboard's experiment, session start and session end summaries of a run."""
+    from tensorboardX.summary import hparams
+
+    plain = {k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in settings.items()}
+    exp, start, end = hparams(plain, dict.fromkeys(HPARAM_METRICS, 0.0))
+    return exp, start, end
+
+
+def _params(settings: Mapping[str, Any]) -> list[Any]:
+    from mlflow.entities import Param
+
+    return [Param(k, str(v)) for k, v in settings.items()]
+
+
 def _metric(rec: AgentRecord, name: str) -> Any:
     if name == "train_steps":
         return rec.train_steps
@@ -411,7 +451,13 @@ def _metric(rec: AgentRecord, name: str) -> Any:
 
 
 def open_tracker(
-    tracking: Any, out: Path, *, force: bool = False, resume: bool = False, name: str | None = None
+    tracking: Any,
+    out: Path,
+    *,
+    force: bool = False,
+    resume: bool = False,
+    name: str | None = None,
+    hparams: Mapping[str, Any] | None = None,
 ) -> Tracker | None:
     """The :class:`Tracker` of ``tracking`` (a :class:`~spawn.config.TrackingConfig`) for the run in
     ``out``, its directories checked (:func:`check_tracking_dir`) but nothing written; ``None`` when
@@ -433,4 +479,4 @@ def open_tracker(
         if "mlflow" not in sys.modules and importlib.util.find_spec("mlflow") is None:
             raise RunDirError(_NO_MLFLOW)
     made = tb is not None and not tb.exists()
-    return Tracker(tb, ml, out, agent_runs=tracking.agent_runs, name=name, made=made)
+    return Tracker(tb, ml, out, agent_runs=tracking.agent_runs, name=name, made=made, hparams=hparams)

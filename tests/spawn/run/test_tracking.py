@@ -311,9 +311,10 @@ class _FakeClient:
         self.runs[run_id] = {"name": run_name, "tags": tags, "metrics": [], "status": None}
         return types.SimpleNamespace(info=types.SimpleNamespace(run_id=run_id))
 
-    def log_batch(self, run_id: str, metrics: list[Any]) -> None:
-        assert len(metrics) <= 1000
+    def log_batch(self, run_id: str, metrics: tuple[Any, ...] = (), params: tuple[Any, ...] = ()) -> None:
+        assert len(metrics) + len(params) <= 1000
         self.runs[run_id]["metrics"] += metrics
+        self.runs[run_id].setdefault("params", []).extend(params)
 
     def set_terminated(self, run_id: str, status: str) -> None:
         self.runs[run_id]["status"] = status
@@ -339,6 +340,7 @@ def test_the_mlflow_path_logs_what_tensorboard_gets(tmp_path: Path, monkeypatch:
     mlflow = types.ModuleType("mlflow")
     entities, client_mod = types.ModuleType("mlflow.entities"), types.ModuleType("mlflow.tracking")
     entities.Metric = lambda key, value, timestamp, step: (key, value, timestamp, step)  # type: ignore[attr-defined]
+    entities.Param = lambda key, value: (key, value)  # type: ignore[attr-defined]
     client_mod.MlflowClient = _FakeClient  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "mlflow", mlflow)
     monkeypatch.setitem(sys.modules, "mlflow.entities", entities)
@@ -348,6 +350,8 @@ def test_the_mlflow_path_logs_what_tensorboard_gets(tmp_path: Path, monkeypatch:
     simulate(cfg, tmp_path / "r")
     (run,) = _FakeClient.runs.values()
     assert run["name"] == "r" and run["status"] == "FINISHED"
+    assert dict(run["params"]) == {"seed": "3", "regime": "recursive", "selector": "dgm", "engine": "per-agent",
+                                   "budget": "3000"}
     logged: dict[str, list[tuple[int, float]]] = {}
     for key, value, _, step in run["metrics"]:
         logged.setdefault(key, []).append((step, _f32(value)))
@@ -380,3 +384,41 @@ def test_the_python_api_tracks_simulate_and_resume(tmp_path: Path) -> None:
         spawn.resume(tmp_path / "cut", tracking={"tensorbord": "x"})
     spawn.resume(tmp_path / "cut", tracking={"tensorboard": str(tmp_path / "tb2")})
     _check_against_run(tmp_path / "tb2", tmp_path / "cut")
+
+
+def _hparams(path: Path) -> tuple[dict[str, Any], list[str], bool]:
+    """What TensorBoard's HParams plugin reads from the run in ``path``: its settings, the metrics
+    the experiment names, and whether the session ended."""
+    from tensorboard.backend.event_processing import plugin_event_accumulator as pea
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    acc = pea.EventAccumulator(str(path), size_guidance={pea.TENSORS: 0})
+    acc.Reload()
+    content = acc.PluginTagToContent("hparams")
+    data = {tag: plugin_data_pb2.HParamsPluginData.FromString(c) for tag, c in content.items()}
+    start = data["_hparams_/session_start_info"].session_start_info
+    settings: dict[str, Any] = {}
+    for k, v in start.hparams.items():
+        kind = v.WhichOneof("kind")
+        settings[k] = getattr(v, kind)
+    metrics = [m.name.tag for m in data["_hparams_/experiment"].experiment.metric_infos]
+    return settings, metrics, "_hparams_/session_end_info" in data
+
+
+def test_the_hparams_dashboard_lists_a_sweeps_runs_with_their_settings(tmp_path: Path) -> None:
+    tb = tmp_path / "tb"
+    cfg = config(sweep={"agent.objective": ["raw", "penalised"], "seeds": [1, 2]}, tracking={"tensorboard": str(tb)})
+    assert main(["run", _toml(tmp_path, cfg), "--out", str(tmp_path / "s"), "--quiet"]) == 0
+    settings, metrics, ended = _hparams(tb / "objective=penalised" / "seed-2")
+    assert settings == {
+        "agent.objective": "penalised",
+        "seed": 2.0,
+        "regime": "recursive",
+        "selector": "dgm",
+        "engine": "per-agent",
+        "budget": 3000.0,
+    }
+    assert metrics == ["run/best_value", "run/population", "run/depth"] and ended
+    simulate(config(), tmp_path / "cut", stop_after=3)  # an interrupted session has not ended
+    resume(tmp_path / "cut", stop_after=2, tracking=TrackingConfig(tensorboard=str(tmp_path / "tb2")))
+    assert _hparams(tmp_path / "tb2")[0]["seed"] == 3.0 and not _hparams(tmp_path / "tb2")[2]
