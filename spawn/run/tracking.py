@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lineage import atomic_write
+from spawn.config.data import shown
 from spawn.errors import RunDirError
 from spawn.life.spec import AgentRecord
 
@@ -207,6 +208,16 @@ def check_tracking_dir(path: Path, out: Path, what: str, *, force: bool, resume:
             f"{what} {str(path)!r} holds an earlier run's events; accepted: another directory, "
             "or --force to replace them"
         )
+    if resume and not force:
+        try:
+            theirs = json.loads((path / MARKER).read_text(encoding="utf-8")).get("run")
+        except (OSError, ValueError, AttributeError):
+            theirs = None
+        if theirs != str(out.resolve()):
+            raise RunDirError(
+                f"{what} {str(path)!r} holds another run's events ({shown(theirs)}); accepted: a new or empty "
+                f"directory, or the one {str(out)!r} was tracked in"
+            )
 
 
 def _outside(path: Path, out: Path, what: str) -> None:

@@ -152,6 +152,18 @@ def test_a_resumed_run_writes_its_tracking_afresh_without_duplicates(tmp_path: P
     assert len(list((tmp_path / "tb").glob("events.out.tfevents.*"))) == 1
 
 
+def test_a_resume_does_not_write_over_another_runs_tracking(tmp_path: Path) -> None:
+    from spawn.errors import RunDirError
+
+    simulate(_tracked(tmp_path), tmp_path / "other")
+    simulate(config(), tmp_path / "cut", stop_after=3)
+    before = sorted(p.name for p in (tmp_path / "tb").rglob("*"))
+    with pytest.raises(RunDirError, match="holds another run's events"):
+        resume(tmp_path / "cut", tracking=TrackingConfig(tensorboard=str(tmp_path / "tb")))
+    assert sorted(p.name for p in (tmp_path / "tb").rglob("*")) == before
+    resume(tmp_path / "cut")  # and the run itself is as it was: it resumes
+
+
 def test_a_tracked_run_resumes_without_tracking(tmp_path: Path) -> None:
     simulate(config(), tmp_path / "full")
     simulate(_tracked(tmp_path), tmp_path / "cut", stop_after=3)
@@ -220,8 +232,11 @@ def test_the_command_line_tracks_run_and_resume(tmp_path: Path, capsys: pytest.C
     assert len(err) == 1 and "holds an earlier run's events" in err[0] and "--force" in err[0]
     assert not (tmp_path / "r2").exists()
     simulate(config(), tmp_path / "cut", stop_after=3)
-    assert main(["resume", str(tmp_path / "cut"), "--quiet", "--tensorboard", str(tb)]) == 0
-    _check_against_run(tb, tmp_path / "cut")
+    assert main(["resume", str(tmp_path / "cut"), "--quiet", "--tensorboard", str(tb)]) == 2  # r's
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds another run's events" in err[0]
+    assert main(["resume", str(tmp_path / "cut"), "--quiet", "--tensorboard", str(tmp_path / "tb-cut")]) == 0
+    _check_against_run(tmp_path / "tb-cut", tmp_path / "cut")
 
 
 @pytest.mark.parametrize(
