@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lineage import LineageGraph
-from spawn.config import SimConfig, load_config, parse_config
+from spawn.config import SimConfig, TrackingConfig, load_config, parse_config
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,6 +88,22 @@ class Run:
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(f"Run({str(self.path)!r}, {len(self.lineage)} agents)")
 
+    def _repr_html_(self) -> str:
+        """In a notebook: a summary table and a small interactive tree (inline SVG, no script; at most
+        :data:`spawn.plots.notebook.TREE_LIMIT` agents drawn)."""
+        from spawn.plots.notebook import run_html
+
+        cfg = self.config
+        facts: dict[str, Any] = {"run directory": str(self.path), "regime": cfg.regime}
+        if cfg.regime == "archive":
+            facts["selector"] = cfg.selector
+        facts |= {"engine": cfg.engine, "seed": cfg.seed, "environments": ", ".join(e.slug for e in cfg.envs)}
+        try:
+            summary = self.summary
+        except (OSError, ValueError):
+            summary = {}
+        return run_html(self.lineage, summary, title=f"Run {self.path.name}", facts=facts)
+
 
 @dataclass
 class Sweep:
@@ -115,6 +131,20 @@ def open_run(path: str | Path) -> Run:
 
     run = RunDir(Path(path))
     return Run(run.path, load_config(run.config), LineageGraph.load(run.lineage))
+
+
+def _tracking(data: Mapping[str, Any]) -> TrackingConfig:
+    """A ``[tracking]`` table, checked as a config's is (one-line :class:`~spawn.errors.ConfigError`)."""
+    from pydantic import ValidationError, create_model
+
+    from spawn.config import one_line
+
+    table = create_model("Tracked", tracking=(TrackingConfig, ...))  # so errors name tracking.<key>
+    try:
+        checked: TrackingConfig = getattr(table.model_validate({"tracking": dict(data)}), "tracking")  # noqa: B009
+        return checked
+    except ValidationError as exc:
+        raise one_line("resume(tracking=...)", exc) from None
 
 
 def _config(config: SimConfig | Mapping[str, Any] | str | Path, seed: int | None) -> SimConfig:
@@ -152,9 +182,15 @@ def run_output(
 
 
 def resume_output(
-    out: Path, *, runtime: str = "inline", runtime_options: Mapping[str, Any] | None = None, progress: bool = False
+    out: Path,
+    *,
+    runtime: str = "inline",
+    runtime_options: Mapping[str, Any] | None = None,
+    progress: bool = False,
+    tracking: TrackingConfig | None = None,
 ) -> RunOutcome | pd.DataFrame:
-    """Finish the interrupted run or sweep in ``out`` (``resume`` and ``lineage-sim resume``)."""
+    """Finish the interrupted run or sweep in ``out`` (``resume`` and ``lineage-sim resume``);
+    ``tracking`` writes its directories afresh from the checkpoint (the README, Tracking)."""
     from spawn.errors import RunDirError
     from spawn.run.layout import StudyDir, SweepDir, open_output
 
@@ -167,11 +203,20 @@ def resume_output(
 
         cfg = load_config(found.config)
         seed = found.seed()
-        return run_sweep(cfg, out, runtime=runtime, runtime_options=options, progress=progress, seed=seed, resume=True)
+        return run_sweep(
+            cfg,
+            out,
+            runtime=runtime,
+            runtime_options=options,
+            progress=progress,
+            seed=seed,
+            resume=True,
+            tracking=tracking or TrackingConfig(),
+        )
     from spawn.run.driver import resume as resume_run
     from spawn.runtimes import make_executor
 
-    return resume_run(out, make_executor(runtime, **options), progress=progress)
+    return resume_run(out, make_executor(runtime, **options), progress=progress, tracking=tracking)
 
 
 def _opened(cfg: SimConfig, path: Path, result: RunOutcome | pd.DataFrame) -> Run | Sweep:
@@ -205,12 +250,22 @@ def simulate(
     return _opened(cfg, path, result)
 
 
-def resume(path: str | Path, *, runtime: str = "inline", progress: bool = False, **runtime_options: Any) -> Run | Sweep:
-    """Finish an interrupted run or sweep directory as ``lineage-sim resume`` would."""
+def resume(
+    path: str | Path,
+    *,
+    runtime: str = "inline",
+    progress: bool = False,
+    tracking: TrackingConfig | Mapping[str, Any] | None = None,
+    **runtime_options: Any,
+) -> Run | Sweep:
+    """Finish an interrupted run or sweep directory as ``lineage-sim resume`` would; ``tracking``
+    (a ``[tracking]`` table, e.g. ``{"tensorboard": "tb"}``) as ``--tensorboard`` gives it."""
     from spawn.run.layout import SweepDir, open_output
 
     out = Path(path)
-    result = resume_output(out, runtime=runtime, runtime_options=runtime_options, progress=progress)
+    if isinstance(tracking, Mapping):
+        tracking = _tracking(tracking)
+    result = resume_output(out, runtime=runtime, runtime_options=runtime_options, progress=progress, tracking=tracking)
     found = open_output(out)
     cfg = load_config(found.config if isinstance(found, SweepDir) else out / "config.toml")
     return _opened(cfg, out, result)

@@ -108,6 +108,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config, seed=args.seed)
         if args.engine is not None:
             cfg = cfg.model_copy(update={"engine": args.engine})
+        tracking = _tracking(args, cfg.tracking.model_dump())
+        if tracking is not None:
+            cfg = cfg.model_copy(update={"tracking": tracking})
         result = run_output(
             cfg,
             out,
@@ -129,10 +132,49 @@ def cmd_resume(args: argparse.Namespace) -> int:
         from spawn.api import resume_output
 
         options = _runtime_options(args)
-        result = resume_output(out, runtime=args.runtime, runtime_options=options, progress=not args.quiet)
+        tracking = _tracking(args, {})
+        result = resume_output(
+            out, runtime=args.runtime, runtime_options=options, progress=not args.quiet, tracking=tracking
+        )
         return _shown(result, out)
 
     return _execute("resume", out, work, args.quiet)
+
+
+def _tracking(args: argparse.Namespace, base: dict[str, Any]) -> Any:
+    """``--tensorboard`` and ``--mlflow`` over ``base`` (the config's ``[tracking]``), checked as the
+    config's keys are; ``None`` when neither is given."""
+    from pydantic import ValidationError
+
+    from spawn.config import TrackingConfig
+
+    given = {k: getattr(args, k) for k in ("tensorboard", "mlflow") if getattr(args, k) is not None}
+    if not given:
+        return None
+    try:
+        return TrackingConfig.model_validate({**base, **given})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = "--" + str(err["loc"][0]) if err["loc"] else "--tensorboard"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise UsageError(f"{PROG} {args.command}: {flag}: {msg}") from None
+
+
+def _add_tracking_options(p: argparse.ArgumentParser, resume: bool = False) -> None:
+    g = p.add_argument_group("tracking (see the README, Tracking; changes no byte of the run)")
+    again = " afresh from the checkpoint, then as the run goes on" if resume else " as the run goes"
+    g.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        default=None,
+        help="write TensorBoard event files into DIR" + again + " ([tracking] tensorboard)",
+    )
+    g.add_argument(
+        "--mlflow",
+        metavar="DIR",
+        default=None,
+        help='log the same to a local MLflow store in DIR (pip install -e ".[mlflow]"; [tracking] mlflow)',
+    )
 
 
 _RAY_OPTIONS = {"address": None, "kill_prob": 0.0, "max_attempts": 4, "dashboard": False}
@@ -207,6 +249,7 @@ def register(sub: Any) -> None:
         help="replace the outputs of an earlier lineage-sim run in --out (only lineage-sim's files are removed)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")
+    _add_tracking_options(p)
     _add_ray_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -214,5 +257,6 @@ def register(sub: Any) -> None:
     p.add_argument("dir", help="the run directory")
     p.add_argument("--runtime", choices=list(RUNTIMES.names()), default="inline", help="where agents run")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no final tree")
+    _add_tracking_options(p, resume=True)
     _add_ray_options(p)
     p.set_defaults(func=cmd_resume)

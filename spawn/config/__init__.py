@@ -66,6 +66,7 @@ from spawn.config.sections import (
     SpawnConfig,
     SStr,
     ToolsConfig,
+    TrackingConfig,
 )
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "SimConfig",
     "SpawnConfig",
     "ToolsConfig",
+    "TrackingConfig",
     "check_detector",
     "check_rule",
     "check_selector",

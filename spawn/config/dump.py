@@ -5,7 +5,9 @@ deterministic: the top-level keys first, then every ``[[envs]]`` table, then eve
 order :class:`~spawn.config.model.SimConfig` declares them, ``[sweep]`` last. ``[limits]``,
 ``[goal_drift]`` and ``[baseline]`` are written only when they differ from the default, and the
 ``[archive]`` keys of HGM's loop only with ``expand = "ucb-air"``, so that a config that does not
-use them writes the text it wrote before they existed.
+use them writes the text it wrote before they existed. ``[tracking]`` is never written: where a run
+is tracked is no part of it (the checkpoint's digest is of this text, so a run resumes with or
+without tracking).
 
 Examples
 --------
@@ -74,6 +76,7 @@ def config_to_toml(cfg: SimConfig) -> str:
     """The config as run, every default filled in, as TOML text (deterministic)."""
     data = cfg.model_dump(by_alias=True, exclude_none=True)
     sweep = data.pop("sweep", {})
+    data.pop("tracking", None)  # never: tracking changes no byte of the run (nor its digest)
     lines = [f"{k} = {_toml_value(data[k])}" for k in ("seed", "budget", "regime", "selector")]
     if not data.pop("constitutions", True):  # written only when false: other runs keep their config.toml
         lines.append("constitutions = false")

@@ -38,8 +38,10 @@ from spawn.config.sections import (
     GateConfig,
     GoalDriftConfig,
     MutationConfig,
+    OutputConfig,
     SpawnConfig,
     ToolsConfig,
+    TrackingConfig,
 )
 from spawn.errors import ConfigError, did_you_mean
 from spawn.plugins import import_plugin_module
@@ -61,6 +63,8 @@ _ROOT_TYPES: dict[str, type[BaseModel]] = {
     "attribution": AttributionConfig,
     "baseline": BaselineConfig,
     "envs": EnvConfig,
+    "output": OutputConfig,
+    "tracking": TrackingConfig,
 }
 
 

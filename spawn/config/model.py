@@ -40,6 +40,7 @@ from spawn.config.sections import (
     SStr,
     StrictModel,
     ToolsConfig,
+    TrackingConfig,
 )
 from spawn.errors import ConfigError, did_you_mean
 from spawn.plugins import MODULE, stdlib_refusal
@@ -101,6 +102,7 @@ class SimConfig(StrictModel):
     attribution: AttributionConfig = AttributionConfig()
     baseline: BaselineConfig = BaselineConfig()
     output: OutputConfig = OutputConfig()
+    tracking: TrackingConfig = TrackingConfig()
     sweep: dict[str, list[Scalar]] = Field(
         default_factory=dict,
         description="config fields to vary (e.g. 'agent.objective', 'selector') and 'seeds': one run per setting",
@@ -137,6 +139,11 @@ class SimConfig(StrictModel):
                         "'envs.<index>.kwargs.<name>' (e.g. 'envs.0.kwargs.bias'), index counting [[envs]] from 0"
                     )
                 continue
+            if head == "tracking":
+                raise ValueError(
+                    f"sweep key {key!r} is not accepted; tracking is not a setting of the run: every arm and "
+                    "seed is tracked in its own subdirectory of [tracking] tensorboard"
+                )
             if head == "sweep" or head not in fields:
                 accepted = sorted(k for k in fields if k not in ("envs", "sweep"))
                 hint = did_you_mean(head, accepted)

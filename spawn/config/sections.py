@@ -1,6 +1,6 @@
 """The sections of a config: one strict pydantic model per table (``[[envs]]``, ``[agent]``, ``[spawn]``,
 ``[mutation]``, ``[goal_drift]``, ``[tools]``, ``[caps]``, ``[gate]``, ``[eval]``, ``[faults]``, ``[archive]``,
-``[attribution]``, ``[baseline]``); :class:`~spawn.config.model.SimConfig` holds them.
+``[attribution]``, ``[baseline]``, ``[output]``, ``[tracking]``); :class:`~spawn.config.model.SimConfig` holds them.
 
 Every section refuses keys it does not know, a bool for a number, a float for a whole number and a
 string for either. Names a plugin may register are checked with :func:`~spawn.config.checks.registered`.
@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_serializer, model_validator
@@ -49,6 +50,7 @@ __all__ = [
     "SpawnConfig",
     "StrictModel",
     "ToolsConfig",
+    "TrackingConfig",
 ]
 
 AGENT_KINDS = AGENT_REGISTRY.names()  # the built-in kinds (plugins register more: AGENT_REGISTRY)
@@ -488,3 +490,37 @@ class OutputConfig(StrictModel):
             "for large runs); both: all four. phylogeny.csv and curves.csv are written either way"
         ),
     )
+
+
+def _tracking_dir(value: str | None) -> str | None:
+    if value is None:
+        return value
+    if not value.strip() or any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError(f"{shown(value)} is not a directory path; accepted: a path, not empty, no control characters")
+    return value
+
+
+class TrackingConfig(StrictModel):
+    """Experiment tracking beside the run (``[tracking]``): TensorBoard event files, an MLflow file
+    store. Never written to ``config.toml`` and not in the checkpoint's digest: tracking changes no
+    byte of the run, and a run resumes with or without it (``lineage-sim resume --tensorboard DIR``)."""
+
+    tensorboard: str | None = Field(
+        None,
+        description="write TensorBoard event files into this directory as the run goes (see the README, Tracking)",
+    )
+    mlflow: str | None = Field(
+        None,
+        description="log the same scalars to a local MLflow file store in this directory (the 'mlflow' extra)",
+    )
+    agent_runs: int = Field(
+        100,
+        ge=0,
+        le=10_000,
+        description="the first this many agents (in the lineage's order) get a TensorBoard run of their own",
+    )
+
+    @field_validator("tensorboard", "mlflow")
+    @classmethod
+    def _dirs(cls, v: str | None) -> str | None:
+        return _tracking_dir(v)

@@ -27,10 +27,10 @@ import pandas as pd
 
 from attribution.intervals import t_interval
 from lineage import atomic_write
-from spawn.config import SimConfig, config_to_toml
+from spawn.config import SimConfig, TrackingConfig, config_to_toml
 from spawn.config.arms import Arm, arms
 
-__all__ = ["AGGREGATE_METRICS", "Arm", "aggregate", "arms", "is_sweep_dir", "run_arms", "run_sweep"]
+__all__ = ["AGGREGATE_METRICS", "Arm", "aggregate", "arms", "is_sweep_dir", "run_arms", "run_sweep", "run_tracking"]
 
 #: Per-run numbers aggregated over seeds: from summary.json, then agent means from agents.csv.
 AGGREGATE_METRICS = ("best_value", "mean_value", "root_value", "agents", "max_depth")
@@ -134,11 +134,15 @@ def run_arms(
     progress: bool = False,
     resume: bool = False,
     what: str = "the sweep's arm",
+    tracking: TrackingConfig | None = None,
 ) -> None:
     """Run every arm's seeds, each into the run directory ``out/<arm name>/seed-<s>/``.
 
     With ``resume``, a finished run is left as it is and one with a checkpoint is resumed. ``what``
-    names an arm in the refusal of a folder that would lead outside ``out``.
+    names an arm in the refusal of a folder that would lead outside ``out``. Tracking (``tracking``,
+    else the arm's ``[tracking]``) gives every run its own TensorBoard directory,
+    ``<tensorboard>/<arm name>/seed-<s>/`` (as Ray Tune gives every trial one), and its own MLflow
+    run, named ``<arm name>/seed-<s>``, in the one MLflow store.
     """
     from spawn.run.checkpoint import has_checkpoint
     from spawn.run.driver import resume as resume_run
@@ -151,16 +155,40 @@ def run_arms(
             run = inside(out, f"{arm.name}/seed-{s}", what)
             if resume and (run / "summary.json").is_file():
                 continue
+            tracked = run_tracking(tracking or arm.config.tracking, f"{arm.name}/seed-{s}")
+            name = f"{arm.name}/seed-{s}"
             executor = make_executor(runtime, **(runtime_options or {}))
             if resume and has_checkpoint(run):
-                resume_run(run, executor, progress=progress)
+                resume_run(
+                    run,
+                    executor,
+                    progress=progress,
+                    tracking=tracked,
+                    tracking_name=name,
+                    tracking_settings=arm.settings,
+                )
                 continue
             if progress:
                 from rich.console import Console
 
                 Console(stderr=True).print(f"[bold]{arm.name}[/bold] seed {s}")
-            run_cfg = arm.config.model_copy(update={"seed": s})
-            simulate(run_cfg, run, executor, force=True, progress=progress)
+            run_cfg = arm.config.model_copy(update={"seed": s, "tracking": tracked})
+            simulate(
+                run_cfg,
+                run,
+                executor,
+                force=True,
+                progress=progress,
+                tracking_name=name,
+                tracking_settings=arm.settings,
+            )
+
+
+def run_tracking(tracking: TrackingConfig, sub: str) -> TrackingConfig:
+    """The tracking of one run of a sweep: its own TensorBoard subdirectory ``sub`` of ``tracking``'s."""
+    if tracking.tensorboard is None:
+        return tracking
+    return tracking.model_copy(update={"tensorboard": str(Path(tracking.tensorboard) / sub)})
 
 
 def run_sweep(
@@ -173,17 +201,26 @@ def run_sweep(
     progress: bool = False,
     seed: int | None = None,
     resume: bool = False,
+    tracking: TrackingConfig | None = None,
 ) -> pd.DataFrame:
-    """Run (or, with ``resume``, finish) every arm and seed; write ``aggregate.csv``; return it."""
+    """Run (or, with ``resume``, finish) every arm and seed; write ``aggregate.csv``; return it.
+
+    ``tracking`` (default: ``cfg.tracking``; a resumed sweep's ``config.toml`` has none) tracks every
+    run in a subdirectory of its own (:func:`run_arms`)."""
     from lineage import remove_stray_temporaries
     from spawn.life.job import suite_for
     from spawn.run.driver import prepare_run_dir
     from spawn.run.rundir import PROJECT_FILES, open_dir
+    from spawn.run.tracking import check_tracking_dir, mark_tracking_dir
 
     out = Path(out)
+    tracking = cfg.tracking if tracking is None else tracking
     arm_list = arms(cfg, seed)
     for arm in arm_list:
         suite_for(arm.config)  # every arm's environments checked before anything is written
+    board = None if tracking.tensorboard is None else Path(tracking.tensorboard)
+    if board is not None:
+        check_tracking_dir(board, out, "[tracking] tensorboard", force=force, resume=resume)
     rd = open_dir(out, kind="sweep") if resume else prepare_run_dir(out, force, kind="sweep")
     try:
         if resume:
@@ -192,7 +229,17 @@ def run_sweep(
         else:
             atomic_write(out / "config.toml", config_to_toml(cfg))
             atomic_write(out / "sweep.json", json.dumps({"arms": [a.name for a in arm_list], "seed": seed}) + "\n")
-        run_arms(out, arm_list, runtime=runtime, runtime_options=runtime_options, progress=progress, resume=resume)
+        if board is not None:
+            mark_tracking_dir(board, out)
+        run_arms(
+            out,
+            arm_list,
+            runtime=runtime,
+            runtime_options=runtime_options,
+            progress=progress,
+            resume=resume,
+            tracking=tracking,
+        )
         table = aggregate(out, arm_list)
         buf = io.StringIO()
         table.to_csv(buf, index=False, float_format="%.12g", lineterminator="\n")

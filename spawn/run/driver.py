@@ -16,14 +16,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from lineage import LineageGraph, atomic_write, remove_stray_temporaries
-from spawn.config import SimConfig, config_to_toml
+from spawn.config import SimConfig, TrackingConfig, config_to_toml
 from spawn.errors import CheckpointError, RunDirError
 from spawn.life.job import AgentRecord, JobResult
 from spawn.life.lineage import run_lineage
@@ -35,6 +35,7 @@ from spawn.run.outputs import json_text, write_outputs
 from spawn.run.progress import RunProgress
 from spawn.run.rundir import PROJECT_FILES, Claim, open_dir, open_out, run_kind
 from spawn.run.streams import Streams
+from spawn.run.tracking import Tracker, open_tracker
 from spawn.runtimes import Executor
 from spawn.runtimes.inline import InlineExecutor
 
@@ -93,10 +94,12 @@ class _SaveThenStream:
         gc.freeze()  # what the run keeps so far, out of the collector's sight (see _collector)
 
 
-def _streams(cfg: SimConfig, out: Path, state: ArchiveState | RecursiveState) -> Streams:
-    """The run's streamed files, written afresh from what ``state`` (the checkpoint's) holds."""
+def _streams(
+    cfg: SimConfig, out: Path, state: ArchiveState | RecursiveState, tracker: Tracker | None = None
+) -> Streams:
+    """The run's streamed files (and its tracking), written afresh from what ``state`` (the checkpoint's) holds."""
     if isinstance(state, ArchiveState):
-        streams = Streams(cfg, out, "joined", state.lineage(cfg), state.records)
+        streams = Streams(cfg, out, "joined", state.lineage(cfg), state.records, tracker)
         streams.start()
         return streams
     kids: dict[str, list[str]] = {}
@@ -104,7 +107,7 @@ def _streams(cfg: SimConfig, out: Path, state: ArchiveState | RecursiveState) ->
     for parent, agent in born:
         if parent is not None:
             kids.setdefault(parent, []).append(agent)
-    streams = Streams(cfg, out, "path", run_lineage(cfg), state.records)
+    streams = Streams(cfg, out, "path", run_lineage(cfg), state.records, tracker)
     streams.start(kids)
     return streams
 
@@ -117,13 +120,19 @@ def _recursive_body(
     stop_after: int | None,
     checkpoint_every: float,
     checkpoint_agents: int,
+    tracker: Tracker | None,
 ) -> Body:
     def body(bar: RunProgress) -> Ran:
         bar.advance(len(state.records), sum(r.train_steps for r in state.records.values()))
-        streams = _streams(cfg, writer.out, state)
+        bar.born(len(state.records) + len(state.waiting) or 1)  # a new run: the root, about to start
+        for r in state.records.values():
+            bar.finished(r)
+        streams = _streams(cfg, writer.out, state, tracker)
 
         def on_agent(result: JobResult) -> None:
             bar.advance(1, result.record.train_steps)
+            bar.born(len(result.children))
+            bar.finished(result.record)
             streams.finished(result.record, [c.id for c in result.children])
 
         complete = False
@@ -146,18 +155,29 @@ def _recursive_body(
 
 
 def _archive_body(
-    cfg: SimConfig, writer: CheckpointWriter, executor: Executor, state: ArchiveState, stop_after: int | None
+    cfg: SimConfig,
+    writer: CheckpointWriter,
+    executor: Executor,
+    state: ArchiveState,
+    stop_after: int | None,
+    tracker: Tracker | None,
 ) -> Body:
     loop = cfg.archive.expand == "ucb-air"  # the budget counts evaluation steps too
 
     def body(bar: RunProgress) -> Ran:
         before = len(state.records)
         bar.advance(before, state.total if loop else state.spent)
+        bar.born(before)
+        for r in state.records.values():
+            bar.finished(r)
 
         def on_batch(results: list[JobResult], steps: int | None = None) -> None:
             bar.advance(len(results), sum(r.record.train_steps for r in results) if steps is None else steps)
+            bar.born(len(results))  # an archive's batch is born and finishes together
+            for r in results:
+                bar.finished(r.record)
 
-        streams = _streams(cfg, writer.out, state)
+        streams = _streams(cfg, writer.out, state, tracker)
         run = run_ucb_air if loop else run_archive
         complete = False
         try:
@@ -245,11 +265,15 @@ def _collector() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _run(cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Body) -> RunOutcome:
+def _run(
+    cfg: SimConfig, out: Path, executor: Executor, progress: bool, body: Body, tracker: Tracker | None = None
+) -> RunOutcome:
     _rearm_sigterm()
     start = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    bar = RunProgress(cfg.budget, enabled=progress)
+    bar = RunProgress(cfg.budget, enabled=progress, nodes=_nodes_in_use(executor))
+    if tracker is not None:
+        tracker.alive = bar.alive
     try:
         with bar, _collector():
             complete, records, new, extra, grown, streamed = body(bar)
@@ -286,12 +310,33 @@ def _body(
     checkpoint_every: float,
     checkpoint_agents: int,
     entries: list[dict[str, Any]] | None,
+    tracker: Tracker | None = None,
 ) -> Body:
     if cfg.regime == "archive":
         state = ArchiveState.new(cfg) if entries is None else ArchiveState.replay(cfg, entries, writer.out)
-        return _archive_body(cfg, writer, executor, state, stop_after)
+        return _archive_body(cfg, writer, executor, state, stop_after, tracker)
     rstate = RecursiveState() if entries is None else RecursiveState.replay(cfg, entries, writer.out)
-    return _recursive_body(cfg, writer, executor, rstate, stop_after, checkpoint_every, checkpoint_agents)
+    return _recursive_body(cfg, writer, executor, rstate, stop_after, checkpoint_every, checkpoint_agents, tracker)
+
+
+def _nodes_in_use(executor: Executor) -> Callable[[], int] | None:
+    """On a ``ray-*`` runtime, how many nodes have run an agent so far (what the executor knows)."""
+    ray = str(getattr(executor, "name", "")).startswith("ray-")
+    if not ray or not isinstance(getattr(executor, "nodes", None), dict):
+        return None
+    return lambda: len(getattr(executor, "nodes", ()))
+
+
+def _settings(cfg: SimConfig, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A run's settings on TensorBoard's HParams dashboard: seed, regime, selector, engine, budget, then ``extra``."""
+    return {
+        "seed": cfg.seed,
+        "regime": cfg.regime,
+        "selector": cfg.selector,
+        "engine": cfg.engine,
+        "budget": cfg.budget,
+        **(extra or {}),
+    }
 
 
 #: Checkpoint at least this often (seconds of wall-clock) and every this many agents, by default.
@@ -314,6 +359,8 @@ def simulate(
     stop_after: int | None = None,
     checkpoint_every: float = CHECKPOINT_SECONDS,
     checkpoint_agents: int = CHECKPOINT_AGENTS,
+    tracking_name: str | None = None,
+    tracking_settings: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Run a whole simulation into the run directory ``out``.
 
@@ -323,12 +370,19 @@ def simulate(
     ``checkpoint_every`` seconds and every ``checkpoint_agents`` agents. A failure once the run has
     started (an agent's error with ``on_error = "fail"``, a write that fails) removes what the run
     wrote; an interruption (SIGINT, SIGTERM, ``stop_after``) keeps its checkpoint for ``resume``.
+    ``cfg.tracking`` (:mod:`spawn.run.tracking`) is written beside the run, as it goes, and changes
+    none of its bytes; ``tracking_name`` names the run there (default: the run directory's name),
+    ``tracking_settings`` (a sweep's arm settings) join its settings on the HParams dashboard.
     """
     from spawn.life.job import suite_for
 
+    tracker = None
     try:
         suite_for(cfg)  # makes and checks every environment before anything is written
         out = Path(out)
+        tracker = open_tracker(
+            cfg.tracking, out, force=force, name=tracking_name, hparams=_settings(cfg, tracking_settings)
+        )
         rd = prepare_run_dir(out, force)
     except BaseException:
         if executor is not None:
@@ -339,15 +393,17 @@ def simulate(
         writer = CheckpointWriter.create(out, cfg, cfg.regime)
         atomic_write(out / "config.toml", config_to_toml(cfg))
         executor = executor or InlineExecutor()
-        body = _body(cfg, writer, executor, stop_after, checkpoint_every, checkpoint_agents, None)
-        outcome = _run(cfg, out, executor, progress, body)
+        body = _body(cfg, writer, executor, stop_after, checkpoint_every, checkpoint_agents, None, tracker)
+        outcome = _run(cfg, out, executor, progress, body, tracker)
     except BaseException as exc:
         if executor is not None:
             executor.close()
         if _interruption(exc) and has_checkpoint(out) and (out / "config.toml").is_file():
-            rd.release()  # resumable: the checkpoint stays
+            rd.release()  # resumable: the checkpoint stays (and the tracking of what it holds)
         else:
             rd.undo()
+            if tracker is not None:
+                tracker.undo()
         raise
     rd.release()
     return outcome
@@ -394,15 +450,21 @@ def resume(
     stop_after: int | None = None,
     checkpoint_every: float = CHECKPOINT_SECONDS,
     checkpoint_agents: int = CHECKPOINT_AGENTS,
+    tracking: TrackingConfig | None = None,
+    tracking_name: str | None = None,
+    tracking_settings: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Finish an interrupted run in ``out`` from its checkpoint.
 
     A failure leaves the checkpoint as it was before the command (and removes outputs this command
-    wrote); an interruption keeps what was added, for the next ``resume``.
+    wrote); an interruption keeps what was added, for the next ``resume``. ``tracking`` (the run's
+    ``config.toml`` has none: tracking is no part of the run) writes its directories afresh from the
+    checkpoint, then as the run goes on.
     """
     out = Path(out)
     try:
         _check_run_dir(out)
+        tracker = open_tracker(tracking, out, resume=True, name=tracking_name)
         rd = open_dir(out, kind="run")
     except BaseException:
         if executor is not None:
@@ -410,21 +472,25 @@ def resume(
         raise
     try:
         cfg = _run_config(out, "cannot be resumed")
+        if tracker is not None:
+            tracker.hparams = _settings(cfg, tracking_settings)
         entries, writer = read_checkpoint(out, cfg, cfg.regime)
         remove_stray_temporaries(out, PROJECT_FILES)
         before = {name for name in PROJECT_FILES if (out / name).exists()}
         mark = writer.mark()
         executor = executor or InlineExecutor()
-        body = _body(cfg, writer, executor, stop_after, checkpoint_every, checkpoint_agents, entries)
+        body = _body(cfg, writer, executor, stop_after, checkpoint_every, checkpoint_agents, entries, tracker)
     except BaseException:
         rd.release()
         if executor is not None:
             executor.close()
         raise
     try:
-        outcome = _run(cfg, out, executor, progress, body)
+        outcome = _run(cfg, out, executor, progress, body, tracker)
     except BaseException as exc:
         if not _interruption(exc):
+            if tracker is not None:
+                tracker.undo()
             try:
                 writer.rollback(mark)
                 for name in PROJECT_FILES:

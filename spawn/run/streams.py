@@ -27,7 +27,7 @@ import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from lineage import LineageGraph, atomic_write, path_key
 from lineage.io import alife_header, alife_pieces
@@ -36,6 +36,9 @@ from spawn.config import SimConfig
 from spawn.life.lineage import add_record, in_path_order
 from spawn.life.spec import CURVE_COLUMNS, AgentRecord
 from spawn.run.outputs import agents_csv_pieces, agents_header, curves_csv
+
+if TYPE_CHECKING:
+    from spawn.run.tracking import Tracker
 
 __all__ = ["STREAMED", "Streams", "streamed_files"]
 
@@ -114,13 +117,22 @@ class Streams:
     the order agents join. ``order = "path"`` (the recursive regime): ``lineage`` starts empty and
     :meth:`finished` tells of each agent that finished and the children it made; agents join it in
     lineage-path order as that order becomes known. ``records`` holds every finished agent's record
-    (for its curve). :meth:`flush` (after a checkpoint save) writes the rows added since.
+    (for its curve). :meth:`flush` (after a checkpoint save) writes the rows added since, and hands
+    the same agents, in the same order, to ``tracker`` (:mod:`spawn.run.tracking`), if any.
     """
 
     def __init__(
-        self, cfg: SimConfig, out: Path, order: str, lineage: LineageGraph, records: Mapping[str, AgentRecord]
+        self,
+        cfg: SimConfig,
+        out: Path,
+        order: str,
+        lineage: LineageGraph,
+        records: Mapping[str, AgentRecord],
+        tracker: Tracker | None = None,
     ) -> None:
-        self.order, self.lineage, self.records = order, lineage, records
+        self.order, self.lineage, self.records, self.tracker = order, lineage, records, tracker
+        if tracker is not None:  # measurements that change after an agent joins are tracked at the end
+            tracker.final_at_end = cfg.regime == "archive" and cfg.archive.expand == "ucb-air"
         self.files = streamed_files(cfg)
         g = lineage
 
@@ -154,6 +166,8 @@ class Streams:
         lineage's rows (``"joined"``), or every finished record and the children each made (``"path"``)."""
         for t in self.tables:
             t.path.unlink(missing_ok=True)
+        if self.tracker is not None:
+            self.tracker.start()
         if self.order == "path":
             self._kids = {a: list(k) for a, k in (kids or {}).items()}
             self._done = dict(self.records)
@@ -183,8 +197,13 @@ class Streams:
             for t in self.tables:
                 t.write(start, names)
             self.written = n
+            if self.tracker is not None:
+                ids = self.lineage.id_range(start, n)
+                self.tracker.add([self.records[a] for a in ids], self.lineage.arrays.depth[start:n].tolist())
         for t in self.tables:
             t.flush()
+        if self.tracker is not None:
+            self.tracker.flush()
 
     def close(self, complete: bool = False) -> None:
         """Close the files; a ``complete`` run's agents still waiting for the order join first (in
@@ -196,6 +215,10 @@ class Streams:
                 self._done = {}
             if complete:
                 self.flush()
+                if self.tracker is not None:
+                    self.tracker.finish([self.records[a] for a in self.lineage.id_range()])
         finally:
             for t in self.tables:
                 t.close()
+            if self.tracker is not None:
+                self.tracker.close(complete)
