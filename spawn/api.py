@@ -33,6 +33,15 @@ if TYPE_CHECKING:
 __all__ = ["Run", "Sweep", "open_run", "replay", "resume", "resume_output", "run_output", "simulate"]
 
 
+def _view(path: Path, output: str | Path, rules: Sequence[str] | None) -> Path:
+    from lineage import atomic_write
+    from spawn.explorer import explorer_html
+
+    out = Path(output)
+    atomic_write(out, explorer_html(path, rules=rules).encode())
+    return out
+
+
 @dataclass
 class Run:
     """A finished run directory: its config, lineage, agents table and summary, with plots."""
@@ -81,6 +90,10 @@ class Run:
 
         return plot_path(self.path, kind, rules=rules, attributes=attributes, output=output)
 
+    def view(self, output: str | Path = "lineage.html", *, rules: Sequence[str] | None = None) -> Path:
+        """The interactive explorer page of the run (``lineage-sim view``), written atomically; its path."""
+        return _view(self.path, output, rules)
+
     def replay(self, agent: str, *, lineage: bool = False, episodes: int = 1) -> Replay:
         """An agent's life run again and checked against its stored record (``lineage-sim replay``)."""
         return replay(self.path, agent, lineage=lineage, episodes=episodes)
@@ -112,6 +125,10 @@ class Sweep:
     path: Path
     config: SimConfig
     aggregate: pd.DataFrame = field(repr=False)
+
+    def view(self, output: str | Path = "lineage.html", *, rules: Sequence[str] | None = None) -> Path:
+        """The explorer page of every run of the sweep with the arms' curves (``lineage-sim view``)."""
+        return _view(self.path, output, rules)
 
     def runs(self) -> dict[str, list[Run]]:
         """Every arm's runs, one per seed."""

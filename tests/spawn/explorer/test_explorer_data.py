@@ -283,3 +283,12 @@ def test_frames_become_strict_json() -> None:
     out = explorer_data._frame(frame)
     assert out == {"r1": {"n": 3, "x": 0.5, "s": "a", "b": True}, "r2": {"n": 4, "x": None, "s": None, "b": False}}
     json.dumps(out, allow_nan=False)
+
+
+def test_the_python_api_writes_the_same_page(explorer_runs: dict[str, Path], tmp_path: Path) -> None:
+    import spawn
+
+    run = spawn.open_run(explorer_runs["run"])
+    written = run.view(tmp_path / "api.html")
+    assert main(["view", str(explorer_runs["run"]), "--output", str(tmp_path / "cli.html")]) == 0
+    assert written.read_bytes() == (tmp_path / "cli.html").read_bytes()
