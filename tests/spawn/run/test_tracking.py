@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
-import types
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pytest
@@ -298,43 +296,6 @@ def test_read_events_agrees_with_tensorboard(tmp_path: Path) -> None:
         assert [(s, v) for s, t, v in ours if t == tag] == points
 
 
-class _FakeClient:
-    """What :mod:`spawn.run.tracking` asks of ``mlflow.tracking.MlflowClient``, recorded."""
-
-    runs: ClassVar[dict[str, dict[str, Any]]] = {}
-
-    def __init__(self, tracking_uri: str) -> None:
-        self.uri = tracking_uri
-
-    def get_experiment_by_name(self, name: str) -> Any:
-        return None
-
-    def create_experiment(self, name: str) -> str:
-        return "1"
-
-    def search_runs(self, experiments: list[str]) -> list[Any]:
-        return [
-            types.SimpleNamespace(info=types.SimpleNamespace(run_id=r), data=types.SimpleNamespace(tags=run["tags"]))
-            for r, run in self.runs.items()
-        ]
-
-    def delete_run(self, run_id: str) -> None:
-        self.runs.pop(run_id)
-
-    def create_run(self, experiment: str, run_name: str, tags: dict[str, str]) -> Any:
-        run_id = f"run{len(self.runs)}-{run_name}"
-        self.runs[run_id] = {"name": run_name, "tags": tags, "metrics": [], "status": None}
-        return types.SimpleNamespace(info=types.SimpleNamespace(run_id=run_id))
-
-    def log_batch(self, run_id: str, metrics: tuple[Any, ...] = (), params: tuple[Any, ...] = ()) -> None:
-        assert len(metrics) + len(params) <= 1000
-        self.runs[run_id]["metrics"] += metrics
-        self.runs[run_id].setdefault("params", []).extend(params)
-
-    def set_terminated(self, run_id: str, status: str) -> None:
-        self.runs[run_id]["status"] = status
-
-
 def test_mlflow_missing_is_refused_before_anything_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -349,35 +310,49 @@ def test_mlflow_missing_is_refused_before_anything_is_written(
     assert not out.exists() and not (tmp_path / "ml").exists()
 
 
-def test_the_mlflow_path_logs_what_tensorboard_gets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The MLflow code path against a stand-in client (mlflow-skinny is an optional extra that CI does not
-    install; see the README, Tracking): the same scalars, at the same steps, one MLflow run per run."""
-    mlflow = types.ModuleType("mlflow")
-    entities, client_mod = types.ModuleType("mlflow.entities"), types.ModuleType("mlflow.tracking")
-    entities.Metric = lambda key, value, timestamp, step: (key, value, timestamp, step)  # type: ignore[attr-defined]
-    entities.Param = lambda key, value: (key, value)  # type: ignore[attr-defined]
-    client_mod.MlflowClient = _FakeClient  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mlflow", mlflow)
-    monkeypatch.setitem(sys.modules, "mlflow.entities", entities)
-    monkeypatch.setitem(sys.modules, "mlflow.tracking", client_mod)
-    monkeypatch.setattr(_FakeClient, "runs", {})
+def _mlflow_runs(store: Path) -> dict[str, dict[str, Any]]:
+    """Every MLflow run of the local store, read back with MLflow's own client: its status, params
+    and every metric's history as (step, value) pairs."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=store.resolve().as_uri())
+    (experiment,) = [e for e in client.search_experiments() if e.name == "lineage-sim"]
+    out: dict[str, dict[str, Any]] = {}
+    for run in client.search_runs([experiment.experiment_id]):
+        history = {
+            key: sorted((m.step, _f32(m.value)) for m in client.get_metric_history(run.info.run_id, key))
+            for key in run.data.metrics
+        }
+        out[run.info.run_name] = {
+            "status": run.info.status,
+            "params": dict(run.data.params),
+            "out": run.data.tags.get("lineage_sim.out"),
+            "metrics": history,
+        }
+    return out
+
+
+def test_the_mlflow_store_holds_what_tensorboard_gets(tmp_path: Path) -> None:
+    """A real local MLflow file store (mlflow-skinny, in the test extra): the same scalars at the same
+    steps as the run's TensorBoard file, one MLflow run per run, its settings as params; a resumed
+    run's earlier MLflow run is replaced, not added to."""
     cfg = config(tracking={"tensorboard": str(tmp_path / "tb"), "mlflow": str(tmp_path / "ml")})
     simulate(cfg, tmp_path / "r")
-    (run,) = _FakeClient.runs.values()
-    assert run["name"] == "r" and run["status"] == "FINISHED"
-    assert dict(run["params"]) == {"seed": "3", "regime": "recursive", "selector": "dgm", "engine": "per-agent",
-                                   "budget": "3000"}
-    logged: dict[str, list[tuple[int, float]]] = {}
-    for key, value, _, step in run["metrics"]:
-        logged.setdefault(key, []).append((step, _f32(value)))
-    assert logged == _scalars(tmp_path / "tb")
-    # resumed: the earlier MLflow run of the same run directory is replaced, not added to
+    runs = _mlflow_runs(tmp_path / "ml")
+    assert list(runs) == ["r"]
+    run = runs["r"]
+    assert run["status"] == "FINISHED" and run["out"] == str((tmp_path / "r").resolve())
+    assert run["params"] == {"seed": "3", "regime": "recursive", "selector": "dgm", "engine": "per-agent",
+                             "budget": "3000"}
+    assert run["metrics"] == {tag: sorted(points) for tag, points in _scalars(tmp_path / "tb").items()}
     simulate(config(), tmp_path / "cut", stop_after=3)
     tracking = TrackingConfig(mlflow=str(tmp_path / "ml"))
     resume(tmp_path / "cut", stop_after=2, tracking=tracking)
     resume(tmp_path / "cut", tracking=tracking)
-    names = sorted((run["name"], run["status"]) for run in _FakeClient.runs.values())
-    assert names == [("cut", "FINISHED"), ("r", "FINISHED")]
+    assert sorted((name, r["status"]) for name, r in _mlflow_runs(tmp_path / "ml").items()) == [
+        ("cut", "FINISHED"),
+        ("r", "FINISHED"),
+    ]
 
 
 def test_the_python_api_tracks_simulate_and_resume(tmp_path: Path) -> None:
