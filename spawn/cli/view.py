@@ -10,6 +10,7 @@ from typing import Any
 from lineage import atomic_write
 from lineage.text import printable
 from spawn.cli import PROG
+from spawn.cli.args import csv_list
 from spawn.cli.files import check_output
 from spawn.errors import UsageError
 
@@ -54,7 +55,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 
     try:
         with bar:
-            page = explorer_html(args.run, rules=args.rule or None, progress=say)
+            page = explorer_html(args.run, rules=args.rule or None, progress=say, attributes=args.attributes)
     except (PlotError, AttributionError, LineageError, SpawnError) as exc:
         raise UsageError(f"{_NAME}: {exc}") from None
     except (OSError, ValueError, KeyError) as exc:  # an unreadable or malformed file inside the run
@@ -96,5 +97,12 @@ def register(subparsers: Any) -> None:
         action="append",
         metavar="R",
         help="a rule spec to colour by (repeatable; default every registered rule, shapley up to 2,000 agents)",
+    )
+    p.add_argument(
+        "--attributes",
+        type=csv_list,
+        default=None,
+        metavar="A,B",
+        help="embed only these attributes (and value): a smaller page for a large lineage (default every one)",
     )
     p.set_defaults(func=cmd_view)

@@ -118,11 +118,14 @@ def page_html(data: dict[str, Any]) -> str:
 
 
 def explorer_html(
-    path: str | Path, rules: Sequence[str] | None = None, progress: Callable[[int, int, str], None] | None = None
+    path: str | Path,
+    rules: Sequence[str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    attributes: Sequence[str] | None = None,
 ) -> str:
     """The explorer page of a run directory, a lineage file, a sweep or a study directory
-    (``progress(done, total, name)`` before each of its runs)."""
-    return page_html(explorer_data(path, rules, progress))
+    (``progress(done, total, name)`` before each of its runs; ``attributes``: the only ones embedded)."""
+    return page_html(explorer_data(path, rules, progress, attributes))
 
 
 def explorer_html_for(lineage: LineageGraph, name: str = "lineage", rules: Sequence[str] | None = None) -> str:

@@ -185,11 +185,14 @@ def run_data(
     name: str,
     rules: Sequence[str] | None = None,
     run_dir: Path | None = None,
+    attributes: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """One run's entry of the page's data (see the module's docstring), and notes for the page.
 
     ``rules``: rule specs whose credit the page can colour by (default every registered rule, see
-    :func:`default_rules`); ``run_dir``: the run directory, for ``curves.csv`` and ``summary.json``.
+    :func:`default_rules`); ``run_dir``: the run directory, for ``curves.csv`` and ``summary.json``;
+    ``attributes``: the only attributes to embed (and ``value``, which the best agent and the rules
+    read), to keep the page of a large lineage of many attributes small (default every one).
     """
     from attribution import compare
 
@@ -206,7 +209,16 @@ def run_data(
     depth = lineage.arrays.depth
     numeric: dict[str, list[Any]] = {}
     text: dict[str, list[Any]] = {}
-    for attr in lineage.attribute_names():
+    names = lineage.attribute_names()
+    if attributes is not None:
+        from spawn.errors import did_you_mean
+
+        for a in attributes:
+            if a not in names:
+                shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+                raise PlotError(f"unknown attribute {a!r}{did_you_mean(a, names)}; attributes of {name}: {shown}")
+        names = [a for a in names if a in attributes or a == "value"]
+    for attr in names:
         values = lineage.values(attr)
         values = [values[i] for i in order]
         if _numeric(values):
@@ -275,13 +287,21 @@ def run_data(
     return entry, notes
 
 
-def _arm_curves(src: Any) -> dict[str, Any] | None:
+def _best_by_world_time(g: LineageGraph) -> pd.Series:
+    """A recursive run's best value so far against world time (each agent counted once it finished:
+    its birth time plus its training steps)."""
+    done = g.column("birth_time") + np.nan_to_num(g.column("train_steps"))
+    value = g.column("value")
+    keep = np.isfinite(done) & np.isfinite(value)
+    series = pd.Series(value[keep], index=done[keep].astype(np.int64)).sort_index()
+    return series.groupby(level=0).max().cummax()
+
+
+def _arm_curves(src: Any, lineages: dict[str, list[LineageGraph]]) -> dict[str, Any] | None:
     """Each arm's best value so far against steps spent, mean and 95% interval over its seeds: the
     selection curves of archive runs, else (recursive runs) best value against world time."""
     from spawn.experiments.curves import best_against_budget
-    from spawn.plots.common import load_lineage
     from spawn.plots.selection import selection_curves
-    from spawn.run.layout import RunDir
 
     if src.kind not in ("sweep", "study"):
         return None
@@ -290,18 +310,7 @@ def _arm_curves(src: Any) -> dict[str, Any] | None:
         frame = selection_curves(src)
         x = "steps spent (training and evaluation)" if frame.attrs.get("cost") == "total" else "training steps spent"
     else:
-        arms: dict[str, list[pd.Series]] = {}
-        for arm, rs in src.arms.items():
-            series = []
-            for r in rs:
-                g = load_lineage(RunDir(r).lineage)
-                born = g.column("birth_time") + np.nan_to_num(g.column("train_steps"))
-                value = g.column("value")
-                keep = np.isfinite(born) & np.isfinite(value)
-                s = pd.Series(value[keep], index=born[keep].astype(np.int64)).sort_index()
-                series.append(s.groupby(level=0).max().cummax())
-            arms[arm] = series
-        frame = best_against_budget(arms)
+        frame = best_against_budget({arm: [_best_by_world_time(g) for g in gs] for arm, gs in lineages.items()})
         x = "world time (training steps) when the agent finished"
     curves = [
         {
@@ -321,9 +330,11 @@ def explorer_data(
     path: str | Path,
     rules: Sequence[str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    attributes: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The page's data for what ``lineage-sim view PATH`` accepts: a run directory, a lineage file,
-    a sweep or a selector-study directory; ``progress(done, total, name)`` is called before each run.
+    a sweep or a selector-study directory; ``progress(done, total, name)`` is called before each run;
+    ``attributes``: see :func:`run_data`.
 
     Raises
     ------
@@ -337,16 +348,19 @@ def explorer_data(
     runs: list[dict[str, Any]] = []
     notes: list[str] = []
     say = progress or (lambda done, total, name: None)
+    lineages: dict[str, list[LineageGraph]] = {}
     if src.kind == "lineage":
         say(0, 1, src.path.name)
-        entry, notes = run_data(load_lineage(src.path), src.path.name, rules, None)
+        entry, notes = run_data(load_lineage(src.path), src.path.name, rules, None, attributes)
         runs.append(entry)
     else:
         todo = [(arm, d) for arm, dirs in src.arms.items() for d in dirs]
         for k, (arm, d) in enumerate(todo):
             name = d.name if src.kind == "run" else f"{arm}/{d.name}"
             say(k, len(todo), name)
-            entry, more = run_data(load_lineage(RunDir(d).lineage), name, rules, d)
+            g = load_lineage(RunDir(d).lineage)
+            lineages.setdefault(arm, []).append(g)
+            entry, more = run_data(g, name, rules, d, attributes)
             runs.append(entry)
             notes += [m for m in more if m not in notes]
     if not runs or not any(r["agents"] for r in runs):
@@ -357,6 +371,6 @@ def explorer_data(
         "source": str(path),
         "kind": src.kind,
         "runs": runs,
-        "arms": _arm_curves(src),
+        "arms": _arm_curves(src, lineages),
         "notes": notes,
     }

@@ -292,3 +292,20 @@ def test_the_python_api_writes_the_same_page(explorer_runs: dict[str, Path], tmp
     written = run.view(tmp_path / "api.html")
     assert main(["view", str(explorer_runs["run"]), "--output", str(tmp_path / "cli.html")]) == 0
     assert written.read_bytes() == (tmp_path / "cli.html").read_bytes()
+
+
+def test_attributes_narrow_what_is_embedded(
+    explorer_runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = explorer_runs["run"]
+    full = (tmp_path / "full.html", _view(run, tmp_path / "full.html"))
+    (entry,) = _view(run, tmp_path / "small.html", "--attributes", "distance,kind")["runs"]
+    assert sorted(entry["numeric"]) == ["distance", "value"] and sorted(entry["text"]) == ["kind"]
+    assert entry["numeric"]["distance"] == full[1]["runs"][0]["numeric"]["distance"]
+    assert entry["credit"] == full[1]["runs"][0]["credit"]  # the rules still read the value
+    assert (tmp_path / "small.html").stat().st_size < full[0].stat().st_size
+    capsys.readouterr()
+    assert main(["view", str(run), "--output", str(tmp_path / "bad.html"), "--attributes", "distnce"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown attribute 'distnce'" in err[0] and "did you mean 'distance'" in err[0]
+    assert not (tmp_path / "bad.html").exists()
