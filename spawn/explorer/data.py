@@ -86,45 +86,35 @@ def default_rules(n_agents: int) -> tuple[list[str], list[str]]:
     return names, []
 
 
-def _finite(values: Iterable[Any]) -> list[Any]:
-    """Numbers as JSON can hold them: ``None`` for a missing or non-finite one, ints kept ints."""
-    out: list[Any] = []
-    for v in values:
-        if v is None or isinstance(v, bool):
-            out.append(None if v is None else int(v))
-        elif isinstance(v, int):
-            out.append(v)
-        else:
-            f = float(v)
-            out.append(f if math.isfinite(f) else None)
-    return out
-
-
-def _plain(data: Any) -> Any:
-    """JSON data with every non-finite number as ``None`` (the page's JSON is strict)."""
-    if isinstance(data, dict):
-        return {k: _plain(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_plain(v) for v in data]
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    return data
-
-
-def _numeric(values: Sequence[Any]) -> bool:
-    present = [v for v in values if v is not None]
-    return bool(present) and all(isinstance(v, int | float) for v in present)
-
-
 def _cell(v: Any) -> Any:
-    """One value of a frame as JSON holds it (NumPy numbers too): ``None`` for missing or not finite."""
+    """One value as strict JSON holds it (NumPy numbers too): ``None`` for missing or not finite."""
     if v is None or isinstance(v, bool | np.bool_):
         return None if v is None else bool(v)
     if isinstance(v, numbers.Integral):
         return int(v)
     if isinstance(v, numbers.Real):
         return float(v) if math.isfinite(float(v)) else None
-    return str(v)
+    return v if isinstance(v, str) else str(v)
+
+
+def _finite(values: Iterable[Any]) -> list[Any]:
+    """A numeric column as JSON: ``None`` for a missing or non-finite number, ints kept ints (and
+    booleans as 0 and 1, so that the page reads every entry as a number)."""
+    return [int(v) if isinstance(v, bool) else _cell(v) for v in values]
+
+
+def _plain(data: Any) -> Any:
+    """JSON data (``summary.json``) with every non-finite number as ``None`` (the page's JSON is strict)."""
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return _cell(data)
+
+
+def _numeric(values: Sequence[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(isinstance(v, int | float) for v in present)
 
 
 def _frame(df: pd.DataFrame | None) -> dict[str, dict[str, Any]] | None:
@@ -148,8 +138,7 @@ def _curves(path: Path, rows: dict[str, int]) -> dict[str, Any] | None:
     out: dict[str, Any] = {"tasks": tasks, "agent": frame["agent"].tolist()}
     out["task"] = [index[t] for t in frame["task"].astype(str)]
     for c in _CURVE_NUMBERS:
-        col = frame[c]
-        out[c] = _finite(None if pd.isna(v) else v for v in col.tolist())
+        out[c] = _finite(frame[c].tolist())
     return out
 
 
@@ -195,6 +184,7 @@ def run_data(
     read), to keep the page of a large lineage of many attributes small (default every one).
     """
     from attribution import compare
+    from spawn.plots.common import best_agent
 
     n = len(lineage)
     notes: list[str] = []
@@ -244,12 +234,8 @@ def run_data(
         }
     elif "value" not in numeric:
         notes.append(f"{name}: no agent carries a numeric 'value', so no rule's credit is shown")
-    best, best_path = None, []
-    if "value" in numeric:
-        vals = np.array([np.nan if v is None else v for v in numeric["value"]], dtype=float)
-        if np.isfinite(vals).any():
-            best = ids[int(np.nanargmax(vals))]
-            best_path = [*reversed(lineage.ancestors(best)), best]
+    best = best_agent(lineage) if "value" in numeric else None
+    best_path = [] if best is None else [*reversed(lineage.ancestors(best)), best]
     curves, summary, rules_of = None, None, None
     if run_dir is not None:
         try:

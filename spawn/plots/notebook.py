@@ -25,6 +25,7 @@ from html import escape
 from typing import Any
 
 from lineage import LineageGraph
+from spawn.plots.common import best_agent
 
 __all__ = ["MAX_CHILDREN", "TREE_LIMIT", "run_html", "tree_svg"]
 
@@ -51,16 +52,6 @@ def _number(v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float):
         return None
     return float(v) if math.isfinite(v) else None
-
-
-def _best(g: LineageGraph) -> str | None:
-    """The agent of the highest value (the first in the lineage's order on a tie)."""
-    best, at = -math.inf, None
-    for a, v in zip(g.id_range(), g.values("value"), strict=True):
-        x = _number(v)
-        if x is not None and x > best:
-            best, at = x, a
-    return at
 
 
 def _shown(g: LineageGraph, best: str | None, limit: int) -> list[str]:
@@ -91,7 +82,7 @@ def _shown(g: LineageGraph, best: str | None, limit: int) -> list[str]:
 
 def tree_svg(g: LineageGraph, limit: int = TREE_LIMIT) -> tuple[str, int]:
     """The tree as an SVG element, and how many agents it leaves out."""
-    best = _best(g)
+    best = best_agent(g)
     shown = _shown(g, best, limit)
     keep = set(shown)
     line = set() if best is None else {best, *g.ancestors(best)}
@@ -169,7 +160,7 @@ def run_html(
     limit: int = TREE_LIMIT,
 ) -> str:
     """The summary table (``facts`` first, then what ``summary.json`` says) and the tree."""
-    best = summary.get("best_agent") or _best(g)
+    best = summary.get("best_agent") or best_agent(g)
     rows: dict[str, Any] = dict(facts or {})
     rows["agents"] = summary.get("agents", len(g))
     if best is not None:
@@ -201,7 +192,7 @@ def run_html(
         else ""
     )
     legend = (
-        '<p><small>Dots coloured by value (purple low, yellow high); hover for id, operator and value; '
+        "<p><small>Dots coloured by value (purple low, yellow high); hover for id, operator and value; "
         f'the best agent\'s line in <span style="color:{BEST}">red</span>.</small></p>'
     )
     return (

@@ -70,13 +70,8 @@
     }
     const best = run.best === null ? -1 : index.get(run.best);
     const bestPath = run.best_path.map((id) => index.get(id));
-    return { run, n, index, parent, start, kids, pre, size, rank, curveStart, best, bestPath };
-  }
-
-  function hidden(i) { // whether a collapsed ancestor hides agent i
-    let p = R.parent[i];
-    while (p >= 0) { if (state.collapsed.has(p)) return true; p = R.parent[p]; }
-    return false;
+    const generations = [...new Set(run.depth)].sort((a, b) => a - b); // no spread of 10^5 arguments
+    return { run, n, index, parent, start, kids, pre, size, rank, curveStart, best, bestPath, generations };
   }
 
   function layout() { // positions of the agents on screen (the others NaN)
@@ -183,8 +178,8 @@
       legend: { orientation: "h", y: 1.02, x: 0 },
       xaxis: { visible: !radial, title: { text: "agents in lineage-path order" }, zeroline: false },
       yaxis: radial ? { visible: false, scaleanchor: "x" }
-        : { title: { text: "generation" }, zeroline: false, tickvals: [...new Set(R.run.depth)].map((d) => -d),
-            ticktext: [...new Set(R.run.depth)].map(String) },
+        : { title: { text: "generation" }, zeroline: false, tickvals: R.generations.map((d) => -d),
+            ticktext: R.generations.map(String) },
     };
     Plotly.react($("tree"), traces, lay, { responsive: true, scrollZoom: true, displaylogo: false });
     $("drawn").textContent = shown.toLocaleString("en-US") + " of " + n.toLocaleString("en-US") +
@@ -352,15 +347,12 @@
   function select(i) {
     state.selected = i;
     let p = R.parent[i];
-    let changed = false;
-    while (p >= 0) { if (state.collapsed.delete(p)) changed = true; p = R.parent[p]; }
+    let unfolded = false;
+    while (p >= 0) { if (state.collapsed.delete(p)) unfolded = true; p = R.parent[p]; }
     showTab("agent");
     showAgent(i);
-    if (changed || !state.pos) draw();
-    else { // only the ring moves: no redraw of the whole tree (a second at 10^5 agents)
-      Plotly.relayout($("tree"), { shapes: ring(state.pos, i) });
-    }
-    return changed;
+    if (unfolded || !state.pos) draw();
+    else Plotly.relayout($("tree"), { shapes: ring(state.pos, i) }); // only the ring moves: no trace redrawn
   }
 
   function toggle(i) {
@@ -477,7 +469,7 @@
     state.color = "value" in R.run.numeric ? "attr:value" : (numeric.length ? "attr:" + numeric[0] : "attr:");
     colour.value = state.color;
     const s = R.run.summary;
-    const facts = [["agents", R.n], ["generations", Math.max(...R.run.depth) + 1]];
+    const facts = [["agents", R.n], ["generations", R.generations[R.generations.length - 1] + 1]];
     if (R.best >= 0) facts.push(["best agent", R.run.id[R.best]], ["best value", R.run.numeric.value[R.best]]);
     if (s) for (const k of ["regime", "budget", "train_steps", "eval_steps"]) if (k in s) facts.push([k, s[k]]);
     const box = $("facts");
